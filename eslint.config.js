@@ -1,0 +1,33 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'data/', 'test/generated/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Only src/config.ts reads the environment (DEVELOPERS.md).
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through src/config.ts.' },
+      ],
+    },
+  },
+  {
+    files: ['src/config.ts', 'test/**', 'bench/**', '.ci/**'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+  {
+    // The REST clients and the simulators know nothing of GraphQL.
+    files: ['src/**'],
+    ignores: ['src/http/**', 'src/main.ts', 'src/tools/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['graphql', 'type-graphql', '@apollo/*', '**/resolvers/**'], message: 'src/ services know nothing of GraphQL.' }] },
+      ],
+    },
+  },
+);
