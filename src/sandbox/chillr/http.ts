@@ -1,0 +1,87 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Bodies above this get 413: a real batch of thousands of customers is far smaller. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export class BodyTooLargeError extends Error {
+  constructor() {
+    super(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+/**
+ * Reads a whole request body, failing fast on a declared or actual size above the limit so a
+ * huge upload is never buffered. Rejects (never throws) on abort; callers only need one catch.
+ */
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLargeError());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (error?: Error): void => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      if (error) reject(error);
+      else resolve(Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) finish(new BodyTooLargeError());
+      else chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => finish());
+    req.on('error', (error) => finish(error));
+    req.on('aborted', () => finish(new Error('Request aborted')));
+  });
+}
+
+/** Whether a response can still be written (the client may have gone, or the server closed). */
+function writable(res: ServerResponse): boolean {
+  return !res.headersSent && !res.destroyed && !res.writableEnded;
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  sendText(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers);
+}
+
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  if (!writable(res)) return;
+  res.writeHead(status, {
+    ...headers,
+    'content-type': contentType,
+    'content-length': String(Buffer.byteLength(text)),
+  });
+  res.end(text);
+}
+
+/**
+ * Answers 413 and closes the connection: the rest of the body is never read, so the socket
+ * cannot be reused for another request.
+ */
+export function sendTooLarge(res: ServerResponse): void {
+  sendJson(
+    res,
+    413,
+    { error: `Request body exceeds ${MAX_BODY_BYTES} bytes` },
+    { connection: 'close' },
+  );
+}

@@ -1,0 +1,192 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { silentLogger } from '../../logger.js';
+import { handleCheckCollectStatus, handleCollect, requestedBatchId } from './api.js';
+import { handleControl, type ControlContext } from './control.js';
+import { FaultQueue } from './faults.js';
+import { BodyTooLargeError, readBody, sendJson, sendText, sendTooLarge } from './http.js';
+import { BatchStore } from './store.js';
+import type {
+  ChillrCallCounts,
+  ChillrCredentials,
+  ChillrEndpoint,
+  ChillrSimulator,
+  ChillrSimulatorOptions,
+} from './types.js';
+import { failure, failureBody } from './wire.js';
+
+/** The key pair of the document's sample requests, so its samples work verbatim. */
+export const SANDBOX_CHILLR_CREDENTIALS: Readonly<ChillrCredentials> = Object.freeze({
+  apiKey: '5695d71a6368690df2030000',
+  apiSecretKey: 'f333884a36ccfc54787e6d96eac5e3d3',
+});
+
+const API_PATHS: Readonly<Record<string, ChillrEndpoint>> = {
+  '/api/v5/collect': 'collect',
+  '/api/v5/check_collect_status': 'check_collect_status',
+};
+
+/** Where a server bound to a wildcard or IPv6 address can be reached from this machine. */
+function baseUrl(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '') return `http://127.0.0.1:${port}`;
+  if (host === '::') return `http://[::1]:${port}`;
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+}
+
+/** Starts the simulator; resolves once it is listening. */
+export async function startChillrSimulator(
+  options: ChillrSimulatorOptions = {},
+): Promise<ChillrSimulator> {
+  const logger = options.logger ?? silentLogger;
+  const credentials = { ...(options.credentials ?? SANDBOX_CHILLR_CREDENTIALS) };
+  const store = new BatchStore(options.now ?? (() => new Date()));
+  if (options.seed !== false) store.seedSample();
+  const faults = new FaultQueue();
+  const calls: ChillrCallCounts = { collect: 0, checkCollectStatus: 0, byBatchId: new Map() };
+  const resetCalls = (): void => {
+    calls.collect = 0;
+    calls.checkCollectStatus = 0;
+    calls.byBatchId.clear();
+  };
+  const control: ControlContext = { store, faults, calls, resetCalls };
+  // Aborted on close so that calls held by a delay fault do not keep the process alive.
+  const closing = new AbortController();
+
+  function count(endpoint: ChillrEndpoint, raw: Buffer): string | undefined {
+    if (endpoint === 'collect') {
+      calls.collect += 1;
+      return undefined;
+    }
+    calls.checkCollectStatus += 1;
+    const batchId = requestedBatchId(raw);
+    if (batchId !== undefined) {
+      calls.byBatchId.set(batchId, (calls.byBatchId.get(batchId) ?? 0) + 1);
+    }
+    return batchId;
+  }
+
+  /** Applies the next queued fault; true when it already answered the call. */
+  async function applyFault(endpoint: ChillrEndpoint, res: ServerResponse): Promise<boolean> {
+    const fault = faults.take(endpoint);
+    if (!fault) return false;
+    logger.info({ endpoint, fault: fault.kind }, 'chillr sandbox: injecting fault');
+    switch (fault.kind) {
+      case 'delay':
+        await sleep(fault.ms, undefined, { signal: closing.signal });
+        return false;
+      case 'status':
+        // 58 always carries reasons upstream, so an injected one does too.
+        sendJson(
+          res,
+          200,
+          failureBody(
+            failure(fault.statusCode, fault.statusCode === 58 ? ['injected fault'] : undefined),
+          ),
+        );
+        return true;
+      case 'garbage':
+        // Truncated JSON under a JSON content type: the nastiest thing a parser can meet.
+        sendText(res, 200, 'application/json', '{"status":"success","status_code":0,"data":{"ba');
+        return true;
+      case 'http500':
+        sendText(res, 500, 'text/html', '<html><body><h1>500 Internal Server Error</h1></body>');
+        return true;
+    }
+  }
+
+  async function handleApi(
+    endpoint: ChillrEndpoint,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    if (req.method !== 'POST') {
+      sendJson(res, 405, { error: `${req.method} not allowed; use POST` }, { allow: 'POST' });
+      return;
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        // Counted (the call did arrive) but it uses up no fault: it never reached the API.
+        count(endpoint, Buffer.alloc(0));
+        sendTooLarge(res);
+      }
+      return;
+    }
+    const batchId = count(endpoint, raw);
+    if (await applyFault(endpoint, res)) return;
+    const ctx = { store, credentials };
+    const reply =
+      endpoint === 'collect' ? handleCollect(raw, ctx) : handleCheckCollectStatus(raw, ctx);
+    logger.debug(
+      { endpoint, batchId, statusCode: reply.status_code },
+      'chillr sandbox: upstream call',
+    );
+    sendJson(res, 200, reply);
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const endpoint = API_PATHS[path];
+    if (endpoint) return handleApi(endpoint, req, res);
+    if (path === '/_sandbox' || path.startsWith('/_sandbox/')) {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) sendTooLarge(res);
+        return;
+      }
+      const reply = handleControl(control, req.method ?? 'GET', path, raw);
+      sendJson(res, reply.status, reply.body);
+      return;
+    }
+    sendJson(res, 404, { error: `Not found: ${path}` });
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (closing.signal.aborted) return; // a delayed call cut short by close()
+      logger.error({ err: error }, 'chillr sandbox: unexpected error');
+      sendJson(res, 500, { error: 'Chillr sandbox internal error' });
+    });
+  });
+  // A malformed request line or header must not take the process down.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const url = baseUrl(host, (server.address() as AddressInfo).port);
+  logger.info({ url }, 'chillr sandbox listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    calls,
+    resetCalls,
+    setPaymentStatus: (batchId, msisdn, status) =>
+      void store.setPaymentStatus(batchId, msisdn, status),
+    expireBatch: (batchId) => void store.expire(batchId),
+    injectFault: (fault) => void faults.add(fault),
+    close() {
+      closed ??= new Promise<void>((resolve, reject) => {
+        closing.abort();
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Idle keep-alive sockets (fetch pools them) would otherwise hold close() open.
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}
