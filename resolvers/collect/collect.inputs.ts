@@ -1,0 +1,29 @@
+import { Field, InputType } from 'type-graphql';
+import { DateScalar, DecimalScalar } from '../common/scalars.js';
+
+@InputType()
+export class CollectCustomerInput {
+  @Field({ description: '10-digit Indian mobile number; +91, 91 or 0 in front are accepted' })
+  msisdn!: string;
+
+  @Field(() => DecimalScalar, { description: 'rupees, > 0, at most 2 decimals, as a string' })
+  amount!: string;
+}
+
+@InputType()
+export class CreateCollectBatchInput {
+  @Field()
+  name!: string;
+
+  @Field(() => DateScalar)
+  expiryDate!: string;
+
+  @Field(() => [CollectCustomerInput])
+  customers!: CollectCustomerInput[];
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'same key + same input within 24 h returns the first result without a second batch',
+  })
+  idempotencyKey?: string | null;
+}

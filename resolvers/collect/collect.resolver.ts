@@ -1,0 +1,49 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { CreateBatchOutcome } from '../../src/chillr/service.js';
+import type { CollectBatchView } from '../../src/chillr/view.js';
+import { UserError } from '../common/user-error.type.js';
+import type { GraphQLContext } from '../context.js';
+import { CollectBatch } from './collect-batch.type.js';
+import { CreateCollectBatchInput } from './collect.inputs.js';
+import { CreateCollectBatchPayload } from './create-collect-batch.payload.js';
+
+@Resolver(() => CollectBatch)
+export class CollectBatchResolver {
+  @Query(() => CollectBatch, {
+    nullable: true,
+    description: 'A Chillr batch by id; null when Chillr does not know it',
+  })
+  collectBatch(
+    @Arg('id', () => ID) id: string,
+    @Ctx() context: GraphQLContext,
+  ): Promise<CollectBatchView | null> {
+    return context.loaders.collectBatch.load(id);
+  }
+
+  @Mutation(() => CreateCollectBatchPayload, {
+    description: 'Sends bill-collect requests to many numbers at once (one Chillr batch)',
+  })
+  createCollectBatch(
+    @Arg('input', () => CreateCollectBatchInput) input: CreateCollectBatchInput,
+    @Ctx() context: GraphQLContext,
+  ): Promise<CreateBatchOutcome> {
+    return context.services.collect.createBatch(
+      { name: input.name, expiryDate: input.expiryDate, customers: input.customers },
+      input.idempotencyKey,
+    );
+  }
+}
+
+@Resolver(() => CreateCollectBatchPayload)
+export class CreateCollectBatchPayloadResolver {
+  /** Read through the loader only when asked for, so `{ userErrors }` costs no status call. */
+  @FieldResolver(() => CollectBatch, { nullable: true })
+  batch(@Root() outcome: CreateBatchOutcome, @Ctx() context: GraphQLContext): Promise<CollectBatchView | null> | null {
+    return outcome.batchId === null ? null : context.loaders.collectBatch.load(outcome.batchId);
+  }
+
+  @FieldResolver(() => [UserError])
+  userErrors(@Root() outcome: CreateBatchOutcome): CreateBatchOutcome['issues'] {
+    return outcome.issues;
+  }
+}

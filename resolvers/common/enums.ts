@@ -1,0 +1,22 @@
+import { registerEnumType } from 'type-graphql';
+import { CollectBatchStatus, PaymentStatus } from '../../src/chillr/types.js';
+import { UserErrorCode } from '../../src/errors.js';
+
+/**
+ * The graph's enums are the service's own, registered as they are: one definition, so the
+ * domain and the schema cannot drift apart.
+ */
+registerEnumType(UserErrorCode, {
+  name: 'UserErrorCode',
+  description: 'Why an input was refused; each userError carries one',
+});
+registerEnumType(CollectBatchStatus, {
+  name: 'CollectBatchStatus',
+  description: "A Chillr batch's state; UNKNOWN keeps Chillr's own word in rawStatus",
+});
+registerEnumType(PaymentStatus, {
+  name: 'PaymentStatus',
+  description: "One customer's payment; NOT_GENERATED means Chillr never sent the request",
+});
+
+export { CollectBatchStatus, PaymentStatus, UserErrorCode };

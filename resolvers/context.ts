@@ -1,0 +1,16 @@
+import type { Logger } from '../src/logger.js';
+import type { Services } from '../src/services.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+/** What every resolver receives. Built fresh for each operation. */
+export interface GraphQLContext {
+  services: Services;
+  /** Per-operation DataLoaders: caches never outlive one request. */
+  loaders: Loaders;
+  requestId: string;
+  logger: Logger;
+}
+
+export function createContext(services: Services, requestId: string, logger: Logger): GraphQLContext {
+  return { services, loaders: createLoaders(services), requestId, logger: logger.child({ requestId }) };
+}

@@ -1,0 +1,20 @@
+import DataLoader from 'dataloader';
+import type { CollectBatchView } from '../src/chillr/view.js';
+import type { Services } from '../src/services.js';
+
+/**
+ * One DataLoader per entity and request. A query with twenty aliases over three batch ids,
+ * or a router's `_entities` call with fifty representations over five ids, collapses to one
+ * upstream read per distinct id; the loader is dropped with the request, so nothing stale
+ * outlives it (cross-request caching of terminal states lives in the service, where it can
+ * be reasoned about).
+ */
+export interface Loaders {
+  collectBatch: DataLoader<string, CollectBatchView | null>;
+}
+
+export function createLoaders(services: Services): Loaders {
+  return {
+    collectBatch: new DataLoader((ids) => services.collect.getBatches(ids)),
+  };
+}

@@ -1,0 +1,92 @@
+import type { Logger } from '../logger.js';
+import { postJson } from '../upstream/http.js';
+import {
+  AUTH_CODES,
+  INTERNAL_ERROR_CODE,
+  NOT_FOUND_CODES,
+  authError,
+  createIssues,
+  internalError,
+  unexpectedCode,
+} from './codes.js';
+import { readCreateSuccess, readEnvelope, readReasons, readStatus, repairStatusJson } from './parse.js';
+import type { ChillrBatchStatus, CreateBatchRequest, CreateBatchResult } from './types.js';
+
+export interface ChillrClientOptions {
+  /** e.g. https://onlineapi.chillr.in (no trailing slash). */
+  baseUrl: string;
+  apiKey: string;
+  apiSecretKey: string;
+  /** Per-attempt timeout. */
+  timeoutMs: number;
+  /**
+   * Extra attempts of the status check after a timeout, refused connection or 5xx. The create
+   * call is never retried: Chillr has no idempotency key, so a retry after a lost answer could
+   * send every customer a second bill.
+   * @default 2
+   */
+  statusRetries?: number;
+  logger: Logger;
+}
+
+/**
+ * The Chillr Mass Collect REST client: wire format in, domain types out. It knows nothing of
+ * GraphQL and never logs a request body (the credentials travel in it).
+ */
+export class ChillrClient {
+  constructor(private readonly options: ChillrClientOptions) {}
+
+  /** POST /api/v5/collect. The request must already be validated (see validate.ts). */
+  async createBatch(request: CreateBatchRequest): Promise<CreateBatchResult> {
+    const { json } = await postJson({
+      upstream: 'Chillr',
+      url: `${this.options.baseUrl}/api/v5/collect`,
+      body: {
+        ...this.credentials(),
+        name: request.name,
+        expiry_date: toChillrDate(request.expiryDate),
+        customers: request.customers.map((c) => ({ msisdn: c.msisdn, amount: c.amount })),
+      },
+      timeoutMs: this.options.timeoutMs,
+      retries: 0,
+      logger: this.options.logger,
+    });
+    const envelope = readEnvelope(json, 'create');
+    if (envelope.ok) return { kind: 'created', ...readCreateSuccess(envelope) };
+    if (AUTH_CODES.has(envelope.code)) throw authError(envelope.code, envelope.message);
+    if (envelope.code === INTERNAL_ERROR_CODE) throw internalError(envelope.message);
+    if ((envelope.code >= 52 && envelope.code <= 55) || envelope.code === 58) {
+      return { kind: 'rejected', issues: createIssues(envelope.code, envelope.message, readReasons(envelope)) };
+    }
+    throw unexpectedCode(envelope.code, envelope.message);
+  }
+
+  /** POST /api/v5/check_collect_status; null when Chillr does not know the batch. */
+  async checkStatus(batchId: string): Promise<ChillrBatchStatus | null> {
+    const { json } = await postJson({
+      upstream: 'Chillr',
+      url: `${this.options.baseUrl}/api/v5/check_collect_status`,
+      body: { ...this.credentials(), batch_id: batchId },
+      timeoutMs: this.options.timeoutMs,
+      retries: this.options.statusRetries ?? 2,
+      repairJson: repairStatusJson,
+      logger: this.options.logger,
+    });
+    const envelope = readEnvelope(json, 'status check');
+    if (envelope.ok) return readStatus(envelope, batchId);
+    if (NOT_FOUND_CODES.has(envelope.code)) return null;
+    if (AUTH_CODES.has(envelope.code)) throw authError(envelope.code, envelope.message);
+    if (envelope.code === INTERNAL_ERROR_CODE) throw internalError(envelope.message);
+    throw unexpectedCode(envelope.code, envelope.message);
+  }
+
+  private credentials() {
+    return { api_key: this.options.apiKey, api_secret_key: this.options.apiSecretKey };
+  }
+}
+
+/** "2026-05-27" → "27-05-2026", Chillr's expiry format. */
+export function toChillrDate(isoDate: string): string {
+  const [year, month, day] = isoDate.split('-');
+  return `${day}-${month}-${year}`;
+}

@@ -1,0 +1,72 @@
+/**
+ * The one public error-code enum. Every GraphQL error this service raises on purpose carries
+ * one of these in `extensions.code`; clients switch on it, so values are part of the contract
+ * and are never renamed. Input problems a user can fix are not errors: they come back as
+ * `userErrors` on mutation payloads (see UserErrorCode in resolvers/).
+ */
+export enum ErrorCode {
+  /** The upstream did not answer within UPSTREAM_TIMEOUT_MS. Safe to retry queries. */
+  UPSTREAM_TIMEOUT = 'UPSTREAM_TIMEOUT',
+  /** The upstream refused the connection, answered 5xx or reported an internal error. */
+  UPSTREAM_UNAVAILABLE = 'UPSTREAM_UNAVAILABLE',
+  /** The upstream answered something this service cannot read. */
+  UPSTREAM_BAD_RESPONSE = 'UPSTREAM_BAD_RESPONSE',
+  /** The upstream rejected this server's credentials: a configuration problem, not the caller's. */
+  UPSTREAM_AUTH = 'UPSTREAM_AUTH',
+  /** Another request with the same idempotency key is still running; retry shortly. */
+  IDEMPOTENCY_IN_PROGRESS = 'IDEMPOTENCY_IN_PROGRESS',
+  /** The store (keyv backend) failed; nothing was changed upstream. */
+  STORE_UNAVAILABLE = 'STORE_UNAVAILABLE',
+  /** An argument failed validation in a way that is not reported as a userError. */
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  /** A bug. The message is generic; details are in the log under the request id. */
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+/**
+ * An error this service raises on purpose. Services throw it; the GraphQL layer turns it into
+ * a GraphQL error with `extensions.code`. Messages are written for the API's user and never
+ * contain credentials or upstream request bodies.
+ */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ServiceError';
+    this.details = options?.details;
+  }
+  readonly details: Record<string, unknown> | undefined;
+}
+
+/**
+ * Problems the caller can fix, returned as `userErrors` on mutation payloads rather than
+ * thrown: a form can show them beside the offending field, and the rest of the response
+ * stays usable. Part of the public contract (the graph's UserErrorCode).
+ */
+export enum UserErrorCode {
+  INVALID_INPUT = 'INVALID_INPUT',
+  NO_CHILLR_USERS = 'NO_CHILLR_USERS',
+  IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED',
+  NOT_FOUND = 'NOT_FOUND',
+  ACTION_REJECTED = 'ACTION_REJECTED',
+}
+
+export interface UserIssue {
+  code: UserErrorCode;
+  message: string;
+  /** Path of the offending input field, e.g. ["customers", "1", "msisdn"]. */
+  field?: string[];
+}
+
+/** The userError every idempotent mutation returns for a key reused with other input. */
+export function keyReusedIssue(): UserIssue {
+  return {
+    code: UserErrorCode.IDEMPOTENCY_KEY_REUSED,
+    field: ['idempotencyKey'],
+    message:
+      'This idempotencyKey was already used with a different input in the last 24 hours; use a new key for a new request.',
+  };
+}

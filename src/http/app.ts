@@ -1,0 +1,122 @@
+import http from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from '../logger.js';
+import { createFormatError } from './graphql-errors.js';
+import { requestId } from './request-id.js';
+
+export interface HttpAppOptions<Context extends object> {
+  schema: GraphQLSchema;
+  /** Builds the per-operation context (fresh DataLoaders each time). */
+  context: (requestId: string) => Context;
+  logger: Logger;
+  /** Sandbox landing page, introspection and detailed errors are for development only. */
+  production: boolean;
+  /** Express `trust proxy`, so `req.ip` is the client behind a load balancer. @default false */
+  trustProxy?: boolean | number | string;
+  /** Throws when the service cannot serve (store unreachable, upstream not configured). */
+  readiness: () => Promise<void>;
+  /** Extra routes mounted before /graphql (the PBG callbacks). @default undefined */
+  routes?: (app: express.Express) => void;
+  /** Largest JSON body accepted. @default '1mb' */
+  bodyLimit?: string;
+}
+
+export interface HttpApp {
+  app: express.Express;
+  httpServer: http.Server;
+  apollo: ApolloServer<Context>;
+}
+type Context = object;
+
+/**
+ * The HTTP face of the service: `/graphql` (Apollo Server on express 5), `/healthz`,
+ * `/readyz`, and whatever `routes` adds. It does not listen; the caller decides where.
+ */
+export async function createHttpApp<C extends object>(options: HttpAppOptions<C>): Promise<HttpApp> {
+  const { logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy ?? false);
+  const httpServer = http.createServer(app);
+
+  const apollo = new ApolloServer<C>({
+    schema: options.schema,
+    introspection: !options.production,
+    includeStacktraceInErrorResponses: false,
+    formatError: createFormatError(logger),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      options.production
+        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+    ],
+    logger: {
+      debug: (m) => logger.debug(m),
+      info: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
+      error: (m) => logger.error(m),
+    },
+  });
+  await apollo.start();
+
+  app.use(requestId);
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      logger.info(
+        {
+          requestId: req.id,
+          method: req.method,
+          path: req.originalUrl.split('?')[0],
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (req, res) => {
+    try {
+      await options.readiness();
+      res.json({ status: 'ready' });
+    } catch (error) {
+      logger.warn({ requestId: req.id, err: error }, 'not ready');
+      res.status(503).json({ status: 'not ready', reason: (error as Error).message });
+    }
+  });
+
+  const json = express.json({ limit: options.bodyLimit ?? '1mb' });
+  options.routes?.(app);
+  app.use(
+    '/graphql',
+    json,
+    expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
+  );
+
+  app.use((req, res) => {
+    res.status(404).json({ error: `No route for ${req.method} ${req.path}; the graph is at /graphql.` });
+  });
+  // Body-parser and other middleware errors: answer in JSON, never crash, never echo the body.
+  app.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    const status = error.status && error.status >= 400 && error.status < 600 ? error.status : 500;
+    if (status >= 500) logger.error({ requestId: req.id, err: error }, 'request failed');
+    res.status(status).json({
+      error: status === 413 ? 'Request body too large.' : status >= 500 ? 'Internal server error.' : error.message,
+    });
+  });
+
+  return { app, httpServer, apollo: apollo as unknown as ApolloServer<Context> };
+}
