@@ -1,0 +1,158 @@
+import type { Keyv } from 'keyv';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Backend } from './backend.js';
+import { createMemoryBackend } from './memory.js';
+import { openRedisBackend } from './redis.js';
+import { openSqliteBackend } from './sqlite.js';
+import { parseStoreUrl } from './url.js';
+
+export { parseStoreUrl, redactUrl } from './url.js';
+
+/** Keyv namespaces over one backend: memory, a SQLite file, or Redis. */
+export interface Store {
+  /**
+   * A keyv instance for one namespace ('batches', 'idempotency', 'batch-status', 'purchases',
+   * 'offers', 'events'), cached per name. Its methods reject when the backend fails instead of
+   * quietly returning `undefined`/`false` (keyv's default) — except `clear()` over Redis, which
+   * the Redis adapter only reports as an 'error' event. Names: letters, digits, `-` and `_`.
+   * Release the backend with `Store.close()`, not `keyv.disconnect()`: namespaces share one
+   * connection.
+   */
+  namespace<T>(name: string): Keyv<T>;
+  /**
+   * Atomic create-if-absent: stores `value` under namespace+key only if no unexpired value is
+   * there; true if this call stored it. Atomic across processes for SQLite and Redis, and within
+   * the process for memory. The value is then readable through `namespace(ns).get(key)`.
+   * `value` must be JSON-like (not undefined, a function or a symbol); `ttlMs` > 0 if given.
+   */
+  setIfAbsent(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<boolean>;
+  /** Rejects if the backend is not usable (readiness probe). */
+  ping(): Promise<void>;
+  /** The backend without secrets: 'memory', 'sqlite:data/payments.db', 'redis://host:6379'. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /**
+   * Where store warnings go (Redis outages, failed expiry sweeps).
+   * @default silentLogger
+   */
+  logger?: Logger;
+  /**
+   * How long a SQLite statement waits for another process's write lock.
+   * @default 5000
+   */
+  sqliteBusyTimeoutMs?: number;
+  /**
+   * How often the SQLite store deletes expired rows that nobody read again.
+   * @default 600_000 (10 minutes)
+   */
+  sqliteSweepIntervalMs?: number;
+  /**
+   * How long opening a Redis store waits for the first connection before returning anyway
+   * (it keeps retrying; `ping()` rejects until connected).
+   * @default 5000
+   */
+  redisReadyTimeoutMs?: number;
+}
+
+/**
+ * Opens the store a STORE_URL names: `memory://`, `sqlite:<path>` / `sqlite://<path>` (relative
+ * to the working directory; parent directories are created), or `redis://…` / `rediss://…`.
+ * Throws, naming STORE_URL and the accepted forms, for anything else.
+ */
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const logger = options.logger ?? silentLogger;
+  const location = parseStoreUrl(url);
+  let backend: Backend;
+  switch (location.kind) {
+    case 'memory':
+      backend = createMemoryBackend();
+      break;
+    case 'sqlite':
+      backend = openSqliteBackend(location.path, {
+        busyTimeoutMs: options.sqliteBusyTimeoutMs,
+        sweepIntervalMs: options.sqliteSweepIntervalMs,
+        logger,
+      });
+      break;
+    case 'redis':
+      backend = await openRedisBackend(location.url, {
+        readyTimeoutMs: options.redisReadyTimeoutMs,
+        logger,
+      });
+      break;
+  }
+  return new KeyvNamespaces(backend, logger);
+}
+
+const NAMESPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+class KeyvNamespaces implements Store {
+  readonly #backend: Backend;
+  readonly #logger: Logger;
+  readonly #namespaces = new Map<string, Keyv>();
+  #closing: Promise<void> | undefined;
+
+  constructor(backend: Backend, logger: Logger) {
+    this.#backend = backend;
+    this.#logger = logger;
+  }
+
+  get description(): string {
+    return this.#backend.description;
+  }
+
+  namespace<T>(name: string): Keyv<T> {
+    this.#assertOpen();
+    const cached = this.#namespaces.get(name);
+    if (cached) return cached as Keyv<T>;
+    // A `:` would break keyv's prefix handling: it unprefixes iterated keys at the first `:`.
+    if (!NAMESPACE_NAME.test(name)) {
+      throw new TypeError(
+        `Store namespace ${JSON.stringify(name)} is invalid: use letters, digits, '-' and '_'.`,
+      );
+    }
+    const keyv = this.#backend.createKeyv(name);
+    // With throwOnErrors the failing call rejects, so its caller reports the error; keyv emits
+    // it as well (it would go nowhere without a listener), and this keeps a trace of it.
+    keyv.on('error', (error: unknown) => {
+      this.#logger.debug({ err: error, namespace: name }, 'store: keyv reported an error');
+    });
+    this.#namespaces.set(name, keyv);
+    return keyv as Keyv<T>;
+  }
+
+  async setIfAbsent(
+    namespace: string,
+    key: string,
+    value: unknown,
+    ttlMs?: number,
+  ): Promise<boolean> {
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+      // keyv serializes an undefined value to nothing: the key would be taken yet read as absent.
+      throw new TypeError(`setIfAbsent cannot store ${typeof value} (use null for "no value").`);
+    }
+    if (ttlMs !== undefined && !(Number.isFinite(ttlMs) && ttlMs > 0)) {
+      throw new RangeError(
+        `setIfAbsent ttlMs must be a positive number of milliseconds; got ${ttlMs}.`,
+      );
+    }
+    return this.#backend.setIfAbsent(this.namespace(namespace), key, value, ttlMs);
+  }
+
+  async ping(): Promise<void> {
+    this.#assertOpen();
+    await this.#backend.ping();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#backend.close();
+    return this.#closing;
+  }
+
+  #assertOpen(): void {
+    if (this.#closing) throw new Error(`Store ${this.description} is closed.`);
+  }
+}

@@ -1,0 +1,42 @@
+import { Keyv } from 'keyv';
+import type { Backend } from './backend.js';
+
+/**
+ * The in-process store: keyv's default Map store, one Map per namespace, all owned by one Store
+ * (two Stores never share data).
+ *
+ * Why not one Map for every namespace: keyv writes its namespace onto the store object
+ * (`store.namespace = …`) and, for a Map, `clear()` empties the whole Map and `iterator()`
+ * filters by that last-written namespace. With one shared Map, clearing `batches` would empty
+ * `idempotency` too. Keys are still prefixed (`batches:…`) inside each Map, as keyv always does.
+ */
+export function createMemoryBackend(): Backend {
+  // setIfAbsent is check-then-set across awaits (keyv's get/set are async even over a Map), so
+  // calls run one at a time. That makes it atomic against other setIfAbsent calls in this
+  // process, which is the only place memory state exists.
+  let queue: Promise<unknown> = Promise.resolve();
+
+  return {
+    description: 'memory',
+
+    createKeyv(namespace) {
+      return new Keyv({ store: new Map(), namespace, throwOnErrors: true });
+    },
+
+    setIfAbsent(keyv, key, value, ttlMs) {
+      const attempt = queue.then(async () => {
+        // getRaw, not get: a stored `null` (or a value whose `value` is falsy) still counts as
+        // present. getRaw also drops an expired entry, so the key is free again after expiry.
+        if ((await keyv.getRaw(key)) !== undefined) return false;
+        await keyv.set(key, value, ttlMs);
+        return true;
+      });
+      queue = attempt.catch(() => undefined);
+      return attempt;
+    },
+
+    async ping() {},
+
+    async close() {},
+  };
+}
