@@ -1,0 +1,71 @@
+import { Writable } from 'node:stream';
+import { print, type ExecutionResult } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+
+/** Credentials the tests configure; asserted never to appear in a response or log line. */
+export const TEST_SECRETS = {
+  CHILLR_API_KEY: 'test-chillr-key-6f2b9c1e8a7d',
+  CHILLR_API_SECRET_KEY: 'test-chillr-secret-0d94e3b7c5a1',
+};
+
+export interface TestApp extends RunningApp {
+  /** Every log line written so far (JSON text). */
+  logs: string[];
+  /** POSTs a typed operation to /graphql over real HTTP. */
+  gql<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R> & { status: number; body: string }>;
+  /** POSTs raw GraphQL text. */
+  raw(query: string, variables?: Record<string, unknown>): Promise<{ status: number; json: ExecutionResult; body: string }>;
+}
+
+/**
+ * Starts the whole service on an ephemeral port, with the in-process sandbox simulators on
+ * ephemeral ports, an in-memory store unless `env` says otherwise, and captured logs.
+ */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    CHILLR_SANDBOX_PORT: '0',
+    STORE_URL: 'memory://',
+    UPSTREAM_TIMEOUT_MS: '2000',
+    ...TEST_SECRETS,
+    ...env,
+  });
+  const app = await startApp(config, { logger: createLogger({ level: 'debug', destination }) });
+  const post = async (body: unknown) => {
+    const response = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, text };
+  };
+  return Object.assign(app, {
+    logs,
+    async gql<R, V>(document: TypedDocumentNode<R, V>, variables?: V) {
+      const { status, text } = await post({ query: print(document), variables });
+      return { ...(JSON.parse(text) as ExecutionResult<R>), status, body: text };
+    },
+    async raw(query: string, variables?: Record<string, unknown>) {
+      const { status, text } = await post({ query, variables });
+      return { status, json: JSON.parse(text) as ExecutionResult, body: text };
+    },
+  });
+}
+
+/** A date `days` from today, as YYYY-MM-DD. */
+export function isoDateInDays(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
