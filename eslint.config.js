@@ -7,11 +7,18 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       // Only src/config.ts reads the environment (DEVELOPERS.md).
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through src/config.ts.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through src/config.ts.',
+        },
       ],
     },
   },
@@ -26,7 +33,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['graphql', 'type-graphql', '@apollo/*', '**/resolvers/**'], message: 'src/ services know nothing of GraphQL.' }] },
+        {
+          patterns: [
+            {
+              group: ['graphql', 'type-graphql', '@apollo/*', '**/resolvers/**'],
+              message: 'src/ services know nothing of GraphQL.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -11,6 +11,15 @@ export interface GraphQLContext {
   logger: Logger;
 }
 
-export function createContext(services: Services, requestId: string, logger: Logger): GraphQLContext {
-  return { services, loaders: createLoaders(services), requestId, logger: logger.child({ requestId }) };
+export function createContext(
+  services: Services,
+  requestId: string,
+  logger: Logger,
+): GraphQLContext {
+  return {
+    services,
+    loaders: createLoaders(services),
+    requestId,
+    logger: logger.child({ requestId }),
+  };
 }

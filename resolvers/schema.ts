@@ -4,7 +4,10 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import { resolveCollectBatchReference } from './collect/collect-batch.reference.js';
-import { CollectBatchResolver, CreateCollectBatchPayloadResolver } from './collect/collect.resolver.js';
+import {
+  CollectBatchResolver,
+  CreateCollectBatchPayloadResolver,
+} from './collect/collect.resolver.js';
 import { DateTimeScalar } from './common/scalars.js';
 
 /** The Federation 2 features this subgraph uses; printed at the top of schema.graphql. */

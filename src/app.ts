@@ -49,10 +49,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       });
       closers.push(() => sandbox.chillr!.close());
       chillrBaseUrl = sandbox.chillr.url;
-      logger.info({ url: chillrBaseUrl }, 'CHILLR_BASE_URL unset: using the in-process Chillr sandbox');
+      logger.info(
+        { url: chillrBaseUrl },
+        'CHILLR_BASE_URL unset: using the in-process Chillr sandbox',
+      );
     }
 
-    const idempotency = new Idempotency(store, { pendingTtlMs: Math.max(60_000, config.upstreamTimeoutMs * 3) });
+    const idempotency = new Idempotency(store, {
+      pendingTtlMs: Math.max(60_000, config.upstreamTimeoutMs * 3),
+    });
     const chillrClient = new ChillrClient({
       baseUrl: chillrBaseUrl,
       apiKey: config.chillr.apiKey,

@@ -198,7 +198,9 @@ class Reader {
     if (raw !== undefined) return raw;
     if (baseUrl !== undefined) {
       const base = name.startsWith('CHILLR') ? 'CHILLR_BASE_URL' : 'PBG_BASE_URL';
-      this.problems.push(`${name} is required when ${base} is set (it is the upstream credential).`);
+      this.problems.push(
+        `${name} is required when ${base} is set (it is the upstream credential).`,
+      );
     }
     return sandboxDefault;
   }

@@ -45,8 +45,7 @@ type StoredRecord<T> =
   | { state: 'failed'; fingerprint: string; code: ErrorCode; message: string };
 
 export type IdempotentOutcome<T> =
-  | { kind: 'result'; result: T; replayed: boolean }
-  | { kind: 'reused' };
+  { kind: 'result'; result: T; replayed: boolean } | { kind: 'reused' };
 
 /** Failures after which the upstream may or may not have acted. */
 const AMBIGUOUS = new Set<ErrorCode>([ErrorCode.UPSTREAM_TIMEOUT, ErrorCode.UPSTREAM_BAD_RESPONSE]);
@@ -107,8 +106,10 @@ export class Idempotency {
       const existing = await records.get(key);
       if (existing === undefined) continue; // expired between the claim and the read
       if (existing.fingerprint !== fingerprint) return { kind: 'reused' };
-      if (existing.state === 'done') return { kind: 'result', result: existing.result, replayed: true };
-      if (existing.state === 'failed') throw new ServiceError(existing.code, replayedFailure(existing.message));
+      if (existing.state === 'done')
+        return { kind: 'result', result: existing.result, replayed: true };
+      if (existing.state === 'failed')
+        throw new ServiceError(existing.code, replayedFailure(existing.message));
       if (Date.now() > deadline) {
         throw new ServiceError(
           ErrorCode.IDEMPOTENCY_IN_PROGRESS,
@@ -130,13 +131,18 @@ export class Idempotency {
       outcome = await work();
     } catch (error) {
       if (error instanceof ServiceError && AMBIGUOUS.has(error.code)) {
-        await records.set(key, { state: 'failed', fingerprint, code: error.code, message: error.message }, this.ttlMs);
+        await records.set(
+          key,
+          { state: 'failed', fingerprint, code: error.code, message: error.message },
+          this.ttlMs,
+        );
       } else {
         await records.delete(key);
       }
       throw error;
     }
-    if (outcome.final) await records.set(key, { state: 'done', fingerprint, result: outcome.result }, this.ttlMs);
+    if (outcome.final)
+      await records.set(key, { state: 'done', fingerprint, result: outcome.result }, this.ttlMs);
     else await records.delete(key);
     return { kind: 'result', result: outcome.result, replayed: false };
   }
@@ -148,7 +154,9 @@ function replayedFailure(message: string): string {
 
 /** A stable digest of an operation's input, for comparing requests that share a key. */
 export function fingerprintOf(operation: string, input: unknown): string {
-  return createHash('sha256').update(`${operation}\n${canonicalJson(input)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${operation}\n${canonicalJson(input)}`)
+    .digest('hex');
 }
 
 /** JSON with object keys sorted, so field order does not change the fingerprint. */

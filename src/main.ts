@@ -35,10 +35,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ err: reason }, 'unhandled rejection'),
+  );
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`payments subgraph failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.stderr.write(
+    `payments subgraph failed to start: ${(error as Error).stack ?? String(error)}\n`,
+  );
   process.exit(1);
 });

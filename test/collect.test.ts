@@ -39,8 +39,16 @@ describe('Chillr mass collect over GraphQL', () => {
     expect(payload.batch?.name).toBe('Electricity bill');
     expect(payload.batch?.status).toBe('ACTIVE');
     expect(payload.batch?.payments).toEqual([
-      expect.objectContaining({ msisdn: '9447741462', status: 'PENDING', amount: { amount: '200.00', currency: 'INR' } }),
-      expect.objectContaining({ msisdn: '9633789451', status: 'NOT_GENERATED', amount: { amount: '600.00', currency: 'INR' } }),
+      expect.objectContaining({
+        msisdn: '9447741462',
+        status: 'PENDING',
+        amount: { amount: '200.00', currency: 'INR' },
+      }),
+      expect.objectContaining({
+        msisdn: '9633789451',
+        status: 'NOT_GENERATED',
+        amount: { amount: '600.00', currency: 'INR' },
+      }),
     ]);
     expect(payload.batch?.summary).toMatchObject({
       total: 2,
@@ -60,10 +68,24 @@ describe('Chillr mass collect over GraphQL', () => {
     expect(batch.rawStatus).toBe('expired');
     expect(batch.nonChillrCustomers).toEqual(['9633789451']);
     expect(batch.payments).toEqual([
-      expect.objectContaining({ msisdn: '9447741462', status: 'EXPIRED', transactionId: '614410700416' }),
-      expect.objectContaining({ msisdn: '9633789451', status: 'NOT_GENERATED', message: 'Transaction not generated', transactionId: null }),
+      expect.objectContaining({
+        msisdn: '9447741462',
+        status: 'EXPIRED',
+        transactionId: '614410700416',
+      }),
+      expect.objectContaining({
+        msisdn: '9633789451',
+        status: 'NOT_GENERATED',
+        message: 'Transaction not generated',
+        transactionId: null,
+      }),
     ]);
-    expect(batch.summary).toMatchObject({ total: 2, expired: 1, notGenerated: 1, amountRequested: null });
+    expect(batch.summary).toMatchObject({
+      total: 2,
+      expired: 1,
+      notGenerated: 1,
+      amountRequested: null,
+    });
   });
 
   it('should resolve an unknown batch id to null without an error', async () => {
@@ -78,11 +100,16 @@ describe('Chillr mass collect over GraphQL', () => {
   it('should make one status call per distinct batch id however many aliases ask', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: { ...sampleInput(), name: `dedupe ${i}` } });
+      const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+        input: { ...sampleInput(), name: `dedupe ${i}` },
+      });
       ids.push(created.data!.createCollectBatch.batch!.id);
     }
     chillr().resetCalls();
-    const fields = Array.from({ length: 20 }, (_, i) => `a${i}: collectBatch(id: "${ids[i % 3]}") { id status summary { total } }`);
+    const fields = Array.from(
+      { length: 20 },
+      (_, i) => `a${i}: collectBatch(id: "${ids[i % 3]}") { id status summary { total } }`,
+    );
     const result = await app.raw(`{ ${fields.join('\n')} }`);
     expect(result.json.errors).toBeUndefined();
     expect(Object.keys(result.json.data!)).toHaveLength(20);
@@ -91,7 +118,9 @@ describe('Chillr mass collect over GraphQL', () => {
   });
 
   it('should serve a terminal batch from the cache on later requests', async () => {
-    const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: { ...sampleInput(), name: 'to expire' } });
+    const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+      input: { ...sampleInput(), name: 'to expire' },
+    });
     const id = created.data!.createCollectBatch.batch!.id;
     chillr().expireBatch(id);
     chillr().resetCalls();
@@ -133,23 +162,32 @@ describe('Chillr mass collect over GraphQL', () => {
     chillr().setPaymentStatus(id, '9123456780', 'paid');
     const done = await app.gql(CollectBatchDocument, { id });
     expect(done.data!.collectBatch!.status).toBe('COMPLETED');
-    expect(done.data!.collectBatch!.summary.amountPaid).toEqual({ amount: '160.50', currency: 'INR' });
+    expect(done.data!.collectBatch!.summary.amountPaid).toEqual({
+      amount: '160.50',
+      currency: 'INR',
+    });
   });
 
   it('should make 5 upstream calls for 50 _entities representations over 5 ids', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: { ...sampleInput(), name: `entity ${i}` } });
+      const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+        input: { ...sampleInput(), name: `entity ${i}` },
+      });
       ids.push(created.data!.createCollectBatch.batch!.id);
     }
     chillr().resetCalls();
-    const representations = Array.from({ length: 50 }, (_, i) => ({ __typename: 'CollectBatch', id: ids[i % 5] }));
+    const representations = Array.from({ length: 50 }, (_, i) => ({
+      __typename: 'CollectBatch',
+      id: ids[i % 5],
+    }));
     const result = await app.raw(
       'query ($r: [_Any!]!) { _entities(representations: $r) { ... on CollectBatch { id status name } } }',
       { r: representations },
     );
     expect(result.json.errors).toBeUndefined();
-    const entities = (result.json.data as { _entities: Array<{ id: string; name: string }> })._entities;
+    const entities = (result.json.data as { _entities: Array<{ id: string; name: string }> })
+      ._entities;
     expect(entities).toHaveLength(50);
     expect(entities[7]).toMatchObject({ id: ids[2], name: 'entity 2' });
     expect(chillr().calls.checkCollectStatus).toBe(5);
@@ -166,16 +204,28 @@ describe('Chillr mass collect over GraphQL', () => {
     const failed = result.json.errors![0]!.path![0] as string;
     expect(data[failed]).toBeNull();
     const other = failed === 'a' ? 'b' : 'a';
-    expect(other === 'a' ? data.a : data.b).toEqual(other === 'a' ? { id: SAMPLE_STATUS_BATCH } : null);
+    expect(other === 'a' ? data.a : data.b).toEqual(
+      other === 'a' ? { id: SAMPLE_STATUS_BATCH } : null,
+    );
   });
 
   it('should map Chillr infrastructure failures to error codes', async () => {
     // 59 is an answer, not a transport failure: it is not retried, so one fault is enough.
-    chillr().injectFault({ endpoint: 'check_collect_status', kind: 'status', statusCode: 59, times: 1 });
+    chillr().injectFault({
+      endpoint: 'check_collect_status',
+      kind: 'status',
+      statusCode: 59,
+      times: 1,
+    });
     const internal = await app.gql(CollectBatchDocument, { id: 'bbbbbbbbbbbbbbbbbbbbbbbb' });
     expect(internal.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
 
-    chillr().injectFault({ endpoint: 'check_collect_status', kind: 'status', statusCode: 56, times: 1 });
+    chillr().injectFault({
+      endpoint: 'check_collect_status',
+      kind: 'status',
+      statusCode: 56,
+      times: 1,
+    });
     const auth = await app.gql(CollectBatchDocument, { id: 'bbbbbbbbbbbbbbbbbbbbbbbb' });
     expect(auth.errors?.[0]?.extensions?.code).toBe('UPSTREAM_AUTH');
 
@@ -185,10 +235,14 @@ describe('Chillr mass collect over GraphQL', () => {
   });
 
   it('should retry a failed status check but never a create', async () => {
-    const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: { ...sampleInput(), name: 'retry' } });
+    const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+      input: { ...sampleInput(), name: 'retry' },
+    });
     chillr().resetCalls();
     chillr().injectFault({ endpoint: 'check_collect_status', kind: 'http500', times: 1 });
-    const read = await app.gql(CollectBatchDocument, { id: created.data!.createCollectBatch.batch!.id });
+    const read = await app.gql(CollectBatchDocument, {
+      id: created.data!.createCollectBatch.batch!.id,
+    });
     expect(read.errors).toBeUndefined();
     expect(read.data!.collectBatch!.status).toBe('ACTIVE');
     expect(chillr().calls.checkCollectStatus).toBe(2);
@@ -209,32 +263,62 @@ describe('Chillr mass collect over GraphQL', () => {
 
   describe('input validation', () => {
     const cases: Array<[string, Record<string, unknown>, string[]]> = [
-      ['a malformed msisdn', { customers: [{ msisdn: '12345', amount: '10' }] }, ['customers', '0', 'msisdn']],
-      ['amount 0', { customers: [{ msisdn: '9447741462', amount: '0' }] }, ['customers', '0', 'amount']],
-      ['amount 2.345', { customers: [{ msisdn: '9447741462', amount: '2.345' }] }, ['customers', '0', 'amount']],
-      ['a negative amount', { customers: [{ msisdn: '9447741462', amount: '-5' }] }, ['customers', '0', 'amount']],
+      [
+        'a malformed msisdn',
+        { customers: [{ msisdn: '12345', amount: '10' }] },
+        ['customers', '0', 'msisdn'],
+      ],
+      [
+        'amount 0',
+        { customers: [{ msisdn: '9447741462', amount: '0' }] },
+        ['customers', '0', 'amount'],
+      ],
+      [
+        'amount 2.345',
+        { customers: [{ msisdn: '9447741462', amount: '2.345' }] },
+        ['customers', '0', 'amount'],
+      ],
+      [
+        'a negative amount',
+        { customers: [{ msisdn: '9447741462', amount: '-5' }] },
+        ['customers', '0', 'amount'],
+      ],
       ['the date 2026-13-01', { expiryDate: '2026-13-01' }, ['expiryDate']],
       ['a date in the past', { expiryDate: '2020-01-01' }, ['expiryDate']],
       ['an empty name', { name: '  ' }, ['name']],
       [
         'duplicate numbers',
-        { customers: [{ msisdn: '9447741462', amount: '10' }, { msisdn: '+919447741462', amount: '20' }] },
+        {
+          customers: [
+            { msisdn: '9447741462', amount: '10' },
+            { msisdn: '+919447741462', amount: '20' },
+          ],
+        },
         ['customers', '1', 'msisdn'],
       ],
       ['an empty customer list', { customers: [] }, ['customers']],
       [
         'too many customers',
-        { customers: Array.from({ length: 1001 }, (_, i) => ({ msisdn: `9${String(100000000 + i)}`, amount: '1' })) },
+        {
+          customers: Array.from({ length: 1001 }, (_, i) => ({
+            msisdn: `9${String(100000000 + i)}`,
+            amount: '1',
+          })),
+        },
         ['customers'],
       ],
     ];
     for (const [what, override, field] of cases) {
       it(`should refuse ${what} with a userError at ${field.join('.')} and no upstream call`, async () => {
-        const result = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: { ...sampleInput(), ...override } as never });
+        const result = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+          input: { ...sampleInput(), ...override } as never,
+        });
         expect(result.errors).toBeUndefined();
         const payload = result.data!.createCollectBatch;
         expect(payload.batch).toBeNull();
-        expect(payload.userErrors).toContainEqual(expect.objectContaining({ code: 'INVALID_INPUT', field }));
+        expect(payload.userErrors).toContainEqual(
+          expect.objectContaining({ code: 'INVALID_INPUT', field }),
+        );
         expect(payload.userErrors.every((e) => e.message.length > 10)).toBe(true);
         expect(chillr().calls.collect).toBe(0);
       });
@@ -280,23 +364,36 @@ describe('Chillr mass collect over GraphQL', () => {
     it('should map code 58 reasons to userErrors with field paths', async () => {
       chillr().injectFault({ endpoint: 'collect', kind: 'status', statusCode: 58, times: 1 });
       const result = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: sampleInput() });
-      expect(result.data!.createCollectBatch.userErrors[0]).toMatchObject({ code: 'INVALID_INPUT' });
+      expect(result.data!.createCollectBatch.userErrors[0]).toMatchObject({
+        code: 'INVALID_INPUT',
+      });
     });
 
     it('should map codes 50, 51, 56 and 57 to UPSTREAM_AUTH', async () => {
       for (const code of [50, 51, 56, 57]) {
         chillr().injectFault({ endpoint: 'collect', kind: 'status', statusCode: code, times: 1 });
-        const result = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: sampleInput() });
+        const result = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+          input: sampleInput(),
+        });
         expect(result.errors?.[0]?.extensions?.code).toBe('UPSTREAM_AUTH');
         expect(result.errors?.[0]?.message).not.toContain(TEST_SECRETS.CHILLR_API_KEY);
       }
     });
 
     it('should map content codes 52-55 to userErrors', async () => {
-      for (const [code, field] of [[52, ['name']], [53, ['expiryDate']], [54, ['customers']], [55, ['expiryDate']]] as const) {
+      for (const [code, field] of [
+        [52, ['name']],
+        [53, ['expiryDate']],
+        [54, ['customers']],
+        [55, ['expiryDate']],
+      ] as const) {
         chillr().injectFault({ endpoint: 'collect', kind: 'status', statusCode: code, times: 1 });
-        const result = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: sampleInput() });
-        expect(result.data!.createCollectBatch.userErrors).toEqual([expect.objectContaining({ code: 'INVALID_INPUT', field })]);
+        const result = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+          input: sampleInput(),
+        });
+        expect(result.data!.createCollectBatch.userErrors).toEqual([
+          expect.objectContaining({ code: 'INVALID_INPUT', field }),
+        ]);
       }
     });
   });
@@ -315,7 +412,13 @@ describe('Chillr mass collect over GraphQL', () => {
       const input = { ...sampleInput(), name: 'idem normalised', idempotencyKey: 'key-normalised' };
       const first = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input });
       const second = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
-        input: { ...input, customers: [{ msisdn: '+91 9447741462', amount: '200.00' }, { msisdn: '09633789451', amount: '600.0' }] },
+        input: {
+          ...input,
+          customers: [
+            { msisdn: '+91 9447741462', amount: '200.00' },
+            { msisdn: '09633789451', amount: '600.0' },
+          ],
+        },
       });
       expect(second.data).toEqual(first.data);
       expect(chillr().calls.collect).toBe(1);
@@ -324,7 +427,9 @@ describe('Chillr mass collect over GraphQL', () => {
     it('should refuse the same key with another input as IDEMPOTENCY_KEY_REUSED', async () => {
       const input = { ...sampleInput(), name: 'idem reuse', idempotencyKey: 'key-reuse' };
       await app.gql(CreateCollectBatchErrorsOnlyDocument, { input });
-      const other = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: { ...input, name: 'something else' } });
+      const other = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+        input: { ...input, name: 'something else' },
+      });
       expect(other.data!.createCollectBatch.batch).toBeNull();
       expect(other.data!.createCollectBatch.userErrors).toEqual([
         expect.objectContaining({ code: 'IDEMPOTENCY_KEY_REUSED', field: ['idempotencyKey'] }),
@@ -334,7 +439,9 @@ describe('Chillr mass collect over GraphQL', () => {
 
     it('should make one upstream create for 20 concurrent identical requests', async () => {
       const input = { ...sampleInput(), name: 'idem concurrent', idempotencyKey: 'key-concurrent' };
-      const results = await Promise.all(Array.from({ length: 20 }, () => app.gql(CreateCollectBatchErrorsOnlyDocument, { input })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => app.gql(CreateCollectBatchErrorsOnlyDocument, { input })),
+      );
       const ids = new Set(results.map((r) => r.data!.createCollectBatch.batch?.id));
       expect(ids.size).toBe(1);
       expect([...ids][0]).toBeTruthy();
@@ -343,7 +450,9 @@ describe('Chillr mass collect over GraphQL', () => {
 
     it('should not remember a locally invalid request under its key', async () => {
       const input = { ...sampleInput(), name: 'idem fix', idempotencyKey: 'key-fix' };
-      const bad = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input: { ...input, expiryDate: '2026-02-30' } });
+      const bad = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+        input: { ...input, expiryDate: '2026-02-30' },
+      });
       expect(bad.data!.createCollectBatch.userErrors[0]!.field).toEqual(['expiryDate']);
       const good = await app.gql(CreateCollectBatchErrorsOnlyDocument, { input });
       expect(good.data!.createCollectBatch.batch?.id).toBeTruthy();

@@ -4,13 +4,18 @@ import { DateScalar } from '../common/scalars.js';
 import { CollectSummary } from './collect-summary.type.js';
 import { CustomerPayment } from './customer-payment.type.js';
 
-@ObjectType({ description: 'A Chillr mass-collect batch: bill requests sent to many numbers at once' })
+@ObjectType({
+  description: 'A Chillr mass-collect batch: bill requests sent to many numbers at once',
+})
 @Directive('@key(fields: "id")')
 export class CollectBatch {
   @Field(() => ID)
   id!: string;
 
-  @Field(() => String, { nullable: true, description: 'known when the batch was created through this service' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'known when the batch was created through this service',
+  })
   name!: string | null;
 
   @Field(() => DateScalar, { nullable: true })

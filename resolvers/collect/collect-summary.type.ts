@@ -23,7 +23,8 @@ export class CollectSummary {
 
   @Field(() => Money, {
     nullable: true,
-    description: 'sum over the requests Chillr generated; null when the batch was not created through this service',
+    description:
+      'sum over the requests Chillr generated; null when the batch was not created through this service',
   })
   amountRequested!: Money | null;
 

@@ -23,7 +23,8 @@ export class CreateCollectBatchInput {
 
   @Field(() => String, {
     nullable: true,
-    description: 'same key + same input within 24 h returns the first result without a second batch',
+    description:
+      'same key + same input within 24 h returns the first result without a second batch',
   })
   idempotencyKey?: string | null;
 }

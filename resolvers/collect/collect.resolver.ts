@@ -38,7 +38,10 @@ export class CollectBatchResolver {
 export class CreateCollectBatchPayloadResolver {
   /** Read through the loader only when asked for, so `{ userErrors }` costs no status call. */
   @FieldResolver(() => CollectBatch, { nullable: true })
-  batch(@Root() outcome: CreateBatchOutcome, @Ctx() context: GraphQLContext): Promise<CollectBatchView | null> | null {
+  batch(
+    @Root() outcome: CreateBatchOutcome,
+    @Ctx() context: GraphQLContext,
+  ): Promise<CollectBatchView | null> | null {
     return outcome.batchId === null ? null : context.loaders.collectBatch.load(outcome.batchId);
   }
 

@@ -7,7 +7,10 @@ export class CustomerPayment {
   @Field({ description: '10-digit mobile number' })
   msisdn!: string;
 
-  @Field(() => Money, { nullable: true, description: 'known when the batch was created through this service' })
+  @Field(() => Money, {
+    nullable: true,
+    description: 'known when the batch was created through this service',
+  })
   amount!: Money | null;
 
   @Field(() => PaymentStatus)

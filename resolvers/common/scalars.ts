@@ -59,7 +59,9 @@ function outputString(name: string, value: unknown, shape: RegExp): string {
 
 function inputString(name: string, value: unknown, expected: string): string {
   if (typeof value === 'string') return value;
-  throw new GraphQLError(`${name} must be ${expected}; got ${typeof value} ${JSON.stringify(value)}.`);
+  throw new GraphQLError(
+    `${name} must be ${expected}; got ${typeof value} ${JSON.stringify(value)}.`,
+  );
 }
 
 function literalString(name: string, ast: ValueNode, expected: string): string {

@@ -9,7 +9,13 @@ import {
   internalError,
   unexpectedCode,
 } from './codes.js';
-import { readCreateSuccess, readEnvelope, readReasons, readStatus, repairStatusJson } from './parse.js';
+import {
+  readCreateSuccess,
+  readEnvelope,
+  readReasons,
+  readStatus,
+  repairStatusJson,
+} from './parse.js';
 import type { ChillrBatchStatus, CreateBatchRequest, CreateBatchResult } from './types.js';
 
 export interface ChillrClientOptions {
@@ -56,7 +62,10 @@ export class ChillrClient {
     if (AUTH_CODES.has(envelope.code)) throw authError(envelope.code, envelope.message);
     if (envelope.code === INTERNAL_ERROR_CODE) throw internalError(envelope.message);
     if ((envelope.code >= 52 && envelope.code <= 55) || envelope.code === 58) {
-      return { kind: 'rejected', issues: createIssues(envelope.code, envelope.message, readReasons(envelope)) };
+      return {
+        kind: 'rejected',
+        issues: createIssues(envelope.code, envelope.message, readReasons(envelope)),
+      };
     }
     throw unexpectedCode(envelope.code, envelope.message);
   }

@@ -49,9 +49,16 @@ export function unexpectedCode(code: number, message: string): ServiceError {
  */
 export function createIssues(code: number, message: string, reasons: string[]): InputIssue[] {
   if (code !== 58) {
-    return [{ code: UserErrorCode.INVALID_INPUT, field: FIELD_OF_CODE[code], message: `Chillr: ${message}` }];
+    return [
+      {
+        code: UserErrorCode.INVALID_INPUT,
+        field: FIELD_OF_CODE[code],
+        message: `Chillr: ${message}`,
+      },
+    ];
   }
-  if (reasons.length === 0) return [{ code: UserErrorCode.INVALID_INPUT, message: `Chillr: ${message}` }];
+  if (reasons.length === 0)
+    return [{ code: UserErrorCode.INVALID_INPUT, message: `Chillr: ${message}` }];
   return reasons.map((reason): InputIssue => {
     if (/none of the customers are chillr users/i.test(reason)) {
       return {

@@ -38,7 +38,10 @@ export function readEnvelope(json: unknown, what: string): Envelope {
   };
 }
 
-export function readCreateSuccess(envelope: Envelope): { batchId: string; nonChillrCustomers: string[] } {
+export function readCreateSuccess(envelope: Envelope): {
+  batchId: string;
+  nonChillrCustomers: string[];
+} {
   const batchId = envelope.data?.batch_id;
   if (typeof batchId !== 'string' || batchId === '') {
     throw badResponse('create', 'data.batch_id', 'a non-empty string', batchId);
@@ -102,7 +105,8 @@ export function readStatus(envelope: Envelope, requestedId: string): ChillrBatch
     payments.push(readPayment(entry, index));
   });
 
-  const batchId = typeof data.batch_id === 'string' && data.batch_id !== '' ? data.batch_id : requestedId;
+  const batchId =
+    typeof data.batch_id === 'string' && data.batch_id !== '' ? data.batch_id : requestedId;
   return {
     batchId,
     status: (rawStatus && BATCH_WORDS[rawStatus.toLowerCase()]) || CollectBatchStatus.UNKNOWN,
@@ -133,7 +137,9 @@ function readPayment(entry: Record<string, unknown>, index: number): ChillrPayme
     status,
     rawStatus,
     transactionId:
-      typeof transaction === 'string' || typeof transaction === 'number' ? String(transaction) : null,
+      typeof transaction === 'string' || typeof transaction === 'number'
+        ? String(transaction)
+        : null,
     message,
   };
 }
@@ -150,10 +156,7 @@ function readNumberList(value: unknown): string[] {
  * member written inside the `customers` array. Returns undefined when the text is not that.
  */
 export function repairStatusJson(text: string): string | undefined {
-  const repaired = text.replace(
-    /,\s*("non_chillr_customers"\s*:\s*\[[^\]]*\])\s*\]/,
-    ', {$1} ]',
-  );
+  const repaired = text.replace(/,\s*("non_chillr_customers"\s*:\s*\[[^\]]*\])\s*\]/, ', {$1} ]');
   return repaired === text ? undefined : repaired;
 }
 

@@ -44,7 +44,10 @@ export class CollectService {
     this.terminal = options.store.namespace<ChillrBatchStatus>('batch-status');
   }
 
-  async createBatch(input: CreateBatchInput, idempotencyKey?: string | null): Promise<CreateBatchOutcome> {
+  async createBatch(
+    input: CreateBatchInput,
+    idempotencyKey?: string | null,
+  ): Promise<CreateBatchOutcome> {
     const validation = validateCreateBatch(input, {
       maxBatchSize: this.options.maxBatchSize,
       now: this.options.now,
@@ -56,7 +59,10 @@ export class CollectService {
     const create = async (): Promise<{ result: CreateBatchOutcome; final: boolean }> => {
       const result = await this.options.client.createBatch(request);
       if (result.kind === 'rejected') {
-        return { result: { batchId: null, nonChillrCustomers: [], issues: result.issues }, final: true };
+        return {
+          result: { batchId: null, nonChillrCustomers: [], issues: result.issues },
+          final: true,
+        };
       }
       const record: BatchRecord = {
         id: result.batchId,
@@ -67,9 +73,16 @@ export class CollectService {
         createdAt: (this.options.now?.() ?? new Date()).toISOString(),
       };
       await guardStore(() => this.records.set(record.id, record, BATCH_RECORD_TTL_MS));
-      this.options.logger.info({ batchId: record.id, customers: record.customers.length }, 'collect batch created');
+      this.options.logger.info(
+        { batchId: record.id, customers: record.customers.length },
+        'collect batch created',
+      );
       return {
-        result: { batchId: result.batchId, nonChillrCustomers: result.nonChillrCustomers, issues: [] },
+        result: {
+          batchId: result.batchId,
+          nonChillrCustomers: result.nonChillrCustomers,
+          issues: [],
+        },
         final: true,
       };
     };
@@ -93,7 +106,9 @@ export class CollectService {
    * batch does not fail its siblings.
    */
   async getBatches(ids: readonly string[]): Promise<Array<CollectBatchView | null | Error>> {
-    return Promise.all(ids.map((id) => this.getBatch(id).catch((error: unknown) => toError(error))));
+    return Promise.all(
+      ids.map((id) => this.getBatch(id).catch((error: unknown) => toError(error))),
+    );
   }
 
   async getBatch(id: string): Promise<CollectBatchView | null> {
@@ -127,9 +142,13 @@ async function guardStore<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (error) {
-    throw new ServiceError(ErrorCode.STORE_UNAVAILABLE, 'The service store is unavailable; try again shortly.', {
-      cause: error,
-    });
+    throw new ServiceError(
+      ErrorCode.STORE_UNAVAILABLE,
+      'The service store is unavailable; try again shortly.',
+      {
+        cause: error,
+      },
+    );
   }
 }
 

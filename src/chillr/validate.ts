@@ -23,15 +23,17 @@ const CHILLR_TIME_ZONE = 'Asia/Kolkata';
 const MAX_NAME_LENGTH = 200;
 
 export type ValidationResult =
-  | { ok: true; request: CreateBatchRequest }
-  | { ok: false; issues: InputIssue[] };
+  { ok: true; request: CreateBatchRequest } | { ok: false; issues: InputIssue[] };
 
 /**
  * Checks a create request completely before anything is sent upstream and normalises it
  * (trimmed name, 10-digit numbers, two-decimal amounts). Every problem is reported, each with
  * the path of its input field, so a form can mark all bad rows at once.
  */
-export function validateCreateBatch(input: CreateBatchInput, options: ValidateOptions): ValidationResult {
+export function validateCreateBatch(
+  input: CreateBatchInput,
+  options: ValidateOptions,
+): ValidationResult {
   const issues: InputIssue[] = [];
   const invalid = (field: string[], message: string) =>
     issues.push({ code: UserErrorCode.INVALID_INPUT, field, message });

@@ -52,7 +52,11 @@ export interface CollectBatchView {
  * A customer the record has but the status answer omits (a non-user listed only in
  * `non_chillr_customers`) still appears, as NOT_GENERATED, so totals add up.
  */
-export function toBatchView(id: string, status: ChillrBatchStatus, record: BatchRecord | null): CollectBatchView {
+export function toBatchView(
+  id: string,
+  status: ChillrBatchStatus,
+  record: BatchRecord | null,
+): CollectBatchView {
   const amountOf = new Map(record?.customers.map((c) => [c.msisdn, c.amount]) ?? []);
   const nonChillr = new Set([...status.nonChillrCustomers, ...(record?.nonChillrCustomers ?? [])]);
   const seen = new Set(status.payments.map((p) => p.msisdn));
@@ -74,7 +78,9 @@ export function toBatchView(id: string, status: ChillrBatchStatus, record: Batch
   });
   const count = (s: PaymentStatus) => views.filter((p) => p.status === s).length;
   const money = (list: PaymentView[]): Money | null =>
-    record ? { amount: sumAmounts(list.map((p) => p.amount?.amount ?? '0')), currency: CHILLR_CURRENCY } : null;
+    record
+      ? { amount: sumAmounts(list.map((p) => p.amount?.amount ?? '0')), currency: CHILLR_CURRENCY }
+      : null;
   return {
     id,
     name: record?.name ?? null,

@@ -40,7 +40,9 @@ type Context = object;
  * The HTTP face of the service: `/graphql` (Apollo Server on express 5), `/healthz`,
  * `/readyz`, and whatever `routes` adds. It does not listen; the caller decides where.
  */
-export async function createHttpApp<C extends object>(options: HttpAppOptions<C>): Promise<HttpApp> {
+export async function createHttpApp<C extends object>(
+  options: HttpAppOptions<C>,
+): Promise<HttpApp> {
   const { logger } = options;
   const app = express();
   app.disable('x-powered-by');
@@ -107,16 +109,30 @@ export async function createHttpApp<C extends object>(options: HttpAppOptions<C>
   );
 
   app.use((req, res) => {
-    res.status(404).json({ error: `No route for ${req.method} ${req.path}; the graph is at /graphql.` });
+    res
+      .status(404)
+      .json({ error: `No route for ${req.method} ${req.path}; the graph is at /graphql.` });
   });
   // Body-parser and other middleware errors: answer in JSON, never crash, never echo the body.
-  app.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
-    const status = error.status && error.status >= 400 && error.status < 600 ? error.status : 500;
-    if (status >= 500) logger.error({ requestId: req.id, err: error }, 'request failed');
-    res.status(status).json({
-      error: status === 413 ? 'Request body too large.' : status >= 500 ? 'Internal server error.' : error.message,
-    });
-  });
+  app.use(
+    (
+      error: Error & { status?: number; type?: string },
+      req: Request,
+      res: Response,
+      _next: NextFunction,
+    ) => {
+      const status = error.status && error.status >= 400 && error.status < 600 ? error.status : 500;
+      if (status >= 500) logger.error({ requestId: req.id, err: error }, 'request failed');
+      res.status(status).json({
+        error:
+          status === 413
+            ? 'Request body too large.'
+            : status >= 500
+              ? 'Internal server error.'
+              : error.message,
+      });
+    },
+  );
 
   return { app, httpServer, apollo: apollo as unknown as ApolloServer<Context> };
 }

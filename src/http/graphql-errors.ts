@@ -23,7 +23,10 @@ export function createFormatError(logger: Logger) {
     const code = typeof extensions.code === 'string' ? extensions.code : undefined;
     if (code && code !== ErrorCode.INTERNAL_SERVER_ERROR) return { ...formatted, extensions };
     if (original instanceof Error && original.name === 'GraphQLError') {
-      return { ...formatted, extensions: { ...extensions, code: code ?? ErrorCode.INTERNAL_SERVER_ERROR } };
+      return {
+        ...formatted,
+        extensions: { ...extensions, code: code ?? ErrorCode.INTERNAL_SERVER_ERROR },
+      };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error in a resolver');
     return {

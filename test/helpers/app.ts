@@ -15,9 +15,15 @@ export interface TestApp extends RunningApp {
   /** Every log line written so far (JSON text). */
   logs: string[];
   /** POSTs a typed operation to /graphql over real HTTP. */
-  gql<R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<ExecutionResult<R> & { status: number; body: string }>;
+  gql<R, V>(
+    document: TypedDocumentNode<R, V>,
+    variables?: V,
+  ): Promise<ExecutionResult<R> & { status: number; body: string }>;
   /** POSTs raw GraphQL text. */
-  raw(query: string, variables?: Record<string, unknown>): Promise<{ status: number; json: ExecutionResult; body: string }>;
+  raw(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ status: number; json: ExecutionResult; body: string }>;
 }
 
 /**

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('should default to the sandbox, sqlite under data/ and port 4000', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(4000);
+    expect(config.storeUrl).toBe('sqlite:data/payments.db');
+    expect(config.chillr.baseUrl).toBeUndefined();
+    expect(config.pbg.baseUrl).toBeUndefined();
+    expect(config.upstreamTimeoutMs).toBe(10_000);
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('should name each bad variable and the fix, all at once', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      UPSTREAM_TIMEOUT_MS: '-1',
+      LOG_LEVEL: 'loud',
+      STORE_URL: 'mysql://x',
+    });
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toMatch(/^PORT must be a whole number from 0 to 65535; got "eighty"/);
+    expect(problems.join('\n')).toMatch(/UPSTREAM_TIMEOUT_MS/);
+    expect(problems.join('\n')).toMatch(/LOG_LEVEL must be one of fatal, error/);
+    expect(problems.join('\n')).toMatch(/STORE_URL must be memory:\/\/, sqlite:<path>/);
+  });
+
+  it('should require credentials with a real Chillr URL and never quote them', () => {
+    const problems = problemsOf({ CHILLR_BASE_URL: 'https://onlineapi.chillr.in' });
+    expect(problems).toEqual([
+      'CHILLR_API_KEY is required when CHILLR_BASE_URL is set (it is the upstream credential).',
+      'CHILLR_API_SECRET_KEY is required when CHILLR_BASE_URL is set (it is the upstream credential).',
+    ]);
+    const ok = loadConfig({
+      CHILLR_BASE_URL: 'https://onlineapi.chillr.in/',
+      CHILLR_API_KEY: 'k',
+      CHILLR_API_SECRET_KEY: 's',
+    });
+    expect(ok.chillr.baseUrl).toBe('https://onlineapi.chillr.in');
+  });
+
+  it('should refuse a non-http upstream URL and a password in STORE_URL messages', () => {
+    expect(problemsOf({ CHILLR_BASE_URL: 'ftp://x' })[0]).toMatch(
+      /CHILLR_BASE_URL must be an absolute http\(s\) URL/,
+    );
+    const problems = problemsOf({ REDIS_URL: 'http://user:hunter2@host' });
+    expect(problems[0]).toMatch(/REDIS_URL must be a redis:\/\//);
+    expect(problems[0]).not.toContain('hunter2');
+  });
+
+  it('should refuse the sandbox in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })[0]).toMatch(
+      /NODE_ENV=production needs CHILLR_BASE_URL and PBG_BASE_URL/,
+    );
+  });
+});

@@ -1,0 +1,38 @@
+import { ApolloServer } from '@apollo/server';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse } from 'graphql';
+
+/**
+ * A second subgraph, as another team would write it: invoices that reference this service's
+ * entities by key only. Used to prove composition and `_entities` through a real gateway.
+ */
+export const BILLING_SDL = `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])
+
+  type Invoice @key(fields: "number") {
+    number: ID!
+    collectBatch: CollectBatch
+  }
+
+  type CollectBatch @key(fields: "id", resolvable: false) {
+    id: ID!
+  }
+
+  type Query {
+    invoices: [Invoice!]!
+  }
+`;
+
+export async function startBillingSubgraph(
+  batchIds: string[],
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const invoices = batchIds.map((id, i) => ({ number: `INV-${i}`, collectBatch: { id } }));
+  const server = new ApolloServer({
+    schema: buildSubgraphSchema([
+      { typeDefs: parse(BILLING_SDL), resolvers: { Query: { invoices: () => invoices } } },
+    ]),
+  });
+  const { url } = await startStandaloneServer(server, { listen: { port: 0, host: '127.0.0.1' } });
+  return { url, stop: () => server.stop() };
+}
