@@ -32,13 +32,20 @@ export class ServiceError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown> },
+    options?: { cause?: unknown; details?: Record<string, unknown>; outcomeUnknown?: boolean },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ServiceError';
     this.details = options?.details;
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
   }
+  /** Extra `extensions` for the GraphQL error. */
   readonly details: Record<string, unknown> | undefined;
+  /**
+   * True when the upstream may have acted on the request before it failed (a timeout, a 5xx,
+   * an unreadable answer). Idempotency keeps such failures so a retry cannot act twice.
+   */
+  readonly outcomeUnknown: boolean;
 }
 
 /**

@@ -17,9 +17,10 @@ import type { Store } from './store/index.js';
  *
  * What is remembered: a result the work marks as final (a created batch, or an upstream
  * rejection of the input, which would be rejected again) and a failure whose outcome upstream
- * is unknown (a timeout or an unreadable answer: the batch may exist, so repeating the call
- * could bill every customer twice). A failure that certainly changed nothing (refused
- * connection, bad credentials) releases the key so the same request can be retried.
+ * is unknown (`ServiceError.outcomeUnknown`: a timeout, a 5xx, an unreadable answer — the
+ * batch may exist, so repeating the call could bill every customer twice). A failure that
+ * certainly changed nothing (refused connection, bad credentials) releases the key so the
+ * same request can be retried.
  */
 
 const NAMESPACE = 'idempotency';
@@ -46,9 +47,6 @@ type StoredRecord<T> =
 
 export type IdempotentOutcome<T> =
   { kind: 'result'; result: T; replayed: boolean } | { kind: 'reused' };
-
-/** Failures after which the upstream may or may not have acted. */
-const AMBIGUOUS = new Set<ErrorCode>([ErrorCode.UPSTREAM_TIMEOUT, ErrorCode.UPSTREAM_BAD_RESPONSE]);
 
 export class Idempotency {
   private readonly inflight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
@@ -130,7 +128,7 @@ export class Idempotency {
     try {
       outcome = await work();
     } catch (error) {
-      if (error instanceof ServiceError && AMBIGUOUS.has(error.code)) {
+      if (error instanceof ServiceError && error.outcomeUnknown) {
         await records.set(
           key,
           { state: 'failed', fingerprint, code: error.code, message: error.message },

@@ -63,7 +63,7 @@ describe('HTTP server', () => {
   it('should answer an unknown route with 404 JSON', async () => {
     const response = await fetch(`${app.url}/nope`);
     expect(response.status).toBe(404);
-    expect((await response.json()).error).toMatch(/graph is at \/graphql/);
+    expect(((await response.json()) as { error: string }).error).toMatch(/graph is at \/graphql/);
   });
 
   it('should report not ready once the store is gone', async () => {
@@ -71,7 +71,7 @@ describe('HTTP server', () => {
     await other.store.close();
     const ready = await fetch(`${other.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect((await ready.json()).status).toBe('not ready');
+    expect(((await ready.json()) as { status: string }).status).toBe('not ready');
     await other.close();
   });
 });

@@ -62,6 +62,7 @@ export async function postJson(options: PostJsonOptions): Promise<JsonResponse> 
         throw new ServiceError(
           ErrorCode.UPSTREAM_UNAVAILABLE,
           `${upstream} answered HTTP ${response.status}; try again later.`,
+          { outcomeUnknown: true },
         );
       }
       if (response.status === 401 || response.status === 403) {
@@ -77,6 +78,7 @@ export async function postJson(options: PostJsonOptions): Promise<JsonResponse> 
         throw new ServiceError(
           ErrorCode.UPSTREAM_BAD_RESPONSE,
           `${upstream} answered HTTP ${response.status} with a body that is not JSON (expected a JSON object; got ${describeText(text)}).`,
+          { outcomeUnknown: true },
         );
       }
       return { status: response.status, json };
@@ -112,13 +114,17 @@ function classify(error: unknown, upstream: string, timeoutMs: number): ServiceE
     return new ServiceError(
       ErrorCode.UPSTREAM_TIMEOUT,
       `${upstream} did not answer within ${timeoutMs} ms.`,
-      { cause: error },
+      { cause: error, outcomeUnknown: true },
     );
   }
+  // Only a connection that was never made proves the request was not acted on; a reset
+  // mid-request may come after the upstream did its work.
+  const code = (error as { cause?: { code?: string } } | null)?.cause?.code;
+  const neverConnected = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
   return new ServiceError(
     ErrorCode.UPSTREAM_UNAVAILABLE,
     `${upstream} could not be reached; try again later.`,
-    { cause: error },
+    { cause: error, outcomeUnknown: !neverConnected },
   );
 }
 
