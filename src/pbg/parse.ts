@@ -155,8 +155,7 @@ export function shapeOf(value: unknown): string {
     const masked = value
       .slice(0, 40)
       .replace(/\d/g, '9')
-      .replace(/\p{Lu}/gu, 'A')
-      .replace(/\p{L}/gu, 'a');
+      .replace(/\p{L}/gu, (c) => (/\p{Lu}/u.test(c) ? 'A' : 'a'));
     return `string "${masked}${value.length > 40 ? '…' : ''}" (${value.length} chars)`;
   }
   if (typeof value === 'number') {
