@@ -259,6 +259,8 @@ describe('PbgClient.query against the simulator', () => {
     expect(error.code).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
     expect(error.message).toContain('HTTP 400');
     expect(error.message).toContain('merchant_id must be a string');
+    // PBG refused to read the request, so nothing happened.
+    expect(error.outcomeUnknown).toBe(false);
   });
 
   it('should report a wrong base URL as UPSTREAM_BAD_RESPONSE naming PBG_BASE_URL', async () => {
@@ -340,6 +342,7 @@ describe('PbgClient.action against the simulator', () => {
     const c = client(sim, { timeoutMs: 100 });
     const error = await failure(c.action('ABC_98765', PurchaseAction.COLLECT_FUNDS));
     expect(error.code).toBe(ErrorCode.UPSTREAM_TIMEOUT);
+    expect(error.outcomeUnknown).toBe(true);
     expect(sim.calls.action).toBe(1);
     // Why actions are never retried: the lost answer's action happened anyway.
     await expect
@@ -386,6 +389,7 @@ describe('PbgClient.action against the simulator', () => {
         const error = await failure(c.action('ABC_98765', PurchaseAction.REFUND));
         expect(error.code, answer).toBe(ErrorCode.UPSTREAM_BAD_RESPONSE);
         expect(error.message).toContain('{"result": true|false}');
+        expect(error.outcomeUnknown).toBe(true);
       } finally {
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
