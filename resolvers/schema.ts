@@ -9,16 +9,29 @@ import {
   CreateCollectBatchPayloadResolver,
 } from './collect/collect.resolver.js';
 import { DateTimeScalar } from './common/scalars.js';
+import { resolveGroupPurchaseReference } from './purchase/group-purchase.reference.js';
+import { PurchaseOfferResolver } from './purchase/offer.resolver.js';
+import {
+  GroupPurchaseResolver,
+  PurchaseActionPayloadResolver,
+} from './purchase/purchase.resolver.js';
 
 /** The Federation 2 features this subgraph uses; printed at the top of schema.graphql. */
 export const FEDERATION_LINK =
   'extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable"])';
 
-const resolvers = [CollectBatchResolver, CreateCollectBatchPayloadResolver] as const;
+const resolvers = [
+  CollectBatchResolver,
+  CreateCollectBatchPayloadResolver,
+  GroupPurchaseResolver,
+  PurchaseActionPayloadResolver,
+  PurchaseOfferResolver,
+] as const;
 
 /** `__resolveReference` of every entity, by type name. */
 const referenceResolvers = {
   CollectBatch: { __resolveReference: resolveCollectBatchReference },
+  GroupPurchase: { __resolveReference: resolveGroupPurchaseReference },
 };
 
 /**

@@ -1,12 +1,19 @@
+import http from 'node:http';
 import { buildFederatedSchema } from '../resolvers/schema.js';
 import { createContext } from '../resolvers/context.js';
 import { ChillrClient } from './chillr/client.js';
 import { CollectService } from './chillr/service.js';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
+import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
 import { createLogger, type Logger } from './logger.js';
+import { PbgCallbacks } from './pbg/callbacks.js';
+import { PbgClient } from './pbg/client.js';
+import { OfferCatalog } from './pbg/offers.js';
+import { PurchaseService } from './pbg/service.js';
 import { startChillrSimulator, type ChillrSimulator } from './sandbox/chillr/index.js';
+import { startPbgSimulator, type PbgSimulator } from './sandbox/pbg/index.js';
 import type { Services } from './services.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -23,7 +30,7 @@ export interface RunningApp {
   services: Services;
   store: Store;
   /** The in-process simulators standing in for unconfigured upstreams. */
-  sandbox: { chillr?: ChillrSimulator };
+  sandbox: { chillr?: ChillrSimulator; pbg?: PbgSimulator };
   /** Stops accepting, drains in-flight requests, then closes the store and simulators. */
   close(): Promise<void>;
 }
@@ -31,67 +38,120 @@ export interface RunningApp {
 /**
  * The composition root: configuration in, a listening service out. `src/main.ts` calls it for
  * `npm start`; tests call it with ephemeral ports and their own store URLs.
+ *
+ * The HTTP server binds first, answering 503 while the rest starts: the PayByGroup sandbox
+ * must know this service's real address (port 0 in tests) to call it back.
  */
 export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const closers: Array<() => Promise<void>> = [];
   try {
+    const httpServer = http.createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.end(JSON.stringify({ error: 'Starting up; retry shortly.' }));
+    });
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => resolve());
+    });
+    closers.push(() => new Promise<void>((resolve) => httpServer.close(() => resolve())));
+    const address = httpServer.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://127.0.0.1:${port}`;
+
     const store = await openStore(config.storeUrl, { logger });
     closers.push(() => store.close());
-
     const sandbox: RunningApp['sandbox'] = {};
+
     let chillrBaseUrl = config.chillr.baseUrl;
     if (chillrBaseUrl === undefined) {
-      sandbox.chillr = await startChillrSimulator({
+      const simulator = await startChillrSimulator({
         port: config.chillr.sandboxPort,
         credentials: { apiKey: config.chillr.apiKey, apiSecretKey: config.chillr.apiSecretKey },
         logger: logger.child({ component: 'chillr-sandbox' }),
       });
-      closers.push(() => sandbox.chillr!.close());
-      chillrBaseUrl = sandbox.chillr.url;
+      sandbox.chillr = simulator;
+      closers.push(() => simulator.close());
+      chillrBaseUrl = simulator.url;
       logger.info(
         { url: chillrBaseUrl },
         'CHILLR_BASE_URL unset: using the in-process Chillr sandbox',
       );
     }
 
+    let pbgBaseUrl = config.pbg.baseUrl;
+    if (pbgBaseUrl === undefined) {
+      const simulator = await startPbgSimulator({
+        port: config.pbg.sandboxPort,
+        apiKey: config.pbg.apiKey,
+        merchantId: config.pbg.merchantId,
+        merchantAuth: config.pbg.merchantAuth,
+        merchantBaseUrl: config.pbg.publicBaseUrl ?? url,
+        deliverChangePushes: false,
+        logger: logger.child({ component: 'pbg-sandbox' }),
+      });
+      sandbox.pbg = simulator;
+      closers.push(() => simulator.close());
+      pbgBaseUrl = simulator.url;
+      logger.info(
+        { url: pbgBaseUrl },
+        'PBG_BASE_URL unset: using the in-process PayByGroup sandbox',
+      );
+    }
+
     const idempotency = new Idempotency(store, {
       pendingTtlMs: Math.max(60_000, config.upstreamTimeoutMs * 3),
     });
-    const chillrClient = new ChillrClient({
-      baseUrl: chillrBaseUrl,
-      apiKey: config.chillr.apiKey,
-      apiSecretKey: config.chillr.apiSecretKey,
-      timeoutMs: config.upstreamTimeoutMs,
-      logger: logger.child({ component: 'chillr-client' }),
-    });
+    const offers = new OfferCatalog(store);
     const services: Services = {
       collect: new CollectService({
-        client: chillrClient,
+        client: new ChillrClient({
+          baseUrl: chillrBaseUrl,
+          apiKey: config.chillr.apiKey,
+          apiSecretKey: config.chillr.apiSecretKey,
+          timeoutMs: config.upstreamTimeoutMs,
+          logger: logger.child({ component: 'chillr-client' }),
+        }),
         store,
         idempotency,
         logger,
         maxBatchSize: config.chillr.maxBatchSize,
       }),
+      purchases: new PurchaseService({
+        client: new PbgClient({
+          baseUrl: pbgBaseUrl,
+          apiKey: config.pbg.apiKey,
+          merchantId: config.pbg.merchantId,
+          merchantAuth: config.pbg.merchantAuth,
+          timeoutMs: config.upstreamTimeoutMs,
+          logger: logger.child({ component: 'pbg-client' }),
+        }),
+        idempotency,
+        merchantId: config.pbg.merchantId,
+        logger,
+      }),
+      offers,
     };
+    const callbacks = new PbgCallbacks({
+      offers,
+      merchantAuth: config.pbg.merchantAuth,
+      logger: logger.child({ component: 'pbg-callbacks' }),
+    });
 
-    const { httpServer, apollo } = await createHttpApp({
+    const { apollo } = await createHttpApp({
+      httpServer,
       schema: await buildFederatedSchema(),
       context: (requestId) => createContext(services, requestId, logger),
       logger,
       production: config.nodeEnv === 'production',
       trustProxy: config.trustProxy,
       readiness: () => store.ping(),
+      routes: (app) => {
+        app.use('/pbg', pbgRoutes({ callbacks, allowedIps: config.pbg.allowedIps, logger }));
+      },
     });
-    closers.push(() => apollo.stop());
-
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(config.port, config.host, () => resolve());
-    });
-    const address = httpServer.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://127.0.0.1:${port}`;
+    // apollo.stop() drains and closes the HTTP server, so it replaces the plain close above.
+    closers.splice(0, 1, () => apollo.stop());
     logger.info({ url: `${url}/graphql`, store: store.description }, 'payments subgraph listening');
 
     let closing: Promise<void> | undefined;

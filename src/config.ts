@@ -31,11 +31,13 @@ export interface PbgConfig {
   merchantAuth: string;
   /** When set, inbound PBG callbacks from other addresses are refused. */
   allowedIps: string[] | undefined;
+  /** Port of the in-process simulator when `baseUrl` is unset (0 = any free port). @default 4002 */
+  sandboxPort: number;
   /**
-   * Base URL PBG uses to reach this service (the sandbox simulator calls it back).
-   * @default `http://127.0.0.1:${PORT}`
+   * Base URL PBG uses to reach this service (the sandbox simulator calls it back there).
+   * @default `http://127.0.0.1:<the port actually bound>`
    */
-  publicBaseUrl: string;
+  publicBaseUrl: string | undefined;
 }
 
 export interface Config {
@@ -63,8 +65,8 @@ export const SANDBOX_DEFAULTS = {
   chillrApiKey: '5695d71a6368690df2030000',
   chillrApiSecretKey: 'f333884a36ccfc54787e6d96eac5e3d3',
   pbgApiKey: 'sandbox-pbg-api-key',
-  pbgMerchantId: 'sandbox-merchant',
-  pbgMerchantAuth: 'sandboxMerchantAuthToken00000000',
+  pbgMerchantId: 'ABC',
+  pbgMerchantAuth: 'sandbox-merchant-auth-0123456789',
 } as const;
 
 export class ConfigError extends Error {
@@ -117,7 +119,8 @@ export function loadConfig(env: Env = process.env): Config {
       merchantId: read.secret('PBG_MERCHANT_ID', pbgBaseUrl, SANDBOX_DEFAULTS.pbgMerchantId),
       merchantAuth: read.merchantAuth('PBG_MERCHANT_AUTH', pbgBaseUrl),
       allowedIps: read.list('PBG_ALLOWED_IPS'),
-      publicBaseUrl: read.url('PUBLIC_BASE_URL') ?? `http://127.0.0.1:${port}`,
+      sandboxPort: read.int('PBG_SANDBOX_PORT', 4002, 0, 65535),
+      publicBaseUrl: read.url('PUBLIC_BASE_URL'),
     },
   };
 

@@ -1,6 +1,10 @@
 import type { CollectService } from './chillr/service.js';
+import type { OfferCatalog } from './pbg/offers.js';
+import type { PurchaseService } from './pbg/service.js';
 
 /** The service objects the graph calls. Built once by the composition root (src/app.ts). */
 export interface Services {
   collect: CollectService;
+  purchases: PurchaseService;
+  offers: OfferCatalog;
 }

@@ -1,4 +1,5 @@
-import { ErrorCode, ServiceError, keyReusedIssue } from '../errors.js';
+import { keyReusedIssue } from '../errors.js';
+import { guardStore } from '../store/guard.js';
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
@@ -135,20 +136,6 @@ export class CollectService {
     }
     const record = await guardStore(() => this.records.get(id));
     return toBatchView(id, status, record ?? null);
-  }
-}
-
-async function guardStore<T>(op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (error) {
-    throw new ServiceError(
-      ErrorCode.STORE_UNAVAILABLE,
-      'The service store is unavailable; try again shortly.',
-      {
-        cause: error,
-      },
-    );
   }
 }
 

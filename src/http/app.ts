@@ -25,8 +25,10 @@ export interface HttpAppOptions<Context extends object> {
   readiness: () => Promise<void>;
   /** Extra routes mounted before /graphql (the PBG callbacks). @default undefined */
   routes?: (app: express.Express) => void;
-  /** Largest JSON body accepted. @default '1mb' */
+  /** Largest JSON body accepted on /graphql. @default '1mb' */
   bodyLimit?: string;
+  /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
+  httpServer?: http.Server;
 }
 
 export interface HttpApp {
@@ -47,7 +49,7 @@ export async function createHttpApp<C extends object>(
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
-  const httpServer = http.createServer(app);
+  const httpServer = options.httpServer ?? http.createServer();
 
   const apollo = new ApolloServer<C>({
     schema: options.schema,
@@ -134,5 +136,8 @@ export async function createHttpApp<C extends object>(
     },
   );
 
+  // Replaces any placeholder handler the server answered with while the app was being built.
+  httpServer.removeAllListeners('request');
+  httpServer.on('request', app);
   return { app, httpServer, apollo: apollo as unknown as ApolloServer<Context> };
 }

@@ -9,6 +9,9 @@ import { createLogger } from '../../src/logger.js';
 export const TEST_SECRETS = {
   CHILLR_API_KEY: 'test-chillr-key-6f2b9c1e8a7d',
   CHILLR_API_SECRET_KEY: 'test-chillr-secret-0d94e3b7c5a1',
+  PBG_API_KEY: 'test-pbg-key-51c7e0a2d9b4',
+  /** 32 printable ASCII characters, as PayByGroup issues them. */
+  PBG_MERCHANT_AUTH: 'test-pbg-auth-7Qk2xR9vL4mN8pZ3wX',
 };
 
 export interface TestApp extends RunningApp {
@@ -43,6 +46,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     PORT: '0',
     HOST: '127.0.0.1',
     CHILLR_SANDBOX_PORT: '0',
+    PBG_SANDBOX_PORT: '0',
     STORE_URL: 'memory://',
     UPSTREAM_TIMEOUT_MS: '2000',
     ...TEST_SECRETS,

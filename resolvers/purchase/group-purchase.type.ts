@@ -1,0 +1,65 @@
+import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { GroupPurchaseStatus, InventoryState } from '../common/enums.js';
+import { Money } from '../common/money.type.js';
+import { DateTimeScalar, JSONObjectScalar } from '../common/scalars.js';
+
+@ObjectType({ description: 'A PayByGroup group purchase: one purchase split by a group' })
+@Directive('@key(fields: "purchaseId")')
+export class GroupPurchase {
+  @Field(() => ID)
+  purchaseId!: string;
+
+  @Field(() => String, { nullable: true })
+  merchantId!: string | null;
+
+  @Field(() => String, { nullable: true })
+  inventoryId!: string | null;
+
+  @Field(() => GroupPurchaseStatus)
+  status!: GroupPurchaseStatus;
+
+  @Field({ description: "PayByGroup's own word for the status" })
+  rawStatus!: string;
+
+  @Field(() => String, { nullable: true })
+  name!: string | null;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+
+  @Field(() => String, { nullable: true })
+  linkUrl!: string | null;
+
+  @Field(() => String, { nullable: true })
+  imageUrl!: string | null;
+
+  @Field(() => String, { nullable: true })
+  merchantOrgEmail!: string | null;
+
+  @Field(() => Money, {
+    nullable: true,
+    description: 'null when PayByGroup sent none or sent it garbled',
+  })
+  purchaseCost!: Money | null;
+
+  @Field(() => Money, { nullable: true })
+  costPerPerson!: Money | null;
+
+  @Field(() => Int, { nullable: true })
+  numPeople!: number | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  commitDeadline!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true })
+  createdAt!: string | null;
+
+  @Field(() => InventoryState, {
+    nullable: true,
+    description: "from this service's offer catalog, which answers PBG's inventory calls",
+  })
+  inventoryState?: InventoryState | null;
+
+  @Field(() => JSONObjectScalar, { description: 'every field PBG returned, as sent' })
+  attributes!: Record<string, unknown>;
+}

@@ -1,0 +1,122 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { Logger } from '../logger.js';
+import { normalizeIp } from '../pbg/auth.js';
+import type { CallbackResponse, PbgCallbacks } from '../pbg/callbacks.js';
+
+export interface PbgRoutesOptions {
+  callbacks: PbgCallbacks;
+  /** When set, calls from other addresses get 403 before their body is read. */
+  allowedIps: string[] | undefined;
+  logger: Logger;
+  /** Change pushes carry every field of every changed purchase. @default '10mb' */
+  bodyLimit?: string;
+  /** The change-push receiver (`POST /pbg/change_push`, and `events` bodies on `POST /pbg`). */
+  changePush?: (body: unknown) => Promise<CallbackResponse>;
+}
+
+/**
+ * PayByGroup → merchant endpoints under /pbg. The document gives change push and inventory the
+ * same URL, so `POST /pbg` dispatches by body shape: `events` → change push, `purchase_id`
+ * alone → inventory (DESIGN.md). Order of checks: address, body, then `merchant_auth`.
+ */
+export function pbgRoutes(options: PbgRoutesOptions): Router {
+  const router = express.Router();
+  const allowed = options.allowedIps ? new Set(options.allowedIps.map(normalizeIp)) : undefined;
+
+  router.use((req, res, next) => {
+    if (allowed && !allowed.has(normalizeIp(req.ip))) {
+      options.logger.warn(
+        { requestId: req.id, ip: req.ip, path: req.path },
+        'PBG callback from an address not in PBG_ALLOWED_IPS',
+      );
+      res
+        .status(403)
+        .json({ result: false, error: 'This address may not call the PayByGroup endpoints.' });
+      return;
+    }
+    next();
+  });
+  router.use(express.json({ limit: options.bodyLimit ?? '10mb', type: () => true }));
+
+  const handle =
+    (work: (body: unknown) => Promise<CallbackResponse>) => async (req: Request, res: Response) => {
+      try {
+        const { status, body } = await work(req.body);
+        res.status(status).json(body);
+      } catch (error) {
+        options.logger.error(
+          { requestId: req.id, err: error, path: req.path },
+          'PBG callback failed',
+        );
+        res
+          .status(503)
+          .json({ result: false, error: 'Temporarily unable to answer; please retry.' });
+      }
+    };
+  const changePush =
+    options.changePush ??
+    (async () => ({
+      status: 501,
+      body: { result: false, error: 'Change pushes are not handled by this instance.' },
+    }));
+
+  router.post(
+    '/purchase_create.json',
+    handle((body) => options.callbacks.purchaseCreate(body)),
+  );
+  router.post(
+    '/inventory_status.json',
+    handle((body) => options.callbacks.inventoryStatus(body)),
+  );
+  router.post('/change_push', handle(changePush));
+  router.post(
+    '/',
+    handle(async (body) => {
+      if (isObject(body) && 'events' in body) return changePush(body);
+      if (isObject(body) && 'purchase_id' in body) return options.callbacks.inventoryStatus(body);
+      return {
+        status: 400,
+        body: {
+          result: false,
+          error:
+            'POST /pbg takes a change push ({"events": [...]}) or an inventory call ({"purchase_id": ...}).',
+        },
+      };
+    }),
+  );
+  router.all(/.*/, (req, res) => {
+    res
+      .status(req.method === 'POST' ? 404 : 405)
+      .json({
+        result: false,
+        error: `No PayByGroup endpoint for ${req.method} ${req.baseUrl}${req.path}.`,
+      });
+  });
+  // Malformed JSON, oversize bodies: a 4xx naming the problem, never a crash.
+  router.use(
+    (
+      error: Error & { status?: number; type?: string },
+      req: Request,
+      res: Response,
+      _next: express.NextFunction,
+    ) => {
+      const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
+      const message =
+        error.type === 'entity.too.large'
+          ? 'The body is larger than this endpoint accepts.'
+          : error.type === 'entity.parse.failed'
+            ? 'The body is not valid JSON.'
+            : 'The body could not be read.';
+      options.logger.warn(
+        { requestId: req.id, path: req.path, status, type: error.type },
+        'PBG callback body refused',
+      );
+      res.status(status).json({ result: false, error: message });
+    },
+  );
+  return router;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

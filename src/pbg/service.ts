@@ -1,0 +1,105 @@
+import { keyReusedIssue, UserErrorCode, type UserIssue } from '../errors.js';
+import { fingerprintOf, type Idempotency } from '../idempotency.js';
+import type { Logger } from '../logger.js';
+import type { PbgClient } from './client.js';
+import type { GroupPurchaseRecord, PurchaseAction, PurchaseQuery } from './types.js';
+
+export interface PurchaseServiceOptions {
+  client: PbgClient;
+  idempotency: Idempotency;
+  /** The merchant this service acts for; queries default to it. */
+  merchantId: string;
+  logger: Logger;
+}
+
+/** What performAction answers; also what an idempotency record keeps. */
+export interface ActionOutcome {
+  accepted: boolean;
+  purchaseId: string;
+  issues: UserIssue[];
+}
+
+/**
+ * The PayByGroup use cases on the merchant side: read purchases (by id through the DataLoader,
+ * or by filter) and act on them. Nothing here knows GraphQL.
+ */
+export class PurchaseService {
+  constructor(private readonly options: PurchaseServiceOptions) {}
+
+  /**
+   * Purchases by id, one PBG query per distinct id (PBG filters on a single purchase_id; the
+   * DataLoader de-duplicates and batches). Each id gets its own outcome — the purchase, null
+   * when PBG does not know it, or an Error — so one failure does not fail its siblings.
+   */
+  async getPurchases(ids: readonly string[]): Promise<Array<GroupPurchaseRecord | null | Error>> {
+    return Promise.all(
+      ids.map((id) =>
+        this.options.client.query({ merchantId: this.options.merchantId, purchaseId: id }).then(
+          (found) => found.find((p) => p.purchaseId === id) ?? found[0] ?? null,
+          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+        ),
+      ),
+    );
+  }
+
+  /** Purchases matching every given constraint; the merchant defaults to ours. */
+  list(filter: PurchaseQuery): Promise<GroupPurchaseRecord[]> {
+    return this.options.client.query({
+      ...filter,
+      merchantId: filter.merchantId ?? this.options.merchantId,
+    });
+  }
+
+  /**
+   * Sends an action once. PBG's `{"result": false}` (wrong state, unknown purchase) is an
+   * ACTION_REJECTED userError, remembered under the idempotency key like an acceptance: asking
+   * again with the same key must not act later, when the state may have changed.
+   */
+  async performAction(
+    purchaseId: string,
+    action: PurchaseAction,
+    idempotencyKey?: string | null,
+  ): Promise<ActionOutcome> {
+    const id = purchaseId.trim();
+    if (id === '') {
+      return {
+        accepted: false,
+        purchaseId,
+        issues: [
+          {
+            code: UserErrorCode.INVALID_INPUT,
+            field: ['purchaseId'],
+            message: 'purchaseId must not be empty.',
+          },
+        ],
+      };
+    }
+    const act = async () => {
+      const accepted = await this.options.client.action(id, action);
+      this.options.logger.info({ purchaseId: id, action, accepted }, 'purchase action sent');
+      const outcome: ActionOutcome = {
+        accepted,
+        purchaseId: id,
+        issues: accepted
+          ? []
+          : [
+              {
+                code: UserErrorCode.ACTION_REJECTED,
+                field: ['action'],
+                message: `PayByGroup refused ${action} on purchase ${id}: the purchase is unknown or its status does not allow it.`,
+              },
+            ],
+      };
+      return { result: outcome, final: true };
+    };
+    if (!idempotencyKey) return (await act()).result;
+    const outcome = await this.options.idempotency.run(
+      idempotencyKey,
+      fingerprintOf('performPurchaseAction', { purchaseId: id, action }),
+      act,
+    );
+    if (outcome.kind === 'reused')
+      return { accepted: false, purchaseId: id, issues: [keyReusedIssue()] };
+    return outcome.result;
+  }
+}
