@@ -2,13 +2,15 @@ import 'reflect-metadata';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
-import { buildSchema, createResolversMap } from 'type-graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
+import { buildSchema, createResolversMap, type PubSub } from 'type-graphql';
 import { resolveCollectBatchReference } from './collect/collect-batch.reference.js';
 import {
   CollectBatchResolver,
   CreateCollectBatchPayloadResolver,
 } from './collect/collect.resolver.js';
 import { DateTimeScalar } from './common/scalars.js';
+import { LiveResolver } from './live/live.resolver.js';
 import { resolveGroupPurchaseReference } from './purchase/group-purchase.reference.js';
 import { PurchaseOfferResolver } from './purchase/offer.resolver.js';
 import {
@@ -26,6 +28,7 @@ const resolvers = [
   GroupPurchaseResolver,
   PurchaseActionPayloadResolver,
   PurchaseOfferResolver,
+  LiveResolver,
 ] as const;
 
 /** `__resolveReference` of every entity, by type name. */
@@ -39,13 +42,16 @@ const referenceResolvers = {
  * `@link`. This is what `npm run schema` writes to schema.graphql and what codegen reads.
  */
 export async function buildSubgraphSdl(): Promise<string> {
-  const schema = await buildTypeGraphQLSchema();
+  const schema = await buildTypeGraphQLSchema(createPubSub());
   return `${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}\n`;
 }
 
-/** The executable federated schema: type-graphql resolvers + reference resolvers. */
-export async function buildFederatedSchema(): Promise<GraphQLSchema> {
-  const schema = await buildTypeGraphQLSchema();
+/**
+ * The executable federated schema: type-graphql resolvers + reference resolvers.
+ * `pubSub` carries the events subscriptions listen to (in-process or Redis).
+ */
+export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchema> {
+  const schema = await buildTypeGraphQLSchema(pubSub);
   const sdl = `${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}`;
   const resolverMap = createResolversMap(schema) as Record<string, Record<string, unknown>>;
   for (const [typeName, extra] of Object.entries(referenceResolvers)) {
@@ -54,9 +60,10 @@ export async function buildFederatedSchema(): Promise<GraphQLSchema> {
   return buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolverMap as never }]);
 }
 
-function buildTypeGraphQLSchema(): Promise<GraphQLSchema> {
+function buildTypeGraphQLSchema(pubSub: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
+    pubSub,
     // A JS Date returned anywhere is an instant: DateTime. Calendar days are strings.
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     // Federation adds the root types' `_entities`/`_service` later; type-graphql's own

@@ -1,16 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import { buildFederatedSchema } from '../resolvers/schema.js';
 import { createContext } from '../resolvers/context.js';
 import { ChillrClient } from './chillr/client.js';
 import { CollectService } from './chillr/service.js';
 import type { Config } from './config.js';
+import { BatchWatcher } from './events/batch-watcher.js';
+import { createEventBus } from './events/pubsub.js';
 import { createHttpApp } from './http/app.js';
 import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
 import { createLogger, type Logger } from './logger.js';
 import { PbgCallbacks } from './pbg/callbacks.js';
+import { ChangePushReceiver } from './pbg/change-push.js';
 import { PbgClient } from './pbg/client.js';
 import { OfferCatalog } from './pbg/offers.js';
+import { PurchaseStateStore } from './pbg/purchase-state.js';
 import { PurchaseService } from './pbg/service.js';
 import { startChillrSimulator, type ChillrSimulator } from './sandbox/chillr/index.js';
 import { startPbgSimulator, type PbgSimulator } from './sandbox/pbg/index.js';
@@ -54,7 +61,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       httpServer.once('error', reject);
       httpServer.listen(config.port, config.host, () => resolve());
     });
-    closers.push(() => new Promise<void>((resolve) => httpServer.close(() => resolve())));
+    const closeHttp = () => new Promise<void>((resolve) => httpServer.close(() => resolve()));
+    closers.push(closeHttp);
     const address = httpServer.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://127.0.0.1:${port}`;
@@ -87,7 +95,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         merchantId: config.pbg.merchantId,
         merchantAuth: config.pbg.merchantAuth,
         merchantBaseUrl: config.pbg.publicBaseUrl ?? url,
-        deliverChangePushes: false,
+        // The loop is closed: the simulator POSTs its change pushes to this service.
+        deliverChangePushes: true,
         logger: logger.child({ component: 'pbg-sandbox' }),
       });
       sandbox.pbg = simulator;
@@ -99,24 +108,36 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       );
     }
 
+    const events = await createEventBus({ redisUrl: config.redisUrl, logger });
+    closers.push(events.close);
+
     const idempotency = new Idempotency(store, {
       pendingTtlMs: Math.max(60_000, config.upstreamTimeoutMs * 3),
     });
     const offers = new OfferCatalog(store);
-    const services: Services = {
-      collect: new CollectService({
-        client: new ChillrClient({
-          baseUrl: chillrBaseUrl,
-          apiKey: config.chillr.apiKey,
-          apiSecretKey: config.chillr.apiSecretKey,
-          timeoutMs: config.upstreamTimeoutMs,
-          logger: logger.child({ component: 'chillr-client' }),
-        }),
-        store,
-        idempotency,
-        logger,
-        maxBatchSize: config.chillr.maxBatchSize,
+    const purchaseState = new PurchaseStateStore(store);
+    const collect = new CollectService({
+      client: new ChillrClient({
+        baseUrl: chillrBaseUrl,
+        apiKey: config.chillr.apiKey,
+        apiSecretKey: config.chillr.apiSecretKey,
+        timeoutMs: config.upstreamTimeoutMs,
+        logger: logger.child({ component: 'chillr-client' }),
       }),
+      store,
+      idempotency,
+      logger,
+      maxBatchSize: config.chillr.maxBatchSize,
+    });
+    const batchWatcher = new BatchWatcher({
+      refresh: (id) => collect.refreshBatch(id),
+      intervalMs: config.chillr.pollIntervalMs,
+      logger: logger.child({ component: 'batch-watcher' }),
+    });
+    closers.push(async () => batchWatcher.close());
+    const services: Services = {
+      collect,
+      batchWatcher,
       purchases: new PurchaseService({
         client: new PbgClient({
           baseUrl: pbgBaseUrl,
@@ -128,6 +149,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         }),
         idempotency,
         merchantId: config.pbg.merchantId,
+        state: purchaseState,
+        cacheTtlMs: config.pbg.cacheTtlMs,
         logger,
       }),
       offers,
@@ -138,20 +161,58 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger: logger.child({ component: 'pbg-callbacks' }),
     });
 
+    const changePush = new ChangePushReceiver({
+      callbacks,
+      store,
+      state: purchaseState,
+      bus: events.bus,
+      logger: logger.child({ component: 'pbg-change-push' }),
+    });
+
+    const schema = await buildFederatedSchema(events.bus);
     const { apollo } = await createHttpApp({
       httpServer,
-      schema: await buildFederatedSchema(),
+      schema,
       context: (requestId) => createContext(services, requestId, logger),
       logger,
       production: config.nodeEnv === 'production',
       trustProxy: config.trustProxy,
       readiness: () => store.ping(),
       routes: (app) => {
-        app.use('/pbg', pbgRoutes({ callbacks, allowedIps: config.pbg.allowedIps, logger }));
+        app.use(
+          '/pbg',
+          pbgRoutes({
+            callbacks,
+            changePush: (body) => changePush.handle(body),
+            allowedIps: config.pbg.allowedIps,
+            logger,
+          }),
+        );
       },
     });
-    // apollo.stop() drains and closes the HTTP server, so it replaces the plain close above.
-    closers.splice(0, 1, () => apollo.stop());
+
+    // Subscriptions: graphql-ws on the same server and path as queries.
+    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+    const wsCleanup = useServer(
+      {
+        schema,
+        context: () => createContext(services, randomUUID(), logger),
+        connectionInitWaitTimeout: config.wsInitTimeoutMs,
+        onError: (_ctx, _id, _payload, errors) => {
+          logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
+        },
+      },
+      wsServer,
+      config.wsKeepAliveMs,
+    );
+    // apollo.stop() drains and closes the HTTP server, so it replaces the plain close above;
+    // sockets close first, or the drain would wait for them.
+    closers.splice(closers.indexOf(closeHttp), 1);
+    closers.push(() => apollo.stop());
+    closers.push(async () => {
+      await wsCleanup.dispose();
+      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+    });
     logger.info({ url: `${url}/graphql`, store: store.description }, 'payments subgraph listening');
 
     let closing: Promise<void> | undefined;

@@ -34,6 +34,12 @@ export interface PbgConfig {
   /** Port of the in-process simulator when `baseUrl` is unset (0 = any free port). @default 4002 */
   sandboxPort: number;
   /**
+   * How long a known purchase state (read or pushed) is served without asking PBG; change
+   * pushes refresh it. 0 = always ask.
+   * @default 30000
+   */
+  cacheTtlMs: number;
+  /**
    * Base URL PBG uses to reach this service (the sandbox simulator calls it back there).
    * @default `http://127.0.0.1:<the port actually bound>`
    */
@@ -56,6 +62,10 @@ export interface Config {
   upstreamTimeoutMs: number;
   /** Express `trust proxy` setting, for the client address behind a load balancer. @default false */
   trustProxy: boolean | number | string;
+  /** graphql-ws: server ping interval, so idle proxies keep the socket open. @default 12000 */
+  wsKeepAliveMs: number;
+  /** graphql-ws: how long a client may take to send connection_init. @default 5000 */
+  wsInitTimeoutMs: number;
   chillr: ChillrConfig;
   pbg: PbgConfig;
 }
@@ -101,6 +111,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: read.redisUrl('REDIS_URL'),
     upstreamTimeoutMs: read.int('UPSTREAM_TIMEOUT_MS', 10_000, 1, 300_000),
     trustProxy: read.trustProxy('TRUST_PROXY'),
+    wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
+    wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
     chillr: {
       baseUrl: chillrBaseUrl,
       apiKey: read.secret('CHILLR_API_KEY', chillrBaseUrl, SANDBOX_DEFAULTS.chillrApiKey),
@@ -120,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
       merchantAuth: read.merchantAuth('PBG_MERCHANT_AUTH', pbgBaseUrl),
       allowedIps: read.list('PBG_ALLOWED_IPS'),
       sandboxPort: read.int('PBG_SANDBOX_PORT', 4002, 0, 65535),
+      cacheTtlMs: read.int('PBG_CACHE_TTL_MS', 30_000, 0, 86_400_000),
       publicBaseUrl: read.url('PUBLIC_BASE_URL'),
     },
   };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { canonicalJson } from './canonical-json.js';
 import { ErrorCode, ServiceError } from './errors.js';
 import type { Store } from './store/index.js';
 
@@ -155,16 +156,4 @@ export function fingerprintOf(operation: string, input: unknown): string {
   return createHash('sha256')
     .update(`${operation}\n${canonicalJson(input)}`)
     .digest('hex');
-}
-
-/** JSON with object keys sorted, so field order does not change the fingerprint. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

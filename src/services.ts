@@ -1,4 +1,5 @@
 import type { CollectService } from './chillr/service.js';
+import type { BatchWatcher } from './events/batch-watcher.js';
 import type { OfferCatalog } from './pbg/offers.js';
 import type { PurchaseService } from './pbg/service.js';
 
@@ -7,4 +8,6 @@ export interface Services {
   collect: CollectService;
   purchases: PurchaseService;
   offers: OfferCatalog;
+  /** Shared pollers behind collectBatchUpdated. */
+  batchWatcher: BatchWatcher;
 }

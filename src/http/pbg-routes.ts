@@ -85,12 +85,10 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
     }),
   );
   router.all(/.*/, (req, res) => {
-    res
-      .status(req.method === 'POST' ? 404 : 405)
-      .json({
-        result: false,
-        error: `No PayByGroup endpoint for ${req.method} ${req.baseUrl}${req.path}.`,
-      });
+    res.status(req.method === 'POST' ? 404 : 405).json({
+      result: false,
+      error: `No PayByGroup endpoint for ${req.method} ${req.baseUrl}${req.path}.`,
+    });
   });
   // Malformed JSON, oversize bodies: a 4xx naming the problem, never a crash.
   router.use(

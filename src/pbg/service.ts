@@ -2,6 +2,7 @@ import { keyReusedIssue, UserErrorCode, type UserIssue } from '../errors.js';
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { PbgClient } from './client.js';
+import type { PurchaseStateStore } from './purchase-state.js';
 import type { GroupPurchaseRecord, PurchaseAction, PurchaseQuery } from './types.js';
 
 export interface PurchaseServiceOptions {
@@ -9,6 +10,17 @@ export interface PurchaseServiceOptions {
   idempotency: Idempotency;
   /** The merchant this service acts for; queries default to it. */
   merchantId: string;
+  /** Last known purchase states (also written by change pushes). */
+  state: PurchaseStateStore;
+  /**
+   * How long a known state is served to `groupPurchase`/`_entities` without asking PBG again.
+   * PBG pushes every change of status, deadline and group size, so the window only bounds how
+   * stale the other fields can be. 0 = always ask PBG.
+   * @default 0
+   */
+  cacheTtlMs?: number;
+  /** @default Date.now */
+  now?: () => number;
   logger: Logger;
 }
 
@@ -34,20 +46,41 @@ export class PurchaseService {
   async getPurchases(ids: readonly string[]): Promise<Array<GroupPurchaseRecord | null | Error>> {
     return Promise.all(
       ids.map((id) =>
-        this.options.client.query({ merchantId: this.options.merchantId, purchaseId: id }).then(
-          (found) => found.find((p) => p.purchaseId === id) ?? found[0] ?? null,
-          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+        this.getPurchase(id).catch((error: unknown) =>
+          error instanceof Error ? error : new Error(String(error)),
         ),
       ),
     );
   }
 
+  private async getPurchase(id: string): Promise<GroupPurchaseRecord | null> {
+    const ttl = this.options.cacheTtlMs ?? 0;
+    if (ttl > 0) {
+      const known = await this.options.state.get(id);
+      if (known && known.fetchedAt > 0 && this.now() - known.fetchedAt < ttl) return known.record;
+    }
+    const found = await this.options.client.query({
+      merchantId: this.options.merchantId,
+      purchaseId: id,
+    });
+    const purchase = found.find((p) => p.purchaseId === id) ?? found[0] ?? null;
+    if (purchase) await this.options.state.put(purchase, this.now());
+    return purchase;
+  }
+
   /** Purchases matching every given constraint; the merchant defaults to ours. */
-  list(filter: PurchaseQuery): Promise<GroupPurchaseRecord[]> {
-    return this.options.client.query({
+  async list(filter: PurchaseQuery): Promise<GroupPurchaseRecord[]> {
+    const purchases = await this.options.client.query({
       ...filter,
       merchantId: filter.merchantId ?? this.options.merchantId,
     });
+    const now = this.now();
+    await Promise.all(purchases.map((purchase) => this.options.state.put(purchase, now)));
+    return purchases;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
   }
 
   /**
@@ -76,6 +109,16 @@ export class PurchaseService {
     }
     const act = async () => {
       const accepted = await this.options.client.action(id, action);
+      // The purchase has (probably) changed: the next read must ask PBG.
+      // A store hiccup here must not fail an action PBG has carried out.
+      if (accepted) {
+        await this.options.state.markStale(id).catch((error: unknown) => {
+          this.options.logger.warn(
+            { purchaseId: id, err: error },
+            'could not mark purchase state stale',
+          );
+        });
+      }
       this.options.logger.info({ purchaseId: id, action, accepted }, 'purchase action sent');
       const outcome: ActionOutcome = {
         accepted,

@@ -49,6 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     PBG_SANDBOX_PORT: '0',
     STORE_URL: 'memory://',
     UPSTREAM_TIMEOUT_MS: '2000',
+    PBG_CACHE_TTL_MS: '0',
     ...TEST_SECRETS,
     ...env,
   });

@@ -1,0 +1,162 @@
+import type { CollectBatchView } from '../chillr/view.js';
+import { isTerminalBatchStatus } from '../chillr/types.js';
+import { ErrorCode, ServiceError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export interface BatchWatcherOptions {
+  /** Reads a batch from Chillr, bypassing caches (CollectService.refreshBatch). */
+  refresh: (batchId: string) => Promise<CollectBatchView | null>;
+  /** Time between polls of one batch. */
+  intervalMs: number;
+  logger: Logger;
+}
+
+interface Poller {
+  subscribers: Set<Subscriber>;
+  timer: NodeJS.Timeout | undefined;
+  /** JSON of the last emitted view: emit only on change. */
+  lastJson: string | undefined;
+  last: CollectBatchView | undefined;
+  polls: number;
+}
+
+interface Subscriber {
+  push(view: CollectBatchView): void;
+  end(error?: Error): void;
+}
+
+/**
+ * Chillr has no push, so `collectBatchUpdated` polls `check_collect_status`. One poller per
+ * batch id serves every subscriber to it (three browser tabs watching one batch cost one
+ * upstream call per interval, not three); it emits only when the batch changed, completes
+ * every subscription once the batch is terminal, and stops when the last subscriber leaves.
+ * Pollers are per process: with several instances each polls the batches its own
+ * subscribers watch, which keeps a dead instance from leaving a poller behind.
+ */
+export class BatchWatcher {
+  private readonly pollers = new Map<string, Poller>();
+  private totalPolls = 0;
+
+  constructor(private readonly options: BatchWatcherOptions) {}
+
+  /** Active pollers and upstream polls made so far (for tests and /metrics). */
+  stats(): { pollers: number; polls: number } {
+    return { pollers: this.pollers.size, polls: this.totalPolls };
+  }
+
+  /** The batch now, then on every change, until it is terminal or the caller stops iterating. */
+  watch(batchId: string): AsyncIterableIterator<CollectBatchView> {
+    const queue: CollectBatchView[] = [];
+    let done = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const subscriber: Subscriber = {
+      push: (view) => {
+        queue.push(view);
+        wake?.();
+      },
+      end: (error) => {
+        done = true;
+        failure = error;
+        wake?.();
+      },
+    };
+    let poller = this.pollers.get(batchId);
+    if (!poller) {
+      poller = {
+        subscribers: new Set(),
+        timer: undefined,
+        lastJson: undefined,
+        last: undefined,
+        polls: 0,
+      };
+      this.pollers.set(batchId, poller);
+      poller.subscribers.add(subscriber);
+      void this.poll(batchId, poller);
+    } else {
+      poller.subscribers.add(subscriber);
+      // A late joiner gets the current state at once instead of waiting for a change.
+      if (poller.last) subscriber.push(poller.last);
+    }
+    const leave = () => {
+      done = true;
+      const current = this.pollers.get(batchId);
+      if (!current) return;
+      current.subscribers.delete(subscriber);
+      if (current.subscribers.size === 0) this.stop(batchId, current);
+    };
+
+    const iterator: AsyncIterableIterator<CollectBatchView> = {
+      next: async () => {
+        for (;;) {
+          const view = queue.shift();
+          if (view) return { value: view, done: false };
+          if (failure) throw failure;
+          if (done) return { value: undefined, done: true };
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      },
+      return: async () => {
+        leave();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  private async poll(batchId: string, poller: Poller): Promise<void> {
+    poller.timer = undefined;
+    if (this.pollers.get(batchId) !== poller) return;
+    poller.polls++;
+    this.totalPolls++;
+    let view: CollectBatchView | null;
+    try {
+      view = await this.options.refresh(batchId);
+    } catch (error) {
+      // An upstream hiccup does not end anyone's subscription: try again next interval.
+      this.options.logger.warn({ batchId, err: error }, 'collect batch poll failed');
+      this.schedule(batchId, poller);
+      return;
+    }
+    if (this.pollers.get(batchId) !== poller) return;
+    if (view === null) {
+      this.finish(
+        batchId,
+        poller,
+        new ServiceError(ErrorCode.BAD_USER_INPUT, `Chillr does not know batch ${batchId}.`),
+      );
+      return;
+    }
+    const json = JSON.stringify(view);
+    if (json !== poller.lastJson) {
+      poller.lastJson = json;
+      poller.last = view;
+      for (const subscriber of poller.subscribers) subscriber.push(view);
+    }
+    if (isTerminalBatchStatus(view.status)) this.finish(batchId, poller);
+    else this.schedule(batchId, poller);
+  }
+
+  private schedule(batchId: string, poller: Poller): void {
+    poller.timer = setTimeout(() => void this.poll(batchId, poller), this.options.intervalMs);
+    poller.timer.unref();
+  }
+
+  private finish(batchId: string, poller: Poller, error?: Error): void {
+    for (const subscriber of poller.subscribers) subscriber.end(error);
+    this.stop(batchId, poller);
+  }
+
+  private stop(batchId: string, poller: Poller): void {
+    if (poller.timer) clearTimeout(poller.timer);
+    poller.timer = undefined;
+    if (this.pollers.get(batchId) === poller) this.pollers.delete(batchId);
+  }
+
+  /** Ends every subscription (shutdown). */
+  close(): void {
+    for (const [batchId, poller] of this.pollers) this.finish(batchId, poller);
+  }
+}

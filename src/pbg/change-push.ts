@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { canonicalJson } from '../canonical-json.js';
+import {
+  GROUP_PURCHASE_CHANGED,
+  type EventBus,
+  type GroupPurchaseChange,
+} from '../events/pubsub.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/index.js';
+import type { CallbackResponse, PbgCallbacks } from './callbacks.js';
+import { readGroupPurchase } from './parse.js';
+import type { PurchaseStateStore } from './purchase-state.js';
+import type { GroupPurchaseRecord } from './types.js';
+
+export interface ChangePushOptions {
+  callbacks: PbgCallbacks;
+  store: Store;
+  state: PurchaseStateStore;
+  bus: EventBus;
+  logger: Logger;
+  /** How long event ids are remembered to drop repeats. @default 30 days */
+  eventTtlMs?: number;
+  /** Events handled between yields to the event loop. @default 100 */
+  chunkSize?: number;
+  /** @default () => new Date() */
+  now?: () => Date;
+}
+
+/** A refused event: its index in `events` and why. */
+export interface RefusedEvent {
+  index: number;
+  reason: string;
+}
+
+/**
+ * PBG's Change Push API (`POST /pbg/change_push`, or `POST /pbg` with `events`).
+ *
+ * The order matters for a payments integration: every event is **written to the store before**
+ * the `{"result": true}` answer — if the store fails, PBG gets a 503 and pushes again, and
+ * nothing was acknowledged that could be lost — and only then published to subscribers.
+ * An event's id is a hash of its content, so a repeated push is stored and published once
+ * (the atomic `setIfAbsent` makes that hold across instances too).
+ *
+ * Large pushes are handled in chunks with a yield between them, so 5,000 events do not hold
+ * the event loop (and every other request) for the whole push.
+ */
+export class ChangePushReceiver {
+  /** Serialises pushes per purchase in this process, so diffs chain in arrival order. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly eventTtlMs: number;
+  private readonly chunkSize: number;
+
+  constructor(private readonly options: ChangePushOptions) {
+    this.eventTtlMs = options.eventTtlMs ?? 30 * 86_400_000;
+    this.chunkSize = options.chunkSize ?? 100;
+  }
+
+  async handle(raw: unknown): Promise<CallbackResponse> {
+    const checked = this.options.callbacks.check(raw, 'change push');
+    if ('status' in checked) return checked;
+    const events = checked.body.events;
+    if (!Array.isArray(events)) {
+      return {
+        status: 400,
+        body: { result: false, error: 'events must be an array of purchase objects.' },
+      };
+    }
+    if (events.length === 0) {
+      return {
+        status: 400,
+        body: {
+          result: false,
+          error: 'events is empty; a change push carries at least one event.',
+        },
+      };
+    }
+
+    const refused: RefusedEvent[] = [];
+    const accepted: Array<{
+      index: number;
+      raw: Record<string, unknown>;
+      record: GroupPurchaseRecord;
+    }> = [];
+    events.forEach((event: unknown, index) => {
+      const record = readGroupPurchase(event, this.options.logger, `change push event ${index}`);
+      if (record === null) {
+        refused.push({
+          index,
+          reason: 'each event must be an object with a non-empty string purchase_id',
+        });
+      } else {
+        accepted.push({ index, raw: event as Record<string, unknown>, record });
+      }
+    });
+    if (accepted.length === 0) {
+      this.options.logger.warn({ refused: refused.length }, 'change push with no readable event');
+      return {
+        status: 400,
+        body: { result: false, error: 'No event in this push could be read.', refused },
+      };
+    }
+
+    const receivedAt = (this.options.now?.() ?? new Date()).toISOString();
+    const changes: GroupPurchaseChange[] = [];
+    try {
+      for (let start = 0; start < accepted.length; start += this.chunkSize) {
+        const chunk = accepted.slice(start, start + this.chunkSize);
+        const stored = await Promise.all(
+          chunk.map((event) =>
+            this.serialised(event.record.purchaseId, () =>
+              this.store(event.raw, event.record, receivedAt),
+            ),
+          ),
+        );
+        for (const change of stored) if (change) changes.push(change);
+        if (start + this.chunkSize < accepted.length) await yieldToEventLoop();
+      }
+    } catch (error) {
+      // Nothing is acknowledged: PBG will push again, and what was stored is deduplicated.
+      this.options.logger.error(
+        { err: error, stored: changes.length },
+        'change push not stored; answering 503 so PBG retries',
+      );
+      return {
+        status: 503,
+        body: { result: false, error: 'Could not store the events; please push again.' },
+      };
+    }
+
+    this.options.logger.info(
+      {
+        events: events.length,
+        stored: changes.length,
+        repeats: accepted.length - changes.length,
+        refused: refused.length,
+      },
+      'change push stored',
+    );
+    void this.publish(changes);
+    return { status: 200, body: refused.length > 0 ? { result: true, refused } : { result: true } };
+  }
+
+  /** Stores one event unless it was seen before; returns the change to publish, or null. */
+  private async store(
+    raw: Record<string, unknown>,
+    record: GroupPurchaseRecord,
+    receivedAt: string,
+  ): Promise<GroupPurchaseChange | null> {
+    const eventId = eventIdOf(raw);
+    const previous = (await this.options.state.get(record.purchaseId))?.record;
+    const change: GroupPurchaseChange = {
+      eventId,
+      purchase: record,
+      changedFields: changedFields(previous, record),
+      previousStatus: previous?.status ?? null,
+      receivedAt,
+    };
+    const isNew = await this.options.store.setIfAbsent('events', eventId, change, this.eventTtlMs);
+    if (!isNew) return null;
+    await this.options.state.put(record);
+    return change;
+  }
+
+  private async publish(changes: GroupPurchaseChange[]): Promise<void> {
+    for (let start = 0; start < changes.length; start += this.chunkSize) {
+      for (const change of changes.slice(start, start + this.chunkSize)) {
+        this.options.bus.publish(GROUP_PURCHASE_CHANGED, change);
+      }
+      // Let subscribers drain between chunks instead of queueing thousands of messages at once.
+      await yieldToEventLoop();
+    }
+  }
+
+  private serialised<T>(purchaseId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(purchaseId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.tails.set(purchaseId, tail);
+    void tail.then(() => {
+      if (this.tails.get(purchaseId) === tail) this.tails.delete(purchaseId);
+    });
+    return next;
+  }
+}
+
+/** The fields whose change makes PBG push, compared with the last known state. */
+const WATCHED = ['status', 'commitDeadline', 'numPeople'] as const;
+
+function changedFields(
+  previous: GroupPurchaseRecord | undefined,
+  next: GroupPurchaseRecord,
+): string[] {
+  if (!previous) return [...WATCHED].filter((field) => next[field] !== null);
+  return WATCHED.filter((field) =>
+    field === 'status' ? previous.rawStatus !== next.rawStatus : previous[field] !== next[field],
+  );
+}
+
+/** sha256 over the event with its keys sorted: same content → same id, whatever the key order. */
+export function eventIdOf(event: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(event)).digest('hex');
+}
