@@ -148,7 +148,7 @@ export class ChangePushReceiver {
     receivedAt: string,
   ): Promise<GroupPurchaseChange | null> {
     const eventId = eventIdOf(raw);
-    const previous = (await this.options.state.get(record.purchaseId))?.record;
+    const previous = (await this.options.state.baseline(record.purchaseId)) ?? undefined;
     const change: GroupPurchaseChange = {
       eventId,
       purchase: record,
@@ -158,7 +158,7 @@ export class ChangePushReceiver {
     };
     const isNew = await this.options.store.setIfAbsent('events', eventId, change, this.eventTtlMs);
     if (!isNew) return null;
-    await this.options.state.put(record);
+    await this.options.state.putPushed(record);
     return change;
   }
 

@@ -56,15 +56,15 @@ export class PurchaseService {
   private async getPurchase(id: string): Promise<GroupPurchaseRecord | null> {
     const ttl = this.options.cacheTtlMs ?? 0;
     if (ttl > 0) {
-      const known = await this.options.state.get(id);
-      if (known && known.fetchedAt > 0 && this.now() - known.fetchedAt < ttl) return known.record;
+      const known = await this.options.state.fresh(id, ttl, this.now());
+      if (known) return known;
     }
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,
       purchaseId: id,
     });
     const purchase = found.find((p) => p.purchaseId === id) ?? found[0] ?? null;
-    if (purchase) await this.options.state.put(purchase, this.now());
+    if (purchase) await this.options.state.putRead(purchase, this.now());
     return purchase;
   }
 
@@ -75,7 +75,7 @@ export class PurchaseService {
       merchantId: filter.merchantId ?? this.options.merchantId,
     });
     const now = this.now();
-    await Promise.all(purchases.map((purchase) => this.options.state.put(purchase, now)));
+    await Promise.all(purchases.map((purchase) => this.options.state.putRead(purchase, now)));
     return purchases;
   }
 
@@ -112,7 +112,7 @@ export class PurchaseService {
       // The purchase has (probably) changed: the next read must ask PBG.
       // A store hiccup here must not fail an action PBG has carried out.
       if (accepted) {
-        await this.options.state.markStale(id).catch((error: unknown) => {
+        await this.options.state.actionAccepted(id).catch((error: unknown) => {
           this.options.logger.warn(
             { purchaseId: id, err: error },
             'could not mark purchase state stale',

@@ -1,0 +1,446 @@
+import { print } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import {
+  CollectBatchUpdatedDocument,
+  CreateCollectBatchErrorsOnlyDocument,
+  GroupPurchaseChangedDocument,
+  PerformPurchaseActionLiveDocument,
+  type GroupPurchaseChangedSubscription,
+} from './generated/graphql.js';
+import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+
+/** A live subscription over a real WebSocket, collecting what arrives. */
+interface Live<R> {
+  events: R[];
+  errors: unknown[];
+  done: Promise<void>;
+  /** Resolves once `count` events have arrived (rejects if the stream ends first). */
+  waitFor(count: number): Promise<R[]>;
+  stop(): void;
+}
+
+function subscribe<R, V>(client: Client, document: TypedDocumentNode<R, V>, variables: V): Live<R> {
+  const events: R[] = [];
+  const errors: unknown[] = [];
+  const waiters: Array<{ count: number; resolve: () => void; reject: (e: Error) => void }> = [];
+  let ended = false;
+  const check = () => {
+    for (const waiter of [...waiters]) {
+      if (events.length >= waiter.count) waiter.resolve();
+      else if (ended)
+        waiter.reject(new Error(`stream ended after ${events.length} of ${waiter.count} events`));
+      else continue;
+      waiters.splice(waiters.indexOf(waiter), 1);
+    }
+  };
+  let stop = () => undefined as void;
+  const done = new Promise<void>((resolve) => {
+    stop = client.subscribe<R>(
+      { query: print(document), variables: variables as Record<string, unknown> },
+      {
+        next: (value) => {
+          if (value.errors) errors.push(...value.errors);
+          if (value.data) events.push(value.data as R);
+          check();
+        },
+        error: (error) => {
+          errors.push(error);
+          ended = true;
+          check();
+          resolve();
+        },
+        complete: () => {
+          ended = true;
+          check();
+          resolve();
+        },
+      },
+    );
+  });
+  return {
+    events,
+    errors,
+    done,
+    stop: () => stop(),
+    waitFor: (count) =>
+      new Promise<R[]>((resolve, reject) => {
+        waiters.push({ count, resolve: () => resolve(events.slice(0, count)), reject });
+        check();
+      }),
+  };
+}
+
+/** Resolves once the server acknowledged the subscription (graphql-ws has no per-operation ack, so a ping round-trip after subscribe is the barrier). */
+async function settle(client: Client): Promise<void> {
+  const live = subscribe(client, GroupPurchaseChangedDocument, {
+    filter: { purchaseIds: ['__barrier__'] },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  live.stop();
+}
+
+describe('live status', () => {
+  let app: TestApp;
+  let client: Client;
+  const push = (body: unknown, raw = false) =>
+    fetch(`${app.url}/pbg/change_push?merchant_id=ABC`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: raw ? (body as string) : JSON.stringify(body),
+    });
+  const auth = TEST_SECRETS.PBG_MERCHANT_AUTH;
+
+  beforeAll(async () => {
+    app = await startTestApp({ CHILLR_POLL_INTERVAL_MS: '100' });
+    client = createClient({
+      url: `${app.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      lazy: false,
+    });
+  });
+  afterAll(async () => {
+    await client?.dispose();
+    await app?.close();
+  });
+
+  describe('groupPurchaseChanged', () => {
+    let live: Live<GroupPurchaseChangedSubscription> | undefined;
+    afterEach(() => live?.stop());
+
+    it('should deliver exactly the matching events of a push with changedFields and previousStatus', async () => {
+      live = subscribe(client, GroupPurchaseChangedDocument, {
+        filter: { purchaseIds: ['LIVE_1', 'LIVE_2'], statuses: ['COLLECTED', 'REFUNDED'] },
+      });
+      await settle(client);
+      const first = await push({
+        merchant_auth: auth,
+        events: [
+          {
+            purchase_id: 'LIVE_1',
+            merchant_id: 'ABC',
+            status: 'payment_completed',
+            num_people: 4,
+            commit_deadline: '2026-05-27 23:59 PST',
+          },
+          { purchase_id: 'LIVE_2', merchant_id: 'ABC', status: 'collected', num_people: 2 },
+          { purchase_id: 'LIVE_3', merchant_id: 'ABC', status: 'collected' },
+        ],
+      });
+      expect(first.status).toBe(200);
+      expect(await first.json()).toEqual({ result: true });
+      const second = await push({
+        merchant_auth: auth,
+        events: [
+          {
+            purchase_id: 'LIVE_1',
+            merchant_id: 'ABC',
+            status: 'collected',
+            num_people: 4,
+            commit_deadline: '2026-05-28 23:59 PST',
+            purchase_cost: '1250.00 USD',
+          },
+        ],
+      });
+      expect(await second.json()).toEqual({ result: true });
+
+      const [a, b] = await live.waitFor(2);
+      expect(a!.groupPurchaseChanged).toMatchObject({
+        changedFields: ['status', 'numPeople'],
+        previousStatus: null,
+        purchase: {
+          purchaseId: 'LIVE_2',
+          status: 'COLLECTED',
+          rawStatus: 'collected',
+          numPeople: 2,
+        },
+      });
+      expect(b!.groupPurchaseChanged).toMatchObject({
+        changedFields: ['status', 'commitDeadline'],
+        previousStatus: 'PAYMENT_COMPLETED',
+        purchase: {
+          purchaseId: 'LIVE_1',
+          status: 'COLLECTED',
+          commitDeadline: '2026-05-28T23:59:00-08:00',
+          purchaseCost: { amount: '1250.00', currency: 'USD' },
+          attributes: expect.objectContaining({ purchase_cost: '1250.00 USD' }),
+        },
+      });
+      expect(b!.groupPurchaseChanged.eventId).toMatch(/^[0-9a-f]{64}$/);
+      expect(live.events).toHaveLength(2);
+    });
+
+    it('should deliver the same push once however often it arrives', async () => {
+      live = subscribe(client, GroupPurchaseChangedDocument, {
+        filter: { purchaseIds: ['DUP_1'] },
+      });
+      await settle(client);
+      const body = {
+        merchant_auth: auth,
+        events: [{ purchase_id: 'DUP_1', status: 'pending', num_people: 3 }],
+      };
+      for (let i = 0; i < 3; i++) expect(await (await push(body)).json()).toEqual({ result: true });
+      // Same content, keys in another order: still the same event.
+      expect(
+        await (
+          await push({
+            events: [{ num_people: 3, status: 'pending', purchase_id: 'DUP_1' }],
+            merchant_auth: auth,
+          })
+        ).json(),
+      ).toEqual({ result: true });
+      // A different event is the barrier: once it arrives, a repeat would have arrived before it.
+      await push({
+        merchant_auth: auth,
+        events: [{ purchase_id: 'DUP_1', status: 'cancelled', num_people: 3 }],
+      });
+      const events = await live.waitFor(2);
+      expect(events.map((e) => e.groupPurchaseChanged.purchase.status)).toEqual([
+        'PENDING',
+        'CANCELLED',
+      ]);
+      expect(events[1]!.groupPurchaseChanged).toMatchObject({
+        previousStatus: 'PENDING',
+        changedFields: ['status'],
+      });
+    });
+
+    it('should refuse bad pushes with a 4xx and publish nothing', async () => {
+      live = subscribe(client, GroupPurchaseChangedDocument, {
+        filter: { purchaseIds: ['BAD_1', 'BARRIER_1'] },
+      });
+      await settle(client);
+      const event = { purchase_id: 'BAD_1', status: 'collected' };
+
+      const wrongAuth = await push({ merchant_auth: 'x'.repeat(32), events: [event] });
+      expect(wrongAuth.status).toBe(401);
+      expect(await wrongAuth.json()).toEqual({ result: false });
+
+      const malformed = await push('{"merchant_auth": "' + auth + '", "events": [', true);
+      expect(malformed.status).toBe(400);
+      expect(((await malformed.json()) as { error: string }).error).toMatch(/not valid JSON/);
+
+      const oversize = await push({
+        merchant_auth: auth,
+        events: [event],
+        padding: 'x'.repeat(11 * 1024 * 1024),
+      });
+      expect(oversize.status).toBe(413);
+
+      const noIds = await push({
+        merchant_auth: auth,
+        events: [{ status: 'collected' }, { purchase_id: '' }, 'junk'],
+      });
+      expect(noIds.status).toBe(400);
+      expect(((await noIds.json()) as { refused: unknown[] }).refused).toHaveLength(3);
+
+      const notArray = await push({ merchant_auth: auth, events: { purchase_id: 'BAD_1' } });
+      expect(notArray.status).toBe(400);
+
+      await push({
+        merchant_auth: auth,
+        events: [{ purchase_id: 'BARRIER_1', status: 'pending' }],
+      });
+      const events = await live.waitFor(1);
+      expect(events[0]!.groupPurchaseChanged.purchase.purchaseId).toBe('BARRIER_1');
+      expect(live.events).toHaveLength(1);
+      expect(app.logs.some((line) => line.includes('x'.repeat(32)))).toBe(false);
+    });
+
+    it('should store the good events of a partly bad push and say which were refused', async () => {
+      live = subscribe(client, GroupPurchaseChangedDocument, {
+        filter: { purchaseIds: ['PART_1'] },
+      });
+      await settle(client);
+      const response = await push({
+        merchant_auth: auth,
+        events: [{ status: 'x' }, { purchase_id: 'PART_1', status: 'expired' }],
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        result: true,
+        refused: [{ index: 0, reason: expect.stringContaining('purchase_id') }],
+      });
+      const [event] = await live.waitFor(1);
+      expect(event!.groupPurchaseChanged.purchase.status).toBe('EXPIRED');
+    });
+
+    it('should handle a burst of 5,000 events in one push', async () => {
+      live = subscribe(client, GroupPurchaseChangedDocument, { filter: { merchantId: 'BURST' } });
+      await settle(client);
+      const events = Array.from({ length: 5000 }, (_, i) => ({
+        purchase_id: `BURST_${i}`,
+        merchant_id: 'BURST',
+        status: 'pending',
+        num_people: i % 7,
+      }));
+      const response = await push({ merchant_auth: auth, events });
+      expect(await response.json()).toEqual({ result: true });
+      const received = await live.waitFor(5000);
+      expect(new Set(received.map((e) => e.groupPurchaseChanged.purchase.purchaseId)).size).toBe(
+        5000,
+      );
+    });
+
+    it('should refresh the state queries read from a push', async () => {
+      const cached = await startTestApp({ PBG_CACHE_TTL_MS: '60000' });
+      try {
+        const query = '{ groupPurchase(purchaseId: "ABC_12345") { status numPeople } }';
+        expect((await cached.raw(query)).json.data).toEqual({
+          groupPurchase: { status: 'PENDING', numPeople: 5 },
+        });
+        cached.sandbox.pbg!.resetCalls();
+        const response = await fetch(`${cached.url}/pbg/change_push`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            merchant_auth: auth,
+            events: [{ purchase_id: 'ABC_12345', status: 'payment_completed', num_people: 6 }],
+          }),
+        });
+        expect(await response.json()).toEqual({ result: true });
+        expect((await cached.raw(query)).json.data).toEqual({
+          groupPurchase: { status: 'PAYMENT_COMPLETED', numPeople: 6 },
+        });
+        expect(cached.sandbox.pbg!.calls.query).toBe(0);
+      } finally {
+        await cached.close();
+      }
+    });
+
+    it('should acknowledge nothing when the store fails mid-request', async () => {
+      const broken = await startTestApp();
+      const ws = createClient({
+        url: `${broken.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+      });
+      try {
+        const watching = subscribe(ws, GroupPurchaseChangedDocument, {});
+        await settle(ws);
+        await broken.store.close();
+        const response = await fetch(`${broken.url}/pbg/change_push`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            merchant_auth: auth,
+            events: [{ purchase_id: 'LOST_1', status: 'collected' }],
+          }),
+        });
+        expect(response.status).toBe(503);
+        expect(await response.json()).toEqual({
+          result: false,
+          error: expect.stringContaining('push again'),
+        });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(watching.events).toEqual([]);
+        watching.stop();
+      } finally {
+        await ws.dispose();
+        await broken.close();
+      }
+    });
+  });
+
+  describe('collectBatchUpdated', () => {
+    it('should share one poller among 3 subscribers, emit on change and complete when the batch expires', async () => {
+      const chillr = app.sandbox.chillr!;
+      const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+        input: {
+          name: 'live',
+          expiryDate: isoDateInDays(2),
+          customers: [
+            { msisdn: '9447741462', amount: '100' },
+            { msisdn: '9876543210', amount: '50' },
+          ],
+        },
+      });
+      const id = created.data!.createCollectBatch.batch!.id;
+      chillr.resetCalls();
+      const before = app.services.batchWatcher.stats().polls;
+      const subscribers = [0, 1, 2].map(() =>
+        subscribe(client, CollectBatchUpdatedDocument, { id }),
+      );
+      await Promise.all(subscribers.map((s) => s.waitFor(1)));
+      expect(app.services.batchWatcher.stats().pollers).toBe(1);
+
+      chillr.setPaymentStatus(id, '9447741462', 'paid');
+      await Promise.all(subscribers.map((s) => s.waitFor(2)));
+      chillr.expireBatch(id);
+      await Promise.all(subscribers.map((s) => s.done));
+
+      for (const s of subscribers) {
+        expect(s.errors).toEqual([]);
+        const statuses = s.events.map((e) => [
+          e.collectBatchUpdated.status,
+          e.collectBatchUpdated.summary.paid,
+        ]);
+        expect(statuses[0]).toEqual(['ACTIVE', 0]);
+        expect(statuses.at(-1)).toEqual(['EXPIRED', 1]);
+        expect(new Set(statuses.map((x) => JSON.stringify(x))).size).toBe(statuses.length); // only changes
+      }
+      const polls = app.services.batchWatcher.stats().polls - before;
+      expect(chillr.calls.byBatchId.get(id)).toBe(polls);
+      expect(app.services.batchWatcher.stats().pollers).toBe(0);
+    });
+
+    it('should stop polling when the last subscriber leaves', async () => {
+      const created = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+        input: {
+          name: 'leave',
+          expiryDate: isoDateInDays(2),
+          customers: [{ msisdn: '9447741462', amount: '1' }],
+        },
+      });
+      const id = created.data!.createCollectBatch.batch!.id;
+      const live = subscribe(client, CollectBatchUpdatedDocument, { id });
+      await live.waitFor(1);
+      expect(app.services.batchWatcher.stats().pollers).toBe(1);
+      live.stop();
+      await expect.poll(() => app.services.batchWatcher.stats().pollers).toBe(0);
+      const calls = app.sandbox.chillr!.calls.byBatchId.get(id);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(app.sandbox.chillr!.calls.byBatchId.get(id)).toBe(calls);
+    });
+
+    it('should end the subscription with an error for an unknown batch', async () => {
+      const live = subscribe(client, CollectBatchUpdatedDocument, {
+        id: 'cccccccccccccccccccccccc',
+      });
+      await live.done;
+      expect(live.events).toEqual([]);
+      expect(JSON.stringify(live.errors)).toMatch(/does not know batch/);
+    });
+  });
+
+  describe('the sandbox loop', () => {
+    it('should deliver the change of a performPurchaseAction through the simulator push', async () => {
+      const live = subscribe(client, GroupPurchaseChangedDocument, {
+        filter: { purchaseIds: ['ABC_98765'] },
+      });
+      await settle(client);
+      // A merchant's screen shows the purchase before acting on it; that read is the baseline.
+      expect(
+        (await app.raw('{ groupPurchase(purchaseId: "ABC_98765") { status } }')).json.data,
+      ).toEqual({
+        groupPurchase: { status: 'PAYMENT_COMPLETED' },
+      });
+      const result = await app.gql(PerformPurchaseActionLiveDocument, {
+        input: { purchaseId: 'ABC_98765', action: 'COLLECT_FUNDS' },
+      });
+      expect(result.data!.performPurchaseAction).toMatchObject({
+        accepted: true,
+        purchase: { status: 'COLLECTED' },
+      });
+      const [event] = await live.waitFor(1);
+      // The payload's fresh read already saw COLLECTED; the push still reports the change.
+      expect(event!.groupPurchaseChanged).toMatchObject({
+        changedFields: ['status'],
+        previousStatus: 'PAYMENT_COMPLETED',
+        purchase: { purchaseId: 'ABC_98765', status: 'COLLECTED' },
+      });
+      live.stop();
+    });
+  });
+});
