@@ -1,13 +1,16 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from '@keyv/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, redactUrl, type Store } from '../src/store/index.js';
+import {
+  closedPort,
+  redisSkipReason,
+  startRedisServer,
+  type RedisServer,
+} from './helpers/redis.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -267,81 +270,35 @@ describe('redis store without a server', () => {
   });
 });
 
-const redisServer = findOnPath('redis-server');
+const redisSkip = redisSkipReason();
 
-describe.skipIf(!redisServer)(
-  `redis store${redisServer ? '' : ' (skipped: redis-server is not on PATH)'}`,
-  () => {
-    let server: ChildProcess | undefined;
-    let url = '';
-    beforeAll(async () => {
-      const port = await closedPort();
-      url = `redis://127.0.0.1:${port}`;
-      server = spawn(redisServer!, ['--save', '', '--appendonly', 'no', '--port', String(port)], {
-        stdio: 'ignore',
-      });
-      await waitForRedis(url);
-    });
-    afterAll(() => {
-      server?.kill();
-    });
+describe.skipIf(redisSkip !== undefined)(`redis store${redisSkip ? ` (${redisSkip})` : ''}`, () => {
+  let server: RedisServer | undefined;
+  let url = '';
+  beforeAll(async () => {
+    server = await startRedisServer();
+    url = server.url;
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 
-    behavesAsAStore(async () => {
-      const admin = createClient({ url });
-      await admin.connect();
-      await admin.flushDb();
-      await admin.close();
-      return openStore(url);
-    });
+  behavesAsAStore(async () => {
+    await server!.flush();
+    return openStore(url);
+  });
 
-    it('should agree on setIfAbsent across two Stores on one server', async () => {
-      const [a, b] = await Promise.all([openStore(url), openStore(url)]);
-      const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          (i % 2 === 0 ? a : b).setIfAbsent('idempotency', 'two-stores', { i }, 60_000),
-        ),
-      );
-      expect(results.filter(Boolean)).toHaveLength(1);
-      expect(await b.namespace('idempotency').get('two-stores')).toEqual({
-        i: results.indexOf(true),
-      });
-      await Promise.all([a.close(), b.close()]);
-    });
-  },
-);
-
-function findOnPath(command: string): string | undefined {
-  try {
-    return (
-      execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim() || undefined
+  it('should agree on setIfAbsent across two Stores on one server', async () => {
+    const [a, b] = await Promise.all([openStore(url), openStore(url)]);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        (i % 2 === 0 ? a : b).setIfAbsent('idempotency', 'two-stores', { i }, 60_000),
+      ),
     );
-  } catch {
-    return undefined;
-  }
-}
-
-/** A port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function waitForRedis(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const client = createClient({ url, socket: { reconnectStrategy: false } });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      await client.close();
-      return;
-    } catch {
-      await sleep(50);
-    }
-  }
-  throw new Error(`redis-server at ${url} did not start`);
-}
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await b.namespace('idempotency').get('two-stores')).toEqual({
+      i: results.indexOf(true),
+    });
+    await Promise.all([a.close(), b.close()]);
+  });
+});

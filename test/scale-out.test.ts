@@ -1,0 +1,407 @@
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@keyv/redis';
+import type { Client } from 'graphql-ws';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startChillrSimulator, type ChillrSimulator } from '../src/sandbox/chillr/index.js';
+import { openStore, type Store } from '../src/store/index.js';
+import {
+  CollectBatchDocument,
+  CreateCollectBatchDocument,
+  GroupPurchaseChangedDocument,
+} from './generated/graphql.js';
+import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.js';
+import { connectWs, subscribe, type Live } from './helpers/ws.js';
+
+/**
+ * Two instances of the service (A and B) on one real redis-server, as when scaled out behind a
+ * load balancer: STORE_URL and REDIS_URL both point at it, and both talk to one Chillr simulator.
+ * Each instance still has its own PayByGroup sandbox, which stays idle: change pushes are sent
+ * here as plain HTTP POSTs, the way PayByGroup would send them to whichever instance it reaches.
+ */
+
+const auth = TEST_SECRETS.PBG_MERCHANT_AUTH;
+
+/** The subscription as a merchant's frontend would write it. */
+const ABC_SUBSCRIPTION = `subscription {
+  groupPurchaseChanged(filter: { purchaseIds: ["ABC_12345"] }) {
+    eventId changedFields previousStatus purchase { purchaseId status rawStatus }
+  }
+}`;
+
+interface AbcChange {
+  groupPurchaseChanged: {
+    eventId: string;
+    changedFields: string[];
+    previousStatus: string | null;
+    purchase: { purchaseId: string; status: string; rawStatus: string };
+  };
+}
+
+/** POSTs a change push, as PayByGroup does, to one instance. */
+async function push(app: TestApp, body: unknown): Promise<{ status: number; json: unknown }> {
+  const response = await fetch(`${app.url}/pbg/change_push`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+/**
+ * Resolves once the subscriptions `client` opened so far are live end to end through Redis.
+ *
+ * graphql-ws acknowledges a connection, not a subscription, and the subscriber's instance
+ * SUBSCRIBEs to the Redis channel asynchronously — a push published before that is simply not
+ * heard. So a probe subscription is opened after the ones under test (same connection, same
+ * server code path, so it is registered after them), and distinct probe events are pushed to
+ * `publisher` until one arrives at the probe: by then Redis delivers to the subscriber's
+ * instance and the earlier subscriptions are listening. Bounded: 50 pushes, then it fails.
+ */
+async function untilLive(client: Client, publisher: TestApp): Promise<void> {
+  const probeId = `PROBE_${randomUUID()}`;
+  const probe = subscribe(client, GroupPurchaseChangedDocument, {
+    filter: { purchaseIds: [probeId] },
+  });
+  try {
+    for (let attempt = 1; attempt <= 50; attempt++) {
+      const pushed = await push(publisher, {
+        merchant_auth: auth,
+        // A new num_people per attempt: the same content would be deduplicated as a repeat.
+        events: [{ purchase_id: probeId, status: 'pending', num_people: attempt }],
+      });
+      expect(pushed.json).toEqual({ result: true });
+      const heard = await probe.waitFor(1, 200).then(
+        () => true,
+        () => false,
+      );
+      if (heard) return;
+    }
+    throw new Error(`no probe event reached the subscriber's instance after 50 pushes`);
+  } finally {
+    probe.stop();
+  }
+}
+
+const redisSkip = redisSkipReason();
+
+describe.skipIf(redisSkip !== undefined)(
+  `scale-out: two instances on one redis-server${redisSkip ? ` (${redisSkip})` : ''}`,
+  () => {
+    let redis: RedisServer;
+    let sim: ChillrSimulator;
+    let env: Record<string, string>;
+    let a: TestApp;
+    let b: TestApp;
+    /** A third client of the same Redis, to look at what the instances stored. */
+    let inspect: Store;
+    let clientB: Client;
+    const lives: Array<Live<unknown>> = [];
+
+    beforeAll(async () => {
+      redis = await startRedisServer();
+      sim = await startChillrSimulator({
+        credentials: {
+          apiKey: TEST_SECRETS.CHILLR_API_KEY,
+          apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
+        },
+      });
+      env = {
+        STORE_URL: redis.url,
+        REDIS_URL: redis.url,
+        CHILLR_BASE_URL: sim.url,
+        // Pushed state is served for a minute, so a read on B shows what a push to A stored.
+        PBG_CACHE_TTL_MS: '60000',
+      };
+      [a, b] = await Promise.all([startTestApp(env), startTestApp(env)]);
+      inspect = await openStore(redis.url);
+      clientB = connectWs(b.url);
+    });
+    afterAll(async () => {
+      await clientB?.dispose();
+      await Promise.all([a?.close(), b?.close()]);
+      await inspect?.close();
+      await sim?.close();
+      await redis?.close();
+    });
+    beforeEach(() => sim.resetCalls());
+    afterEach(() => {
+      for (const live of lives.splice(0)) live.stop();
+    });
+
+    const track = <R>(live: Live<R>): Live<R> => {
+      lives.push(live as Live<unknown>);
+      return live;
+    };
+
+    it('should deliver a push to A to a subscriber on B exactly once, even when repeated to B', async () => {
+      const live = track(subscribe<AbcChange>(clientB, ABC_SUBSCRIPTION));
+      await untilLive(clientB, a);
+
+      const body = {
+        merchant_auth: auth,
+        events: [
+          { purchase_id: 'ABC_12345', status: 'collected', merchant_id: 'ABC', num_people: 5 },
+          { purchase_id: 'OTHER_1', status: 'pending' },
+        ],
+      };
+      const toA = await push(a, body);
+      expect(toA).toEqual({ status: 200, json: { result: true } });
+      const [first] = await live.waitFor(1);
+      expect(first!.groupPurchaseChanged).toEqual({
+        eventId: expect.stringMatching(/^[0-9a-f]{64}$/),
+        changedFields: ['status', 'numPeople'],
+        previousStatus: null,
+        purchase: { purchaseId: 'ABC_12345', status: 'COLLECTED', rawStatus: 'collected' },
+      });
+
+      // PayByGroup retries at another instance: acknowledged, not delivered again.
+      const toB = await push(b, body);
+      expect(toB).toEqual({ status: 200, json: { result: true } });
+
+      // A distinct event for the same purchase, through the same instance, is the barrier:
+      // B publishes in order on one Redis connection, so a repeat would have arrived first.
+      const barrier = await push(b, {
+        merchant_auth: auth,
+        events: [
+          { purchase_id: 'ABC_12345', status: 'refunded', merchant_id: 'ABC', num_people: 5 },
+        ],
+      });
+      expect(barrier.json).toEqual({ result: true });
+      const events = await live.waitFor(2);
+      expect(events[1]!.groupPurchaseChanged).toMatchObject({
+        changedFields: ['status'],
+        previousStatus: 'COLLECTED',
+        purchase: { purchaseId: 'ABC_12345', status: 'REFUNDED', rawStatus: 'refunded' },
+      });
+      expect(events[1]!.groupPurchaseChanged.eventId).not.toBe(first!.groupPurchaseChanged.eventId);
+      expect(live.events).toHaveLength(2);
+      expect(live.errors).toEqual([]);
+      // The event is stored once in the shared store, under its id.
+      expect(
+        await inspect.namespace('events').get(first!.groupPurchaseChanged.eventId),
+      ).toMatchObject({ eventId: first!.groupPurchaseChanged.eventId });
+    });
+
+    it('should make one upstream create for one idempotencyKey sent to A and B concurrently', async () => {
+      const input = {
+        name: 'Scale-out concurrent',
+        expiryDate: isoDateInDays(30),
+        customers: [
+          { msisdn: '9447741462', amount: '200' },
+          { msisdn: '9633789451', amount: '600' },
+        ],
+        idempotencyKey: `scale-out-concurrent-${randomUUID()}`,
+      };
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? a : b).gql(CreateCollectBatchDocument, { input }),
+        ),
+      );
+      for (const result of results) {
+        expect(result.errors).toBeUndefined();
+        expect(result.data!.createCollectBatch.userErrors).toEqual([]);
+      }
+      const ids = results.map((r) => r.data!.createCollectBatch.batch?.id);
+      expect(ids[0]).toMatch(/^[0-9a-f]{24}$/);
+      expect(new Set(ids)).toEqual(new Set([ids[0]]));
+      expect(sim.calls.collect).toBe(1);
+      expect(
+        results.every((r) => r.data!.createCollectBatch.batch?.name === 'Scale-out concurrent'),
+      ).toBe(true);
+    });
+
+    it('should lose no stored event when an instance restarts on the same Redis', async () => {
+      const live = track(
+        subscribe(clientB, GroupPurchaseChangedDocument, {
+          filter: { purchaseIds: ['RESTART_1'] },
+        }),
+      );
+      await untilLive(clientB, a);
+
+      const e = {
+        merchant_auth: auth,
+        events: [
+          {
+            purchase_id: 'RESTART_1',
+            merchant_id: 'ABC',
+            status: 'collected',
+            num_people: 3,
+            commit_deadline: '2026-05-27 23:59 PST',
+            purchase_cost: '1250.00 USD',
+          },
+        ],
+      };
+      expect(await push(a, e)).toEqual({ status: 200, json: { result: true } });
+      const [first] = await live.waitFor(1);
+      // The whole change crossed Redis as JSON and still resolves on B.
+      expect(first!.groupPurchaseChanged).toMatchObject({
+        changedFields: ['status', 'commitDeadline', 'numPeople'],
+        previousStatus: null,
+        purchase: {
+          purchaseId: 'RESTART_1',
+          merchantId: 'ABC',
+          status: 'COLLECTED',
+          numPeople: 3,
+          commitDeadline: '2026-05-27T23:59:00-08:00',
+          purchaseCost: { amount: '1250.00', currency: 'USD' },
+          attributes: expect.objectContaining({ purchase_cost: '1250.00 USD' }),
+        },
+      });
+
+      await a.close();
+      a = await startTestApp(env);
+
+      // The restarted instance remembers E through Redis: acknowledged, not published again.
+      expect(await push(a, e)).toEqual({ status: 200, json: { result: true } });
+      // The next state is diffed against E's, which only Redis could have told the new process.
+      const next = {
+        merchant_auth: auth,
+        events: [{ ...e.events[0]!, status: 'refunded' }],
+      };
+      expect(await push(a, next)).toEqual({ status: 200, json: { result: true } });
+
+      // Both pushes left A' on one Redis connection in order: a repeat of E would come first.
+      const events = await live.waitFor(2);
+      expect(events[1]!.groupPurchaseChanged).toMatchObject({
+        previousStatus: 'COLLECTED',
+        changedFields: ['status'],
+        purchase: { purchaseId: 'RESTART_1', status: 'REFUNDED', numPeople: 3 },
+      });
+      expect(live.events).toHaveLength(2);
+      expect(live.errors).toEqual([]);
+    });
+
+    // BUG (src/pbg/change-push.ts, ChangePushReceiver.store, lines 159-161, with handle's catch
+    // at 124-135): the event id is claimed with `setIfAbsent('events', …)` (159) *before*
+    // `state.putPushed(record)` (161), and publishing only happens for a push that was fully
+    // stored (140). When anything fails after the claim — the state write here, a later event of
+    // the same push, or the instance dying before it answers — the push is answered 503 (or not
+    // at all) as designed, but PayByGroup's retry, here to another instance, finds the id already
+    // claimed (160), answers {"result": true} and neither updates the purchase state nor
+    // publishes: the change is acknowledged yet never reaches a subscriber, and the next push is
+    // diffed against the state before it. A claim must not outlive a failed store (release it
+    // on failure, or mark events published and publish unpublished ones on a repeat).
+    // A Redis ACL user that may write only `events::*` makes exactly the state write fail.
+    it.fails(
+      'should deliver a change whose first push failed after its event id was stored, once PBG retries it',
+      async () => {
+        const password = randomUUID();
+        // Writes only under events::*, reads everything: exactly the state write fails.
+        const client = createClient({ url: redis.url });
+        await client.connect();
+        await client.sendCommand([
+          'ACL',
+          'SETUSER',
+          'events-only',
+          'on',
+          `>${password}`,
+          '+@all',
+          '~events::*',
+          '%R~*',
+        ]);
+        await client.close();
+        const flaky = await startTestApp({
+          ...env,
+          STORE_URL: `redis://events-only:${password}@127.0.0.1:${redis.port}`,
+        });
+        try {
+          const live = track(
+            subscribe(clientB, GroupPurchaseChangedDocument, {
+              filter: { purchaseIds: ['LOST_1'] },
+            }),
+          );
+          await untilLive(clientB, a);
+          const e = {
+            merchant_auth: auth,
+            events: [{ purchase_id: 'LOST_1', status: 'collected', num_people: 2 }],
+          };
+          // Not stored, so not acknowledged: PBG will push again.
+          expect((await push(flaky, e)).status).toBe(503);
+          // PBG's retry reaches B.
+          expect(await push(b, e)).toEqual({ status: 200, json: { result: true } });
+          const barrier = {
+            merchant_auth: auth,
+            events: [{ purchase_id: 'LOST_1', status: 'refunded', num_people: 2 }],
+          };
+          expect(await push(b, barrier)).toEqual({ status: 200, json: { result: true } });
+          const events = await live.waitFor(1);
+          expect(events[0]!.groupPurchaseChanged.purchase.status).toBe('COLLECTED');
+          const both = await live.waitFor(2);
+          expect(both[1]!.groupPurchaseChanged).toMatchObject({
+            previousStatus: 'COLLECTED',
+            purchase: { status: 'REFUNDED' },
+          });
+        } finally {
+          await flaky.close();
+        }
+      },
+    );
+
+    it('should keep idempotency records, batch records and purchase state in Redis', async () => {
+      const idempotencyKey = `scale-out-records-${randomUUID()}`;
+      const input = {
+        name: 'Water bill',
+        expiryDate: isoDateInDays(20),
+        customers: [
+          { msisdn: '9447741462', amount: '150.5' },
+          { msisdn: '9633789451', amount: '600' },
+        ],
+        idempotencyKey,
+      };
+      const created = await a.gql(CreateCollectBatchDocument, { input });
+      expect(created.errors).toBeUndefined();
+      const id = created.data!.createCollectBatch.batch!.id;
+      expect(sim.calls.collect).toBe(1);
+
+      // B never saw the create: name and amounts come from the record A wrote to Redis
+      // (Chillr's status answer carries neither).
+      const onB = await b.gql(CollectBatchDocument, { id });
+      expect(onB.errors).toBeUndefined();
+      expect(onB.data!.collectBatch).toMatchObject({
+        id,
+        name: 'Water bill',
+        nonChillrCustomers: ['9633789451'],
+        summary: {
+          total: 2,
+          pending: 1,
+          notGenerated: 1,
+          amountRequested: { amount: '150.50', currency: 'INR' },
+        },
+      });
+
+      // The same key on B replays A's result from the idempotency record, with no new call.
+      const replayed = await b.gql(CreateCollectBatchDocument, { input });
+      expect(replayed.data!.createCollectBatch.batch?.id).toBe(id);
+      expect(sim.calls.collect).toBe(1);
+
+      // And the records are there for any client of that Redis to read.
+      expect(await inspect.namespace('idempotency').get(idempotencyKey)).toMatchObject({
+        state: 'done',
+        result: { batchId: id },
+      });
+      expect(await inspect.namespace('batches').get(id)).toMatchObject({
+        id,
+        name: 'Water bill',
+      });
+
+      // Purchase state pushed to A is what B serves (B's own PayByGroup has never heard of it).
+      expect(
+        await push(a, {
+          merchant_auth: auth,
+          events: [{ purchase_id: 'STATE_1', status: 'collected', num_people: 4 }],
+        }),
+      ).toEqual({ status: 200, json: { result: true } });
+      expect(await inspect.namespace('purchases').get('STATE_1')).toMatchObject({
+        record: { purchaseId: 'STATE_1', status: 'COLLECTED', numPeople: 4 },
+      });
+      const purchase = await b.raw(
+        'query { groupPurchase(purchaseId: "STATE_1") { purchaseId status numPeople } }',
+      );
+      expect(purchase.json.errors).toBeUndefined();
+      expect(purchase.json.data).toEqual({
+        groupPurchase: { purchaseId: 'STATE_1', status: 'COLLECTED', numPeople: 4 },
+      });
+    });
+  },
+);
