@@ -180,7 +180,10 @@ describe.skipIf(redisSkip !== undefined)(
       // The event is stored once in the shared store, under its id.
       expect(
         await inspect.namespace('events').get(first!.groupPurchaseChanged.eventId),
-      ).toMatchObject({ eventId: first!.groupPurchaseChanged.eventId });
+      ).toMatchObject({
+        state: 'published',
+        change: { eventId: first!.groupPurchaseChanged.eventId },
+      });
     });
 
     it('should make one upstream create for one idempotencyKey sent to A and B concurrently', async () => {
@@ -272,71 +275,60 @@ describe.skipIf(redisSkip !== undefined)(
       expect(live.errors).toEqual([]);
     });
 
-    // BUG (src/pbg/change-push.ts, ChangePushReceiver.store, lines 159-161, with handle's catch
-    // at 124-135): the event id is claimed with `setIfAbsent('events', …)` (159) *before*
-    // `state.putPushed(record)` (161), and publishing only happens for a push that was fully
-    // stored (140). When anything fails after the claim — the state write here, a later event of
-    // the same push, or the instance dying before it answers — the push is answered 503 (or not
-    // at all) as designed, but PayByGroup's retry, here to another instance, finds the id already
-    // claimed (160), answers {"result": true} and neither updates the purchase state nor
-    // publishes: the change is acknowledged yet never reaches a subscriber, and the next push is
-    // diffed against the state before it. A claim must not outlive a failed store (release it
-    // on failure, or mark events published and publish unpublished ones on a repeat).
+    // Regression: the event id used to be claimed before the state write, so a retry after a
+    // failed store found it claimed, answered {"result": true} and never published the change.
     // A Redis ACL user that may write only `events::*` makes exactly the state write fail.
-    it.fails(
-      'should deliver a change whose first push failed after its event id was stored, once PBG retries it',
-      async () => {
-        const password = randomUUID();
-        // Writes only under events::*, reads everything: exactly the state write fails.
-        const client = createClient({ url: redis.url });
-        await client.connect();
-        await client.sendCommand([
-          'ACL',
-          'SETUSER',
-          'events-only',
-          'on',
-          `>${password}`,
-          '+@all',
-          '~events::*',
-          '%R~*',
-        ]);
-        await client.close();
-        const flaky = await startTestApp({
-          ...env,
-          STORE_URL: `redis://events-only:${password}@127.0.0.1:${redis.port}`,
+    it('should deliver a change whose first push failed after its event id was stored, once PBG retries it', async () => {
+      const password = randomUUID();
+      // Writes only under events::*, reads everything: exactly the state write fails.
+      const client = createClient({ url: redis.url });
+      await client.connect();
+      await client.sendCommand([
+        'ACL',
+        'SETUSER',
+        'events-only',
+        'on',
+        `>${password}`,
+        '+@all',
+        '~events::*',
+        '%R~*',
+      ]);
+      await client.close();
+      const flaky = await startTestApp({
+        ...env,
+        STORE_URL: `redis://events-only:${password}@127.0.0.1:${redis.port}`,
+      });
+      try {
+        const live = track(
+          subscribe(clientB, GroupPurchaseChangedDocument, {
+            filter: { purchaseIds: ['LOST_1'] },
+          }),
+        );
+        await untilLive(clientB, a);
+        const e = {
+          merchant_auth: auth,
+          events: [{ purchase_id: 'LOST_1', status: 'collected', num_people: 2 }],
+        };
+        // Not stored, so not acknowledged: PBG will push again.
+        expect((await push(flaky, e)).status).toBe(503);
+        // PBG's retry reaches B.
+        expect(await push(b, e)).toEqual({ status: 200, json: { result: true } });
+        const barrier = {
+          merchant_auth: auth,
+          events: [{ purchase_id: 'LOST_1', status: 'refunded', num_people: 2 }],
+        };
+        expect(await push(b, barrier)).toEqual({ status: 200, json: { result: true } });
+        const events = await live.waitFor(1);
+        expect(events[0]!.groupPurchaseChanged.purchase.status).toBe('COLLECTED');
+        const both = await live.waitFor(2);
+        expect(both[1]!.groupPurchaseChanged).toMatchObject({
+          previousStatus: 'COLLECTED',
+          purchase: { status: 'REFUNDED' },
         });
-        try {
-          const live = track(
-            subscribe(clientB, GroupPurchaseChangedDocument, {
-              filter: { purchaseIds: ['LOST_1'] },
-            }),
-          );
-          await untilLive(clientB, a);
-          const e = {
-            merchant_auth: auth,
-            events: [{ purchase_id: 'LOST_1', status: 'collected', num_people: 2 }],
-          };
-          // Not stored, so not acknowledged: PBG will push again.
-          expect((await push(flaky, e)).status).toBe(503);
-          // PBG's retry reaches B.
-          expect(await push(b, e)).toEqual({ status: 200, json: { result: true } });
-          const barrier = {
-            merchant_auth: auth,
-            events: [{ purchase_id: 'LOST_1', status: 'refunded', num_people: 2 }],
-          };
-          expect(await push(b, barrier)).toEqual({ status: 200, json: { result: true } });
-          const events = await live.waitFor(1);
-          expect(events[0]!.groupPurchaseChanged.purchase.status).toBe('COLLECTED');
-          const both = await live.waitFor(2);
-          expect(both[1]!.groupPurchaseChanged).toMatchObject({
-            previousStatus: 'COLLECTED',
-            purchase: { status: 'REFUNDED' },
-          });
-        } finally {
-          await flaky.close();
-        }
-      },
-    );
+      } finally {
+        await flaky.close();
+      }
+    });
 
     it('should keep idempotency records, batch records and purchase state in Redis', async () => {
       const idempotencyKey = `scale-out-records-${randomUUID()}`;

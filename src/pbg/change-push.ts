@@ -141,31 +141,71 @@ export class ChangePushReceiver {
     return { status: 200, body: refused.length > 0 ? { result: true, refused } : { result: true } };
   }
 
-  /** Stores one event unless it was seen before; returns the change to publish, or null. */
+  /**
+   * Stores one event unless it was seen before; returns the change to publish, or null.
+   *
+   * An event id moves through three states in the store: `claimed` (this or another instance
+   * is storing it), `stored` (its state is written; publishing may not have happened — the push
+   * was answered 503 because a later event failed, or the process died after the answer) and
+   * `published`. A repeat of a `published` event is dropped; a repeat of a `stored` one is
+   * published now, so an acknowledged change always reaches subscribers; a `claimed` one is
+   * in progress elsewhere (503, PBG retries) until it is older than the claim timeout, when a
+   * crashed claimant's work is taken over. A claim whose state write fails is released.
+   */
   private async store(
     raw: Record<string, unknown>,
     record: GroupPurchaseRecord,
     receivedAt: string,
   ): Promise<GroupPurchaseChange | null> {
     const eventId = eventIdOf(raw);
+    const events = this.options.store.namespace<StoredEvent>('events');
     const previous = (await this.options.state.baseline(record.purchaseId)) ?? undefined;
-    const change: GroupPurchaseChange = {
+    let change: GroupPurchaseChange = {
       eventId,
       purchase: record,
       changedFields: changedFields(previous, record),
       previousStatus: previous?.status ?? null,
       receivedAt,
     };
-    const isNew = await this.options.store.setIfAbsent('events', eventId, change, this.eventTtlMs);
-    if (!isNew) return null;
-    await this.options.state.putPushed(record);
+    const claim: StoredEvent = { state: 'claimed', change, at: Date.now() };
+    if (!(await this.options.store.setIfAbsent('events', eventId, claim, this.eventTtlMs))) {
+      const existing = await events.get(eventId);
+      if (existing?.state === 'published') return null;
+      if (existing?.state === 'stored') return existing.change;
+      if (existing && Date.now() - existing.at < CLAIM_TIMEOUT_MS) {
+        throw new Error(`event ${eventId} is being stored by another request`);
+      }
+      // A claim older than the timeout belongs to a request that died: take it over.
+      if (existing) change = existing.change;
+    }
+    try {
+      await this.options.state.putPushed(record);
+      await events.set(eventId, { state: 'stored', change, at: Date.now() }, this.eventTtlMs);
+    } catch (error) {
+      await events.delete(eventId).catch(() => undefined);
+      throw error;
+    }
     return change;
   }
 
   private async publish(changes: GroupPurchaseChange[]): Promise<void> {
+    const events = this.options.store.namespace<StoredEvent>('events');
     for (let start = 0; start < changes.length; start += this.chunkSize) {
-      for (const change of changes.slice(start, start + this.chunkSize)) {
-        this.options.bus.publish(GROUP_PURCHASE_CHANGED, change);
+      const chunk = changes.slice(start, start + this.chunkSize);
+      for (const change of chunk) this.options.bus.publish(GROUP_PURCHASE_CHANGED, change);
+      try {
+        await Promise.all(
+          chunk.map((change) =>
+            events.set(
+              change.eventId,
+              { state: 'published', change, at: Date.now() },
+              this.eventTtlMs,
+            ),
+          ),
+        );
+      } catch (error) {
+        // Left `stored`: a repeat of these events publishes them again (at least once).
+        this.options.logger.warn({ err: error }, 'could not mark change-push events published');
       }
       // Let subscribers drain between chunks instead of queueing thousands of messages at once.
       await yieldToEventLoop();
@@ -183,6 +223,17 @@ export class ChangePushReceiver {
     return next;
   }
 }
+
+/** How an event id is kept in the store (see ChangePushReceiver.store). */
+interface StoredEvent {
+  state: 'claimed' | 'stored' | 'published';
+  change: GroupPurchaseChange;
+  /** Epoch ms of the last state change. */
+  at: number;
+}
+
+/** How long a claim protects an event being stored by another request. */
+const CLAIM_TIMEOUT_MS = 30_000;
 
 /** The fields whose change makes PBG push, compared with the last known state. */
 const WATCHED = ['status', 'commitDeadline', 'numPeople'] as const;
