@@ -1,6 +1,4 @@
-import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
@@ -11,67 +9,7 @@ import {
   type GroupPurchaseChangedSubscription,
 } from './generated/graphql.js';
 import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
-
-/** A live subscription over a real WebSocket, collecting what arrives. */
-interface Live<R> {
-  events: R[];
-  errors: unknown[];
-  done: Promise<void>;
-  /** Resolves once `count` events have arrived (rejects if the stream ends first). */
-  waitFor(count: number): Promise<R[]>;
-  stop(): void;
-}
-
-function subscribe<R, V>(client: Client, document: TypedDocumentNode<R, V>, variables: V): Live<R> {
-  const events: R[] = [];
-  const errors: unknown[] = [];
-  const waiters: Array<{ count: number; resolve: () => void; reject: (e: Error) => void }> = [];
-  let ended = false;
-  const check = () => {
-    for (const waiter of [...waiters]) {
-      if (events.length >= waiter.count) waiter.resolve();
-      else if (ended)
-        waiter.reject(new Error(`stream ended after ${events.length} of ${waiter.count} events`));
-      else continue;
-      waiters.splice(waiters.indexOf(waiter), 1);
-    }
-  };
-  let stop = () => undefined as void;
-  const done = new Promise<void>((resolve) => {
-    stop = client.subscribe<R>(
-      { query: print(document), variables: variables as Record<string, unknown> },
-      {
-        next: (value) => {
-          if (value.errors) errors.push(...value.errors);
-          if (value.data) events.push(value.data as R);
-          check();
-        },
-        error: (error) => {
-          errors.push(error);
-          ended = true;
-          check();
-          resolve();
-        },
-        complete: () => {
-          ended = true;
-          check();
-          resolve();
-        },
-      },
-    );
-  });
-  return {
-    events,
-    errors,
-    done,
-    stop: () => stop(),
-    waitFor: (count) =>
-      new Promise<R[]>((resolve, reject) => {
-        waiters.push({ count, resolve: () => resolve(events.slice(0, count)), reject });
-        check();
-      }),
-  };
-}
+import { subscribe, type Live } from './helpers/ws.js';
 
 /** Resolves once the server acknowledged the subscription (graphql-ws has no per-operation ack, so a ping round-trip after subscribe is the barrier). */
 async function settle(client: Client): Promise<void> {
@@ -278,7 +216,7 @@ describe('live status', () => {
       }));
       const response = await push({ merchant_auth: auth, events });
       expect(await response.json()).toEqual({ result: true });
-      const received = await live.waitFor(5000);
+      const received = await live.waitFor(5000, 60_000);
       expect(new Set(received.map((e) => e.groupPurchaseChanged.purchase.purchaseId)).size).toBe(
         5000,
       );
