@@ -6,7 +6,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateCollectBatchErrorsOnlyDocument } from './generated/graphql.js';
-import { isoDateInDays, startTestApp, type TestApp } from './helpers/app.js';
+import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { BILLING_SDL, startBillingSubgraph } from './helpers/billing-subgraph.js';
 
 const schemaFile = new URL('../schema.graphql', import.meta.url);
@@ -20,6 +20,27 @@ describe('federation', () => {
     ]);
     expect(result.errors ?? []).toEqual([]);
     expect(result.supergraphSdl).toContain('type CollectBatch');
+  });
+
+  it('should compose schema.graphql with a subgraph that references GroupPurchase', async () => {
+    const sdl = await readFile(schemaFile, 'utf8');
+    expect(BILLING_SDL).toMatch(
+      /type GroupPurchase @key\(fields: "purchaseId", resolvable: false\) \{\s*purchaseId: ID!\s*\}/,
+    );
+    const result = composeServices([
+      { name: 'payments', typeDefs: parse(sdl), url: 'http://payments' },
+      { name: 'billing', typeDefs: parse(BILLING_SDL), url: 'http://billing' },
+    ]);
+    expect(result.errors ?? []).toEqual([]);
+    const supergraph = result.supergraphSdl ?? '';
+    const groupPurchase = /type GroupPurchase\s[^{]*/.exec(supergraph)?.[0] ?? '';
+    expect(groupPurchase).toContain(
+      '@join__type(graph: BILLING, key: "purchaseId", resolvable: false)',
+    );
+    expect(groupPurchase).toContain('@join__type(graph: PAYMENTS, key: "purchaseId")');
+    const invoice = /type Invoice\s[^}]*\}/.exec(supergraph)?.[0] ?? '';
+    expect(invoice).toContain('@join__type(graph: BILLING, key: "number")');
+    expect(invoice).toContain('groupPurchase: GroupPurchase');
   });
 
   it('should contain every contract type and field this slice covers', async () => {
@@ -46,6 +67,24 @@ describe('federation', () => {
       'type CreateCollectBatchPayload',
       'collectBatch(id: ID!): CollectBatch',
       'createCollectBatch(input: CreateCollectBatchInput!): CreateCollectBatchPayload!',
+      // PayByGroup
+      'scalar DateTime',
+      'scalar JSONObject',
+      'enum GroupPurchaseStatus',
+      'enum PurchaseAction',
+      'enum InventoryState',
+      'type GroupPurchase @key(fields: "purchaseId")',
+      'attributes: JSONObject!',
+      'input GroupPurchaseFilter',
+      'input PurchaseActionInput',
+      'type PurchaseActionPayload',
+      'type PurchaseOffer',
+      'input PurchaseOfferInput',
+      'groupPurchase(purchaseId: ID!): GroupPurchase',
+      'groupPurchases(filter: GroupPurchaseFilter): [GroupPurchase!]!',
+      'purchaseOffer(purchaseId: ID!): PurchaseOffer',
+      'performPurchaseAction(input: PurchaseActionInput!): PurchaseActionPayload!',
+      'upsertPurchaseOffer(input: PurchaseOfferInput!): PurchaseOffer!',
     ];
     for (const name of names) {
       if (contract !== null) expect(contract).toContain(name);
@@ -59,6 +98,7 @@ describe('federation', () => {
     let gateway: ApolloServer;
     let gatewayUrl: string;
     const ids: string[] = [];
+    const PURCHASE_IDS = ['ABC_12345', 'ABC_98765', 'ABC_20006', 'NOPE_404'];
 
     beforeAll(async () => {
       app = await startTestApp();
@@ -72,8 +112,11 @@ describe('federation', () => {
         });
         ids.push(created.data!.createCollectBatch.batch!.id);
       }
-      // 12 invoices over 3 batches.
-      billing = await startBillingSubgraph(Array.from({ length: 12 }, (_, i) => ids[i % 3]!));
+      // 12 invoices over 3 batches, and over 4 purchases (one PayByGroup does not know).
+      billing = await startBillingSubgraph(
+        Array.from({ length: 12 }, (_, i) => ids[i % 3]!),
+        Array.from({ length: 12 }, (_, i) => PURCHASE_IDS[i % 4]!),
+      );
       gateway = new ApolloServer({
         gateway: new ApolloGateway({
           supergraphSdl: new IntrospectAndCompose({
@@ -122,6 +165,58 @@ describe('federation', () => {
         summary: { amountRequested: { amount: '11.00', currency: 'INR' } },
       });
       expect(app.sandbox.chillr!.calls.checkCollectStatus).toBe(3);
+    });
+
+    it('should resolve GroupPurchase fields for another subgraph with one query call per purchase', async () => {
+      app.sandbox.pbg!.resetCalls();
+      const response = await fetch(gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query:
+            '{ invoices { number groupPurchase { purchaseId status rawStatus commitDeadline purchaseCost { amount currency } costPerPerson { amount currency } } } }',
+        }),
+      });
+      const text = await response.text();
+      const body = JSON.parse(text) as {
+        data?: {
+          invoices: Array<{ number: string; groupPurchase: Record<string, unknown> | null }>;
+        };
+        errors?: unknown;
+      };
+      expect(body.errors).toBeUndefined();
+      const invoices = body.data!.invoices;
+      expect(invoices).toHaveLength(12);
+      expect(invoices[4]).toEqual({
+        number: 'INV-4',
+        groupPurchase: {
+          purchaseId: 'ABC_12345',
+          status: 'PENDING',
+          rawStatus: 'pending',
+          commitDeadline: '2026-05-27T23:59:00-08:00',
+          purchaseCost: { amount: '1250.00', currency: 'USD' },
+          costPerPerson: null,
+        },
+      });
+      expect(invoices[6]!.groupPurchase).toMatchObject({
+        purchaseId: 'ABC_20006',
+        status: 'PENDING',
+        purchaseCost: null,
+        costPerPerson: { amount: '45.00', currency: 'USD' },
+      });
+      expect(invoices[5]!.groupPurchase).toMatchObject({
+        purchaseId: 'ABC_98765',
+        status: 'PAYMENT_COMPLETED',
+      });
+      // PayByGroup does not know NOPE_404: null, not an error.
+      expect(invoices[3]!.groupPurchase).toBeNull();
+      expect(invoices[7]!.groupPurchase).toBeNull();
+      expect(app.sandbox.pbg!.calls.query).toBe(4);
+      const asked = app.sandbox.pbg!.calls.queryBodies.map(
+        (b) => (b as { purchase_id?: string }).purchase_id,
+      );
+      expect(asked.sort()).toEqual([...PURCHASE_IDS].sort());
+      for (const secret of Object.values(TEST_SECRETS)) expect(text).not.toContain(secret);
     });
   });
 });

@@ -5,7 +5,8 @@ import { parse } from 'graphql';
 
 /**
  * A second subgraph, as another team would write it: invoices that reference this service's
- * entities by key only. Used to prove composition and `_entities` through a real gateway.
+ * entities (CollectBatch, GroupPurchase) by key only. Used to prove composition and
+ * `_entities` through a real gateway.
  */
 export const BILLING_SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key"])
@@ -13,10 +14,15 @@ export const BILLING_SDL = `
   type Invoice @key(fields: "number") {
     number: ID!
     collectBatch: CollectBatch
+    groupPurchase: GroupPurchase
   }
 
   type CollectBatch @key(fields: "id", resolvable: false) {
     id: ID!
+  }
+
+  type GroupPurchase @key(fields: "purchaseId", resolvable: false) {
+    purchaseId: ID!
   }
 
   type Query {
@@ -24,10 +30,20 @@ export const BILLING_SDL = `
   }
 `;
 
+/**
+ * Invoice i references batch `batchIds[i]` and, when given, purchase `purchaseIds[i]`
+ * (the longer list decides how many invoices there are).
+ */
 export async function startBillingSubgraph(
   batchIds: string[],
+  purchaseIds: string[] = [],
 ): Promise<{ url: string; stop: () => Promise<void> }> {
-  const invoices = batchIds.map((id, i) => ({ number: `INV-${i}`, collectBatch: { id } }));
+  const count = Math.max(batchIds.length, purchaseIds.length);
+  const invoices = Array.from({ length: count }, (_, i) => ({
+    number: `INV-${i}`,
+    collectBatch: batchIds[i] === undefined ? null : { id: batchIds[i] },
+    groupPurchase: purchaseIds[i] === undefined ? null : { purchaseId: purchaseIds[i] },
+  }));
   const server = new ApolloServer({
     schema: buildSubgraphSchema([
       { typeDefs: parse(BILLING_SDL), resolvers: { Query: { invoices: () => invoices } } },
