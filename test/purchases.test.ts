@@ -784,24 +784,16 @@ describe('PayByGroup purchases over GraphQL', () => {
       expect(after.data!.groupPurchase!.status).toBe('COLLECTED');
     });
 
-    // BUG (src/pbg/service.ts, PurchaseService.getPurchase / list): `list()` caches every
-    // purchase it reads with `state.putRead`, other merchants' too, and `getPurchase()` serves
-    // `state.fresh(id)` without the `merchant_id` constraint its own PBG query carries. So
-    // after `groupPurchases(filter: { merchantId: "XYZ" })`, `groupPurchase(purchaseId:
-    // "XYZ_55555")` (and `_entities`) return the other merchant's purchase for PBG_CACHE_TTL_MS,
-    // where without the cache (or after it expires) they return null.
-    it.fails(
-      'should not serve another merchant’s purchase from the cache to groupPurchase',
-      async () => {
-        const alone = await gql(app, GroupPurchaseStatusDocument, { purchaseId: OTHER_MERCHANTS });
-        expect(alone.data!.groupPurchase).toBeNull();
-        const listed = await gql(app, GroupPurchasesDocument, { filter: { merchantId: 'XYZ' } });
-        expect(listed.data!.groupPurchases.map((p) => p.purchaseId)).toEqual([OTHER_MERCHANTS]);
-        const again = await gql(app, GroupPurchaseStatusDocument, { purchaseId: OTHER_MERCHANTS });
-        expect(again.errors).toBeUndefined();
-        expect(again.data!.groupPurchase).toBeNull();
-      },
-    );
+    // Regression: the purchase cache once served what any read saw, other merchants' too.
+    it('should not serve another merchant’s purchase from the cache to groupPurchase', async () => {
+      const alone = await gql(app, GroupPurchaseStatusDocument, { purchaseId: OTHER_MERCHANTS });
+      expect(alone.data!.groupPurchase).toBeNull();
+      const listed = await gql(app, GroupPurchasesDocument, { filter: { merchantId: 'XYZ' } });
+      expect(listed.data!.groupPurchases.map((p) => p.purchaseId)).toEqual([OTHER_MERCHANTS]);
+      const again = await gql(app, GroupPurchaseStatusDocument, { purchaseId: OTHER_MERCHANTS });
+      expect(again.errors).toBeUndefined();
+      expect(again.data!.groupPurchase).toBeNull();
+    });
   });
 
   describe('when PayByGroup refuses our credentials', () => {

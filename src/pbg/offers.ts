@@ -54,12 +54,14 @@ export class OfferCatalog {
   }
 
   get(purchaseId: string): Promise<PurchaseOffer | undefined> {
-    return guardStore(() => this.offers.get(purchaseId));
+    return guardStore(() => this.offers.get(purchaseId.trim()));
   }
 
   /** Offers by id in order, undefined where there is none (a DataLoader batch function). */
   async getMany(purchaseIds: readonly string[]): Promise<Array<PurchaseOffer | null>> {
-    const found = await guardStore(() => Promise.all(purchaseIds.map((id) => this.offers.get(id))));
+    const found = await guardStore(() =>
+      Promise.all(purchaseIds.map((id) => this.offers.get(id.trim()))),
+    );
     return found.map((offer) => offer ?? null);
   }
 

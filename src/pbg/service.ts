@@ -57,7 +57,12 @@ export class PurchaseService {
     const ttl = this.options.cacheTtlMs ?? 0;
     if (ttl > 0) {
       const known = await this.options.state.fresh(id, ttl, this.now());
-      if (known) return known;
+      // The cache holds what any read saw, other merchants' purchases included; serve only
+      // what the PBG query below would return (it filters on our merchant). A pushed event
+      // without merchant_id is ours: PBG pushes to this merchant's URL.
+      if (known && (known.merchantId === null || known.merchantId === this.options.merchantId)) {
+        return known;
+      }
     }
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,
