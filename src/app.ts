@@ -130,7 +130,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       maxBatchSize: config.chillr.maxBatchSize,
     });
     const batchWatcher = new BatchWatcher({
-      refresh: (id) => collect.refreshBatch(id),
+      refresh: (id) => collect.getBatch(id),
       intervalMs: config.chillr.pollIntervalMs,
       logger: logger.child({ component: 'batch-watcher' }),
     });

@@ -8,6 +8,8 @@
  * arrived (never for secrets) and say what would be accepted.
  */
 
+import { redactUrl } from './store/url.js';
+
 /** Credentials of one upstream. Never logged, never returned (see src/logger.ts). */
 export interface ChillrConfig {
   /** Base URL of the Chillr API, or `undefined` for the in-process sandbox simulator. */
@@ -280,9 +282,4 @@ class Reader {
 function isIpAddress(value: string): boolean {
   const v4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
   return v4.test(value) || (/^[0-9a-f:]+$/i.test(value) && value.includes(':'));
-}
-
-/** Strips a password from a URL-ish string before it goes into a message or log line. */
-export function redactUrl(raw: string): string {
-  return raw.replace(/\/\/([^:/@]*):([^@]*)@/, '//$1:***@');
 }

@@ -112,6 +112,11 @@ export class CollectService {
     );
   }
 
+  /**
+   * One batch: the cached status when it is terminal (it cannot change any more), otherwise
+   * Chillr's. The poller behind collectBatchUpdated uses this too — a cached terminal status
+   * is exactly what it would fetch.
+   */
   async getBatch(id: string): Promise<CollectBatchView | null> {
     const [record, cached] = await guardStore(() =>
       Promise.all([this.records.get(id), this.terminal.get(id)]),
@@ -124,17 +129,6 @@ export class CollectService {
         await guardStore(() => this.terminal.set(id, status!, TERMINAL_STATUS_TTL_MS));
       }
     }
-    return toBatchView(id, status, record ?? null);
-  }
-
-  /** Upstream status without the cache, for the poller behind collectBatchUpdated. */
-  async refreshBatch(id: string): Promise<CollectBatchView | null> {
-    const status = await this.options.client.checkStatus(id);
-    if (status === null) return null;
-    if (isTerminalBatchStatus(status.status)) {
-      await guardStore(() => this.terminal.set(id, status, TERMINAL_STATUS_TTL_MS));
-    }
-    const record = await guardStore(() => this.records.get(id));
     return toBatchView(id, status, record ?? null);
   }
 }

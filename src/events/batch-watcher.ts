@@ -4,7 +4,7 @@ import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 export interface BatchWatcherOptions {
-  /** Reads a batch from Chillr, bypassing caches (CollectService.refreshBatch). */
+  /** Reads a batch (CollectService.getBatch: Chillr, or the cache once it is terminal). */
   refresh: (batchId: string) => Promise<CollectBatchView | null>;
   /** Time between polls of one batch. */
   intervalMs: number;
