@@ -9,16 +9,7 @@ import {
   type GroupPurchaseChangedSubscription,
 } from './generated/graphql.js';
 import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
-import { subscribe, type Live } from './helpers/ws.js';
-
-/** Resolves once the server acknowledged the subscription (graphql-ws has no per-operation ack, so a ping round-trip after subscribe is the barrier). */
-async function settle(client: Client): Promise<void> {
-  const live = subscribe(client, GroupPurchaseChangedDocument, {
-    filter: { purchaseIds: ['__barrier__'] },
-  });
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  live.stop();
-}
+import { subscribe, untilLive, type Live } from './helpers/ws.js';
 
 describe('live status', () => {
   let app: TestApp;
@@ -52,7 +43,7 @@ describe('live status', () => {
       live = subscribe(client, GroupPurchaseChangedDocument, {
         filter: { purchaseIds: ['LIVE_1', 'LIVE_2'], statuses: ['COLLECTED', 'REFUNDED'] },
       });
-      await settle(client);
+      await untilLive(client, app);
       const first = await push({
         merchant_auth: auth,
         events: [
@@ -114,7 +105,7 @@ describe('live status', () => {
       live = subscribe(client, GroupPurchaseChangedDocument, {
         filter: { purchaseIds: ['DUP_1'] },
       });
-      await settle(client);
+      await untilLive(client, app);
       const body = {
         merchant_auth: auth,
         events: [{ purchase_id: 'DUP_1', status: 'pending', num_people: 3 }],
@@ -149,7 +140,7 @@ describe('live status', () => {
       live = subscribe(client, GroupPurchaseChangedDocument, {
         filter: { purchaseIds: ['BAD_1', 'BARRIER_1'] },
       });
-      await settle(client);
+      await untilLive(client, app);
       const event = { purchase_id: 'BAD_1', status: 'collected' };
 
       const wrongAuth = await push({ merchant_auth: 'x'.repeat(32), events: [event] });
@@ -191,7 +182,7 @@ describe('live status', () => {
       live = subscribe(client, GroupPurchaseChangedDocument, {
         filter: { purchaseIds: ['PART_1'] },
       });
-      await settle(client);
+      await untilLive(client, app);
       const response = await push({
         merchant_auth: auth,
         events: [{ status: 'x' }, { purchase_id: 'PART_1', status: 'expired' }],
@@ -207,7 +198,7 @@ describe('live status', () => {
 
     it('should handle a burst of 5,000 events in one push', async () => {
       live = subscribe(client, GroupPurchaseChangedDocument, { filter: { merchantId: 'BURST' } });
-      await settle(client);
+      await untilLive(client, app);
       const events = Array.from({ length: 5000 }, (_, i) => ({
         purchase_id: `BURST_${i}`,
         merchant_id: 'BURST',
@@ -255,8 +246,10 @@ describe('live status', () => {
         webSocketImpl: WebSocket,
       });
       try {
-        const watching = subscribe(ws, GroupPurchaseChangedDocument, {});
-        await settle(ws);
+        const watching = subscribe(ws, GroupPurchaseChangedDocument, {
+          filter: { purchaseIds: ['LOST_1'] },
+        });
+        await untilLive(ws, broken);
         await broken.store.close();
         const response = await fetch(`${broken.url}/pbg/change_push`, {
           method: 'POST',
@@ -357,7 +350,7 @@ describe('live status', () => {
       const live = subscribe(client, GroupPurchaseChangedDocument, {
         filter: { purchaseIds: ['ABC_98765'] },
       });
-      await settle(client);
+      await untilLive(client, app);
       // A merchant's screen shows the purchase before acting on it; that read is the baseline.
       expect(
         (await app.raw('{ groupPurchase(purchaseId: "ABC_98765") { status } }')).json.data,

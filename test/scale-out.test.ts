@@ -11,7 +11,7 @@ import {
 } from './generated/graphql.js';
 import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.js';
-import { connectWs, subscribe, type Live } from './helpers/ws.js';
+import { connectWs, push, subscribe, untilLive, type Live } from './helpers/ws.js';
 
 /**
  * Two instances of the service (A and B) on one real redis-server, as when scaled out behind a
@@ -39,50 +39,6 @@ interface AbcChange {
 }
 
 /** POSTs a change push, as PayByGroup does, to one instance. */
-async function push(app: TestApp, body: unknown): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${app.url}/pbg/change_push`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, json: await response.json() };
-}
-
-/**
- * Resolves once the subscriptions `client` opened so far are live end to end through Redis.
- *
- * graphql-ws acknowledges a connection, not a subscription, and the subscriber's instance
- * SUBSCRIBEs to the Redis channel asynchronously — a push published before that is simply not
- * heard. So a probe subscription is opened after the ones under test (same connection, same
- * server code path, so it is registered after them), and distinct probe events are pushed to
- * `publisher` until one arrives at the probe: by then Redis delivers to the subscriber's
- * instance and the earlier subscriptions are listening. Bounded: 50 pushes, then it fails.
- */
-async function untilLive(client: Client, publisher: TestApp): Promise<void> {
-  const probeId = `PROBE_${randomUUID()}`;
-  const probe = subscribe(client, GroupPurchaseChangedDocument, {
-    filter: { purchaseIds: [probeId] },
-  });
-  try {
-    for (let attempt = 1; attempt <= 50; attempt++) {
-      const pushed = await push(publisher, {
-        merchant_auth: auth,
-        // A new num_people per attempt: the same content would be deduplicated as a repeat.
-        events: [{ purchase_id: probeId, status: 'pending', num_people: attempt }],
-      });
-      expect(pushed.json).toEqual({ result: true });
-      const heard = await probe.waitFor(1, 200).then(
-        () => true,
-        () => false,
-      );
-      if (heard) return;
-    }
-    throw new Error(`no probe event reached the subscriber's instance after 50 pushes`);
-  } finally {
-    probe.stop();
-  }
-}
-
 const redisSkip = redisSkipReason();
 
 describe.skipIf(redisSkip !== undefined)(

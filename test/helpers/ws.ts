@@ -1,7 +1,12 @@
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import { GroupPurchaseChangedDocument } from '../generated/graphql.js';
+import { TEST_SECRETS, type TestApp } from './app.js';
+
+const auth = TEST_SECRETS.PBG_MERCHANT_AUTH;
 
 /** A graphql-ws client on `${httpUrl}/graphql`, connected eagerly. Dispose it after use. */
 export function connectWs(httpUrl: string): Client {
@@ -113,4 +118,55 @@ export function subscribe<R, V = Record<string, unknown>>(
         check();
       }),
   };
+}
+
+/** POSTs a change push to an instance, as PayByGroup would. */
+export async function push(
+  app: TestApp,
+  body: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const response = await fetch(`${app.url}/pbg/change_push`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+/**
+ * Resolves once the subscriptions `client` opened so far are live end to end (through Redis
+ * when the instances share one).
+ *
+ * graphql-ws acknowledges a connection, not a subscription, and the subscriber's instance
+ * SUBSCRIBEs to the Redis channel asynchronously — a push published before that is simply not
+ * heard. So a probe subscription is opened after the ones under test (same connection, same
+ * server code path, so it is registered after them), and distinct probe events are pushed to
+ * `publisher` until one arrives at the probe: by then Redis delivers to the subscriber's
+ * instance and the earlier subscriptions are listening. Bounded: 50 pushes, then it fails.
+ */
+export async function untilLive(client: Client, publisher: TestApp): Promise<void> {
+  const probeId = `PROBE_${randomUUID()}`;
+  const probe = subscribe(client, GroupPurchaseChangedDocument, {
+    filter: { purchaseIds: [probeId] },
+  });
+  try {
+    for (let attempt = 1; attempt <= 50; attempt++) {
+      const pushed = await push(publisher, {
+        merchant_auth: auth,
+        // A new num_people per attempt: the same content would be deduplicated as a repeat.
+        events: [{ purchase_id: probeId, status: 'pending', num_people: attempt }],
+      });
+      if (JSON.stringify(pushed.json) !== '{"result":true}') {
+        throw new Error(`probe push refused: ${pushed.status} ${JSON.stringify(pushed.json)}`);
+      }
+      const heard = await probe.waitFor(1, 200).then(
+        () => true,
+        () => false,
+      );
+      if (heard) return;
+    }
+    throw new Error(`no probe event reached the subscriber's instance after 50 pushes`);
+  } finally {
+    probe.stop();
+  }
 }
