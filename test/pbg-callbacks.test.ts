@@ -1,11 +1,10 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   GroupPurchaseDocument,
   UpsertPurchaseOfferDocument,
   type PurchaseOfferInput,
 } from './generated/graphql.js';
-import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { recordingApps, TEST_SECRETS, type TestApp } from './helpers/app.js';
 
 const AUTH = TEST_SECRETS.PBG_MERCHANT_AUTH;
 /** 32 printable characters, like a real token, but not ours. */
@@ -13,20 +12,7 @@ const WRONG_AUTH = 'wrong-merchant-auth-Zq81Lm0Xy7Wv';
 const ENDPOINTS = ['/pbg/purchase_create.json', '/pbg/inventory_status.json', '/pbg'] as const;
 
 /** Every app this file starts, and every response body it received (checked for secrets). */
-const apps: TestApp[] = [];
-const responseBodies: string[] = [];
-
-async function start(env: Record<string, string> = {}): Promise<TestApp> {
-  const app = await startTestApp(env);
-  apps.push(app);
-  return app;
-}
-
-async function gql<R, V>(app: TestApp, document: TypedDocumentNode<R, V>, variables?: V) {
-  const result = await app.gql(document, variables);
-  responseBodies.push(result.body);
-  return result;
-}
+const { apps, closeAll, responseBodies, start, gql } = recordingApps();
 
 /** POSTs to a callback path as PayByGroup does (with ?merchant_id=), JSON or raw text. */
 async function callback(
@@ -72,7 +58,7 @@ async function upsert(app: TestApp, input: PurchaseOfferInput): Promise<void> {
 }
 
 afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
+  await closeAll();
 });
 
 describe('PayByGroup callbacks', () => {

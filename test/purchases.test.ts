@@ -1,4 +1,3 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   GroupPurchaseDocument,
@@ -12,7 +11,7 @@ import {
   type PurchaseOfferInput,
 } from './generated/graphql.js';
 import { startPbgSimulator } from '../src/sandbox/pbg/index.js';
-import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { recordingApps, TEST_SECRETS, type TestApp } from './helpers/app.js';
 
 /** The seeded purchases of the configured merchant (ABC), by status. */
 const SEEDED = {
@@ -29,30 +28,10 @@ const OURS = Object.keys(SEEDED).sort();
 const OTHER_MERCHANTS = 'XYZ_55555';
 
 /** Every app this file starts, and every response body it received (checked for secrets). */
-const apps: TestApp[] = [];
-const responseBodies: string[] = [];
-
-async function start(env: Record<string, string> = {}): Promise<TestApp> {
-  const app = await startTestApp(env);
-  apps.push(app);
-  return app;
-}
-
-/** app.gql, remembering the response body. */
-async function gql<R, V>(app: TestApp, document: TypedDocumentNode<R, V>, variables?: V) {
-  const result = await app.gql(document, variables);
-  responseBodies.push(result.body);
-  return result;
-}
-
-async function raw(app: TestApp, query: string, variables?: Record<string, unknown>) {
-  const result = await app.raw(query, variables);
-  responseBodies.push(result.body);
-  return result;
-}
+const { apps, closeAll, responseBodies, start, gql, raw } = recordingApps();
 
 afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
+  await closeAll();
 });
 
 describe('PayByGroup purchases over GraphQL', () => {

@@ -80,3 +80,33 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 export function isoDateInDays(days: number): string {
   return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
 }
+
+/**
+ * For test files that end by proving no secret leaked: every app started through `start` and
+ * every response body read through `gql`/`raw` (or pushed to `responseBodies` by hand) is kept
+ * for the final check; `closeAll` stops the apps.
+ */
+export function recordingApps() {
+  const apps: TestApp[] = [];
+  const responseBodies: string[] = [];
+  return {
+    apps,
+    responseBodies,
+    async start(env: Record<string, string> = {}): Promise<TestApp> {
+      const app = await startTestApp(env);
+      apps.push(app);
+      return app;
+    },
+    async gql<R, V>(app: TestApp, document: TypedDocumentNode<R, V>, variables?: V) {
+      const result = await app.gql(document, variables);
+      responseBodies.push(result.body);
+      return result;
+    },
+    async raw(app: TestApp, query: string, variables?: Record<string, unknown>) {
+      const result = await app.raw(query, variables);
+      responseBodies.push(result.body);
+      return result;
+    },
+    closeAll: () => Promise.all(apps.map((app) => app.close())),
+  };
+}
