@@ -170,7 +170,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     });
 
     const schema = await buildFederatedSchema(events.bus);
-    const { apollo } = await createHttpApp({
+    const httpApp = await createHttpApp({
       httpServer,
       schema,
       context: (requestId) => createContext(services, requestId, logger),
@@ -205,10 +205,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       wsServer,
       config.wsKeepAliveMs,
     );
-    // apollo.stop() drains and closes the HTTP server, so it replaces the plain close above;
+    // httpApp.stop() (Apollo's drain) closes the HTTP server, so it replaces the plain close above;
     // sockets close first, or the drain would wait for them.
     closers.splice(closers.indexOf(closeHttp), 1);
-    closers.push(() => apollo.stop());
+    closers.push(httpApp.stop);
     closers.push(async () => {
       await wsCleanup.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));

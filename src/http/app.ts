@@ -34,9 +34,9 @@ export interface HttpAppOptions<Context extends object> {
 export interface HttpApp {
   app: express.Express;
   httpServer: http.Server;
-  apollo: ApolloServer<Context>;
+  /** Drains in-flight requests and closes the HTTP server. */
+  stop: () => Promise<void>;
 }
-type Context = object;
 
 /**
  * The HTTP face of the service: `/graphql` (Apollo Server on express 5), `/healthz`,
@@ -139,5 +139,5 @@ export async function createHttpApp<C extends object>(
   // Replaces any placeholder handler the server answered with while the app was being built.
   httpServer.removeAllListeners('request');
   httpServer.on('request', app);
-  return { app, httpServer, apollo: apollo as unknown as ApolloServer<Context> };
+  return { app, httpServer, stop: () => apollo.stop() };
 }
