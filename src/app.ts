@@ -27,6 +27,13 @@ import { openStore, type Store } from './store/index.js';
 export interface AppOptions {
   /** @default a JSON logger at config.logLevel on stdout */
   logger?: Logger;
+  /**
+   * Wraps the store once it is open, before any service uses it: the seam fault-injection
+   * tests use to make the store fail at a chosen step (claim, outcome, bookkeeping) and then
+   * recover, without patching modules.
+   * @default the store as opened
+   */
+  wrapStore?: (store: Store) => Store;
 }
 
 export interface RunningApp {
@@ -67,8 +74,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://127.0.0.1:${port}`;
 
-    const store = await openStore(config.storeUrl, { logger });
-    closers.push(() => store.close());
+    const opened = await openStore(config.storeUrl, { logger });
+    closers.push(() => opened.close());
+    const store = options.wrapStore?.(opened) ?? opened;
     const sandbox: RunningApp['sandbox'] = {};
 
     let chillrBaseUrl = config.chillr.baseUrl;

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { print, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { startApp, type RunningApp } from '../../src/app.js';
+import { startApp, type AppOptions, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -33,7 +33,10 @@ export interface TestApp extends RunningApp {
  * Starts the whole service on an ephemeral port, with the in-process sandbox simulators on
  * ephemeral ports, an in-memory store unless `env` says otherwise, and captured logs.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: Pick<AppOptions, 'wrapStore'> = {},
+): Promise<TestApp> {
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -53,7 +56,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...TEST_SECRETS,
     ...env,
   });
-  const app = await startApp(config, { logger: createLogger({ level: 'debug', destination }) });
+  const app = await startApp(config, {
+    ...options,
+    logger: createLogger({ level: 'debug', destination }),
+  });
   const post = async (body: unknown) => {
     const response = await fetch(`${app.url}/graphql`, {
       method: 'POST',
