@@ -100,7 +100,9 @@ for (const backend of allBackends()) {
           faulty.fail({ ops: ['set'], namespaces: ['idempotency'] });
           const first = await s.call(app);
           expect(s.succeeded(first.answer), JSON.stringify(first.json)).toBe(true);
-          expect(faulty.count({ op: 'set', namespace: 'idempotency', failed: true })).toBeGreaterThan(0);
+          expect(
+            faulty.count({ op: 'set', namespace: 'idempotency', failed: true }),
+          ).toBeGreaterThan(0);
           const beforeRecovery = await s.call(app);
 
           await recoverAndDrain();

@@ -1,6 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from './helpers/app.js';
-import { allBackends, backendTitle, retryUntil, Session, type Answer } from './helpers/faults/harness.js';
+import {
+  allBackends,
+  backendTitle,
+  retryUntil,
+  Session,
+  type Answer,
+} from './helpers/faults/harness.js';
 import {
   expectActedOnce,
   expectSameAnswers,
@@ -77,7 +83,10 @@ for (const backend of allBackends()) {
             const s = await subject(move, session, upstreams);
             s.proxy.inject(fault);
             const first = await s.call(app);
-            expect(first.answer, JSON.stringify(first.json)).toEqual({ error: UNKNOWN, userErrors: [] });
+            expect(first.answer, JSON.stringify(first.json)).toEqual({
+              error: UNKNOWN,
+              userErrors: [],
+            });
             await expectKeySettles(s);
             await expectActedOnce(s);
             expect(s.proxy.received(s.actKey), 'requests sent upstream').toBe(1);
@@ -88,7 +97,10 @@ for (const backend of allBackends()) {
           const s = await subject(move, session, upstreams);
           s.proxy.inject('drop');
           const first = await s.call(app);
-          expect(first.answer, JSON.stringify(first.json)).toEqual({ error: UNKNOWN, userErrors: [] });
+          expect(first.answer, JSON.stringify(first.json)).toEqual({
+            error: UNKNOWN,
+            userErrors: [],
+          });
           await expectKeySettles(s);
           if (move === 'create') {
             // Chillr offers no lookup: the create is never sent again under this key.
@@ -128,7 +140,11 @@ for (const backend of allBackends()) {
         forward: true,
         answer: () => ({
           status: 200,
-          body: JSON.stringify({ status: 'failure', status_code: 59, message: 'Internal server error' }),
+          body: JSON.stringify({
+            status: 'failure',
+            status_code: 59,
+            message: 'Internal server error',
+          }),
         }),
       });
       const first = await s.call(app);

@@ -7,7 +7,7 @@ import type { ExecutionResult } from 'graphql';
 import { isoDateInDays, startTestApp, type TestApp } from '../app.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from '../redis.js';
 import type { FaultyStore } from './store.js';
-import { SECRET_VALUES } from './upstreams.js';
+import { LEAK_NEEDLES } from './upstreams.js';
 
 /**
  * What the money-safety suites share: the two money-moving mutations over real HTTP, their
@@ -121,12 +121,17 @@ export class Session {
   /** Every response body and log line that contains a credential or the merchant id. */
   leaks(): string[] {
     const lines = [...this.bodies, ...this.apps.flatMap((a) => a.logs), ...this.extraLogs];
-    return lines.filter((line) => SECRET_VALUES.some((secret) => line.includes(secret)));
+    return lines.filter(leaksSecret);
   }
 
   async closeAll(): Promise<void> {
     await Promise.all(this.apps.map((app) => app.close()));
   }
+}
+
+/** Whether `text` holds a credential or the merchant id, whole or cut (see LEAK_NEEDLES). */
+export function leaksSecret(text: string): boolean {
+  return LEAK_NEEDLES.some((needle) => text.includes(needle));
 }
 
 /**

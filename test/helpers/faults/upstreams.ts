@@ -16,6 +16,18 @@ export const MERCHANT_ID = 'merchant-7c1f4e9a2b5d';
 /** Everything the leak check looks for: every credential and the merchant id. */
 export const SECRET_VALUES = [...Object.values(TEST_SECRETS), MERCHANT_ID];
 
+/**
+ * What a leak looks like: each secret whole, and every 10-character window of its random tail
+ * (after the last '-'), so a secret cut in half by a length limit is still found. Ten random
+ * characters do not turn up in ids or timestamps by chance.
+ */
+export const LEAK_NEEDLES = SECRET_VALUES.flatMap((secret) => {
+  const tail = secret.slice(secret.lastIndexOf('-') + 1);
+  const windows = [];
+  for (let i = 0; i + 10 <= tail.length; i++) windows.push(tail.slice(i, i + 10));
+  return [secret, ...windows];
+});
+
 export interface Upstreams {
   chillrSim: ChillrSimulator;
   pbgSim: PbgSimulator;
