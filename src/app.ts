@@ -12,6 +12,8 @@ import { createEventBus } from './events/pubsub.js';
 import { createHttpApp } from './http/app.js';
 import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
+import { Outbox } from './outbox.js';
+import { credentialsOf, Redactor, upstreamSecretsOf } from './redact.js';
 import { createLogger, type Logger } from './logger.js';
 import { PbgCallbacks } from './pbg/callbacks.js';
 import { ChangePushReceiver } from './pbg/change-push.js';
@@ -57,7 +59,9 @@ export interface RunningApp {
  * must know this service's real address (port 0 in tests) to call it back.
  */
 export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel, redactor: new Redactor(credentialsOf(config)) });
   const closers: Array<() => Promise<void>> = [];
   try {
     const httpServer = http.createServer((_req, res) => {
@@ -119,9 +123,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const events = await createEventBus({ redisUrl: config.redisUrl, logger });
     closers.push(events.close);
 
-    const idempotency = new Idempotency(store, {
-      pendingTtlMs: Math.max(60_000, config.upstreamTimeoutMs * 3),
+    // Flushed on close (closers run in reverse): after the server drained, before the store goes.
+    const outbox = new Outbox({ store, logger: logger.child({ component: 'outbox' }) });
+    closers.push(() => outbox.close());
+    const idempotency = new Idempotency({
+      store,
+      outbox,
+      logger,
+      // Money calls are never retried, so one timeout bounds the call; the rest is margin.
+      claimDeadlineMs: 2 * config.upstreamTimeoutMs + 1000,
     });
+    const upstreamRedactor = new Redactor(upstreamSecretsOf(config));
     const offers = new OfferCatalog(store);
     const purchaseState = new PurchaseStateStore(store);
     const collect = new CollectService({
@@ -130,10 +142,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         apiKey: config.chillr.apiKey,
         apiSecretKey: config.chillr.apiSecretKey,
         timeoutMs: config.upstreamTimeoutMs,
+        redactor: upstreamRedactor,
         logger: logger.child({ component: 'chillr-client' }),
       }),
       store,
       idempotency,
+      outbox,
+      requireIdempotencyKey: config.requireIdempotencyKey,
       logger,
       maxBatchSize: config.chillr.maxBatchSize,
     });
@@ -153,9 +168,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           merchantId: config.pbg.merchantId,
           merchantAuth: config.pbg.merchantAuth,
           timeoutMs: config.upstreamTimeoutMs,
+          redactor: upstreamRedactor,
           logger: logger.child({ component: 'pbg-client' }),
         }),
         idempotency,
+        requireIdempotencyKey: config.requireIdempotencyKey,
         merchantId: config.pbg.merchantId,
         state: purchaseState,
         cacheTtlMs: config.pbg.cacheTtlMs,
@@ -184,6 +201,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       context: (requestId) => createContext(services, requestId, logger),
       logger,
       production: config.nodeEnv === 'production',
+      redactor: new Redactor(credentialsOf(config)),
       trustProxy: config.trustProxy,
       readiness: () => store.ping(),
       routes: (app) => {

@@ -62,6 +62,12 @@ export interface Config {
   redisUrl: string | undefined;
   /** Per-attempt timeout of every upstream call. @default 10000 */
   upstreamTimeoutMs: number;
+  /**
+   * Money-moving mutations refuse to run without an idempotencyKey (userError
+   * IDEMPOTENCY_KEY_REQUIRED, before any upstream call).
+   * @default true when NODE_ENV=production, else false
+   */
+  requireIdempotencyKey: boolean;
   /** Express `trust proxy` setting, for the client address behind a load balancer. @default false */
   trustProxy: boolean | number | string;
   /** graphql-ws: server ping interval, so idle proxies keep the socket open. @default 12000 */
@@ -112,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
     storeUrl: read.storeUrl('STORE_URL', 'sqlite:data/payments.db'),
     redisUrl: read.redisUrl('REDIS_URL'),
     upstreamTimeoutMs: read.int('UPSTREAM_TIMEOUT_MS', 10_000, 1, 300_000),
+    requireIdempotencyKey: read.bool('REQUIRE_IDEMPOTENCY_KEY', nodeEnv === 'production'),
     trustProxy: read.trustProxy('TRUST_PROXY'),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
     wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
@@ -174,6 +181,17 @@ class Reader {
       return fallback;
     }
     return Number(raw);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    this.problems.push(
+      `${name} must be true or false; got ${JSON.stringify(raw)}. Unset it for the default ${fallback}.`,
+    );
+    return fallback;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {

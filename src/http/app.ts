@@ -9,6 +9,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../logger.js';
+import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
 import { requestId } from './request-id.js';
 
@@ -27,6 +28,8 @@ export interface HttpAppOptions<Context extends object> {
   routes?: (app: express.Express) => void;
   /** Largest JSON body accepted on /graphql. @default '1mb' */
   bodyLimit?: string;
+  /** Scrubs configured secrets from every error message. @default none */
+  redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
 }
@@ -55,7 +58,7 @@ export async function createHttpApp<C extends object>(
     schema: options.schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError(logger),
+    formatError: createFormatError(logger, options.redactor),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       options.production

@@ -1,5 +1,6 @@
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { Redactor } from '../redact.js';
 import { postJson } from '../upstream/http.js';
 import { parsePbgDate } from './datetime.js';
 import { readPurchases, shapeOf } from './parse.js';
@@ -30,6 +31,12 @@ export interface PbgClientOptions {
    * @default 2
    */
   queryRetries?: number;
+  /**
+   * Scrubs PBG's free text before it goes into an error or a log line: PBG may echo the
+   * request, credentials included.
+   * @default a Redactor of this client's own credentials and merchant id
+   */
+  redactor?: Redactor;
   logger: Logger;
 }
 
@@ -44,9 +51,12 @@ const ACTION_PATH = '/api/purchase_action.json';
  */
 export class PbgClient {
   private readonly baseUrl: string;
+  private readonly redactor: Redactor;
 
   constructor(private readonly options: PbgClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.redactor =
+      options.redactor ?? new Redactor([options.apiKey, options.merchantAuth, options.merchantId]);
   }
 
   /** POST /api/merch_get_purch_info.json with the filters given (none → every purchase). */
@@ -135,21 +145,13 @@ export class PbgClient {
     );
   }
 
-  /**
-   * PBG's explanation from an error body (`error` or `message`), shortened and with this
-   * server's credentials blanked in case PBG echoes what it was sent.
-   */
+  /** PBG's explanation from an error body (`error` or `message`), shortened and redacted. */
   private pbgMessage(json: unknown): string | undefined {
     if (typeof json !== 'object' || json === null) return undefined;
     const { error, message } = json as { error?: unknown; message?: unknown };
     const text = typeof error === 'string' ? error : typeof message === 'string' ? message : '';
     if (text === '') return undefined;
-    let safe = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    const { apiKey, merchantAuth, merchantId } = this.options;
-    for (const secret of [apiKey, merchantAuth, merchantId]) {
-      if (secret !== '') safe = safe.split(secret).join('[redacted]');
-    }
-    return safe;
+    return this.redactor.upstreamText(text);
   }
 }
 

@@ -4,6 +4,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { startApp, type AppOptions, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { credentialsOf, Redactor } from '../../src/redact.js';
 
 /** Credentials the tests configure; asserted never to appear in a response or log line. */
 export const TEST_SECRETS = {
@@ -58,7 +59,11 @@ export async function startTestApp(
   });
   const app = await startApp(config, {
     ...options,
-    logger: createLogger({ level: 'debug', destination }),
+    logger: createLogger({
+      level: 'debug',
+      destination,
+      redactor: new Redactor(credentialsOf(config)),
+    }),
   });
   const post = async (body: unknown) => {
     const response = await fetch(`${app.url}/graphql`, {
