@@ -190,8 +190,9 @@ export class Idempotency {
 
   /**
    * One resolver at a time per key, across instances: a second claim, under its own key, that
-   * expires after a claim deadline (a resolver that dies leaves the outcome unknown, and the
-   * next retry resolves again — the read-back comes first, so it sees what the dead one did).
+   * expires on its own (a resolver that dies leaves the outcome unknown, and the next retry
+   * resolves again — the read-back comes first, so it sees what the dead one did). It lives
+   * three claim deadlines: a read-back query may take its retries before the action is sent.
    * A failed resolution changes nothing: the key stays unknown for the next retry.
    */
   private async resolve<T>(
@@ -202,7 +203,7 @@ export class Idempotency {
   ): Promise<IdempotentOutcome<T>> {
     const lock = `${id}#resolving`;
     const mine = await guardStore(() =>
-      this.options.store.setIfAbsent(NAMESPACE, lock, { at: this.now() }, this.claimDeadlineMs),
+      this.options.store.setIfAbsent(NAMESPACE, lock, { at: this.now() }, 3 * this.claimDeadlineMs),
     );
     if (!mine) return this.awaitResolution(id, lock, record, request);
     let result: T;
