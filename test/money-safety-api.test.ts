@@ -48,7 +48,11 @@ describe('a create whose status read fails', () => {
 });
 
 describe('REQUIRE_IDEMPOTENCY_KEY', () => {
-  for (const env of [{ REQUIRE_IDEMPOTENCY_KEY: 'true' }, { NODE_ENV: 'production' }]) {
+  const strictEnvs: Array<Record<string, string>> = [
+    { REQUIRE_IDEMPOTENCY_KEY: 'true' },
+    { NODE_ENV: 'production' },
+  ];
+  for (const env of strictEnvs) {
     it(`should refuse a money move without a key before any upstream call (${JSON.stringify(env)})`, async () => {
       const strict = await session.start({ ...upstreams.env, ...env });
       for (const move of ['create', 'refund', 'collect'] as const) {

@@ -40,21 +40,23 @@ export async function subject(
   session: Session,
   upstreams: Upstreams,
   key = unique(`key-${move}`),
+  /** Batch name or purchase id; fresh unless given (a seeded soak names its own). */
+  name?: string,
 ): Promise<Subject> {
   if (move === 'create') {
-    const name = unique('batch');
+    const batch = name ?? unique('batch');
     return {
       move,
       key,
-      actKey: name,
+      actKey: batch,
       proxy: upstreams.chillr,
-      call: (app, withKey = true) => session.create(app, name, withKey ? key : undefined),
+      call: (app, withKey = true) => session.create(app, batch, withKey ? key : undefined),
       succeeded: (a) => !a.error && typeof a.batchId === 'string' && a.userErrors.length === 0,
-      effects: async () => (await upstreams.batchesNamed(name)).length,
+      effects: async () => (await upstreams.batchesNamed(batch)).length,
     };
   }
   const { action, word, to } = PBG_ACTIONS[move];
-  const purchaseId = await upstreams.newPurchase('payment_completed');
+  const purchaseId = await upstreams.newPurchase('payment_completed', name);
   return {
     move,
     key,

@@ -87,6 +87,16 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** FNV-1a: a 32-bit hash of a string, to seed a draw. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
 export class FaultProxy {
   /** Every request, in arrival order. */
   readonly requests: ProxiedRequest[] = [];
@@ -94,8 +104,7 @@ export class FaultProxy {
   readonly applied: Array<{ key: string | undefined; fault: string }> = [];
   private readonly actCounts = new Map<string, number>();
   private queue: QueuedFault[] = [];
-  private random: { next: () => number; rates: RandomFaults['rates']; on: 'act' | 'any' } | null =
-    null;
+  private random: { seed: number; rates: RandomFaults['rates']; on: 'act' | 'any' } | null = null;
   private holds: Array<{ arrived: (r: ProxiedRequest) => void; gate: Promise<Fault> }> = [];
   private readonly listeners: Array<(request: ProxiedRequest) => void> = [];
   private readonly sockets = new Set<Socket>();
@@ -127,10 +136,13 @@ export class FaultProxy {
     this.queue.push({ fault, remaining: options.times ?? 1, on: options.on ?? 'act' });
   }
 
-  /** Faults drawn at random per request from a seeded PRNG, until `healthy()`. */
+  /**
+   * Faults drawn at random per request, until `healthy()`: each draw is seeded by `seed` and the
+   * request's identity, so a run replays from its seed whatever the interleaving.
+   */
   randomly(options: RandomFaults): void {
     this.random = {
-      next: seededRandom(options.seed),
+      seed: options.seed,
       rates: options.rates,
       on: options.on ?? 'act',
     };
@@ -249,12 +261,23 @@ export class FaultProxy {
       return queued.fault;
     }
     if (!this.random || (this.random.on === 'act' && request.kind !== 'act')) return 'pass';
-    let roll = this.random.next();
+    let roll = this.roll(request);
     for (const [kind, rate] of Object.entries(this.random.rates)) {
       roll -= rate ?? 0;
       if (roll < 0) return kind as FaultKind;
     }
     return 'pass';
+  }
+
+  /**
+   * The random draw for a request: a function of the seed, the request's identity (its key, or
+   * its path and body for a read) and how many identical requests came before it — so a run is
+   * reproducible from its seed however the concurrent requests interleave.
+   */
+  private roll(request: ProxiedRequest): number {
+    const identity = request.key ?? `${request.path} ${request.text}`;
+    const nth = this.requests.filter((r) => (r.key ?? `${r.path} ${r.text}`) === identity).length;
+    return seededRandom(fnv1a(`${this.random!.seed}|${identity}|${nth}`))();
   }
 
   private async forward(request: ProxiedRequest): Promise<{ status: number; body: string }> {

@@ -35,8 +35,8 @@ export interface Upstreams {
   pbg: FaultProxy;
   /** Service env pointing at the proxies (credentials come from startTestApp's TEST_SECRETS). */
   env: Record<string, string>;
-  /** A purchase of ours in `status` (a fresh id), ready for an action. */
-  newPurchase(status?: string): Promise<string>;
+  /** A purchase of ours in `status` (a fresh id unless given), ready for an action. */
+  newPurchase(status?: string, id?: string): Promise<string>;
   /** The simulator's status word for a purchase. */
   purchaseStatus(id: string): Promise<string>;
   /** How many batches the Chillr simulator holds under `name` (its own record of acts). */
@@ -68,8 +68,8 @@ export async function startUpstreams(): Promise<Upstreams> {
     chillr,
     pbg,
     env: { CHILLR_BASE_URL: chillr.url, PBG_BASE_URL: pbg.url, PBG_MERCHANT_ID: MERCHANT_ID },
-    async newPurchase(status = 'payment_completed') {
-      const purchaseId = `P_${randomUUID().slice(0, 12)}`;
+    async newPurchase(status = 'payment_completed', id?: string) {
+      const purchaseId = id ?? `P_${randomUUID().slice(0, 12)}`;
       await pbgSim.startPurchase({ purchaseId, numPeople: 4 });
       if (status !== 'pending') await pbgSim.updatePurchase(purchaseId, { status, num_paid: 4 });
       return purchaseId;
