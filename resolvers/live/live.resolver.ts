@@ -1,4 +1,13 @@
-import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import {
+  Arg,
+  Directive,
+  ID,
+  Resolver,
+  Root,
+  Subscription,
+  type SubscribeResolverData,
+} from 'type-graphql';
+import { AUTHENTICATED, cost, COST, REQUIRES_READ } from '../common/directives.js';
 import type { CollectBatchView } from '../../src/chillr/view.js';
 import {
   GROUP_PURCHASE_CHANGED,
@@ -25,6 +34,9 @@ export class LiveResolver {
     }) => matches(payload, args.filter ?? null),
     description: 'PayByGroup change pushes, as they arrive',
   })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  @Directive(cost(COST.inMemory))
   groupPurchaseChanged(
     @Root() change: Change,
     @Arg('filter', () => GroupPurchaseChangeFilter, { nullable: true })
@@ -41,6 +53,10 @@ export class LiveResolver {
       context.services.batchWatcher.watch(args.id),
     description: 'polls Chillr; emits on change; completes when the batch is terminal',
   })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  // One shared poller per batch id, however many subscribers: priced as one upstream call.
+  @Directive(cost(COST.upstreamCall))
   collectBatchUpdated(
     @Root() batch: CollectBatchView,
     @Arg('id', () => ID) _id: string,
