@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { BatchWatcher } from './events/batch-watcher.js';
 import { createEventBus } from './events/pubsub.js';
 import { createHttpApp } from './http/app.js';
+import { createOperationGuard } from './http/plugin/index.js';
 import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
 import { Outbox } from './outbox.js';
@@ -195,6 +196,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     });
 
     const schema = await buildFederatedSchema(events.bus);
+    const guard = createOperationGuard({
+      schema,
+      limits: { ...config.graphqlLimits, hideSuggestions: config.nodeEnv === 'production' },
+      auth: config.auth,
+      logger: logger.child({ component: 'auth' }),
+    });
     const httpApp = await createHttpApp({
       httpServer,
       schema,
@@ -203,6 +210,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       production: config.nodeEnv === 'production',
       redactor: new Redactor(credentialsOf(config)),
       trustProxy: config.trustProxy,
+      guard: guard.apollo,
       readiness: () => store.ping(),
       routes: (app) => {
         app.use(
@@ -224,8 +232,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         schema,
         context: () => createContext(services, randomUUID(), logger),
         connectionInitWaitTimeout: config.wsInitTimeoutMs,
+        // The same limits and token rules as HTTP, before anything executes.
+        onSubscribe: (ctx, id, payload) => guard.ws.onSubscribe(ctx, id, payload),
+        onNext: (_ctx, _id, _payload, _args, result) => guard.ws.scrubResult(result),
         onError: (_ctx, _id, _payload, errors) => {
           logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
+          return guard.ws.scrub(errors).map((e) => e.toJSON());
         },
       },
       wsServer,

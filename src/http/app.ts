@@ -8,6 +8,7 @@ import {
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
+import type { OperationGuard } from './plugin/index.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
@@ -32,6 +33,8 @@ export interface HttpAppOptions<Context extends object> {
   redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
+  /** Operation limits and token rules (src/http/plugin/). @default none */
+  guard?: OperationGuard['apollo'];
 }
 
 export interface HttpApp {
@@ -59,7 +62,9 @@ export async function createHttpApp<C extends object>(
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger, options.redactor),
+    validationRules: options.guard?.validationRules,
     plugins: [
+      ...(options.guard?.plugins ?? []),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       options.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
@@ -110,6 +115,7 @@ export async function createHttpApp<C extends object>(
   app.use(
     '/graphql',
     json,
+    options.guard?.middleware ?? ((_req, _res, next) => next()),
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
   );
 
