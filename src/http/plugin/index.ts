@@ -1,11 +1,11 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
-import type {
-  ExecutionArgs,
-  ExecutionResult,
+import {
   GraphQLError,
-  GraphQLSchema,
-  ValidationRule,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type ValidationRule,
 } from 'graphql';
 import type { Logger } from '../../logger.js';
 import { createAuthGuard, type AuthOptions, type WsConnection } from './auth/index.js';
@@ -67,13 +67,13 @@ export function createOperationGuard(options: OperationGuardOptions): OperationG
     ws: {
       async onSubscribe(connection, _id, payload) {
         const checked = limits.check(schema, payload.query);
-        if (checked.errors) return checked.errors;
+        if (checked.errors) return checked.errors.map(withoutHttp);
         const refused = await auth?.checkSubscribe(
           connection,
           checked.document,
           payload.operationName,
         );
-        if (refused) return [refused];
+        if (refused) return [withoutHttp(refused)];
         return {
           schema,
           document: checked.document,
@@ -86,4 +86,17 @@ export function createOperationGuard(options: OperationGuardOptions): OperationG
         result.errors ? { ...result, errors: limits.scrub(result.errors) } : result,
     },
   };
+}
+
+/** `extensions.http` is Apollo Server's status hint; over a WebSocket it means nothing. */
+function withoutHttp(error: GraphQLError): GraphQLError {
+  if (error.extensions.http === undefined) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    originalError: error.originalError,
+    extensions,
+  });
 }
