@@ -225,6 +225,32 @@ describe('token verification in the subgraph (AUTH_JWKS_URL)', () => {
     expect(codeOf(retired)).toBe('UNAUTHENTICATED');
   });
 
+  it('should refuse tokens (and keep serving) while the key set cannot be fetched', async () => {
+    const gone = await startJwksServer();
+    const token = await gone.sign({ scope: 'payments:write payments:read' });
+    tokens.push(token);
+    await gone.close();
+    const orphan = await startTestApp(gone.env);
+    try {
+      const response = await fetch(`${orphan.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: CREATE, variables: createInput('keys unreachable') }),
+      });
+      const body = await response.text();
+      responses.push(body);
+      const reply = JSON.parse(body) as Reply;
+      expect(codeOf(reply), body).toBe('UNAUTHENTICATED');
+      expect(reply.errors![0]!.message).toMatch(/signing keys could not be fetched/);
+      expect(orphan.sandbox.chillr!.calls.collect).toBe(0);
+      expect((await fetch(`${orphan.url}/healthz`)).status).toBe(200);
+      expect(orphan.logs.some((line) => line.includes('JWKS unavailable'))).toBe(true);
+      for (const line of orphan.logs) expect(line).not.toContain(token);
+    } finally {
+      await orphan.close();
+    }
+  });
+
   describe('over graphql-ws', () => {
     function wsClient(options: { init?: string; header?: string } = {}): Client {
       const header = options.header;
