@@ -1,5 +1,11 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getOperationAST, type DocumentNode, type GraphQLError, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  type DocumentNode,
+  type GraphQLError,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { Logger } from '../../../logger.js';
 import { forbidden, unauthenticated } from './errors.js';
 import type { AuthOptions } from './options.js';
@@ -41,7 +47,7 @@ export function createAuthGuard(
   const decide = async (
     principal: Promise<Principal | undefined>,
     document: DocumentNode,
-    operationName: string | null | undefined,
+    operation: OperationDefinitionNode | null | undefined,
   ): Promise<GraphQLError | undefined> => {
     let who: Principal | undefined;
     try {
@@ -49,7 +55,6 @@ export function createAuthGuard(
     } catch (error) {
       return error as GraphQLError;
     }
-    const operation = getOperationAST(document, operationName);
     if (!operation) return undefined; // GraphQL itself reports the missing operation.
     const requirement = operationRequirement(schema, document, operation);
     if (!requirement.authenticated) return undefined;
@@ -68,9 +73,9 @@ export function createAuthGuard(
     plugin: {
       async requestDidStart() {
         return {
-          async didResolveOperation({ request, document }) {
+          async didResolveOperation({ request, document, operation }) {
             const header = request.http?.headers.get('authorization') ?? undefined;
-            const refused = await decide(verify(header), document, request.operationName);
+            const refused = await decide(verify(header), document, operation);
             if (refused) throw refused;
           },
         };
@@ -84,7 +89,7 @@ export function createAuthGuard(
         principal.catch(() => undefined);
         perSocket.set(connection, principal);
       }
-      return decide(principal, document, operationName);
+      return decide(principal, document, getOperationAST(document, operationName));
     },
   };
 }
