@@ -153,7 +153,7 @@ describe('operation limits', () => {
       );
       await live.done;
       expect(JSON.stringify(live.errors)).toContain('GRAPHQL_MAX_DEPTH=3');
-      const aliased = subscribe(client, aliases(10_000));
+      const aliased = subscribe(client, aliases(100));
       await aliased.done;
       expect(JSON.stringify(aliased.errors)).toContain('GRAPHQL_MAX_ALIASES=30');
       expect(upstreamCalls(roomy)).toBe(0);
