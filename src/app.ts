@@ -13,6 +13,7 @@ import { createHttpApp } from './http/app.js';
 import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
 import { Outbox } from './outbox.js';
+import { UpstreamGuard } from './upstream/guard.js';
 import { credentialsOf, Redactor, upstreamSecretsOf } from './redact.js';
 import { createLogger, type Logger } from './logger.js';
 import { PbgCallbacks } from './pbg/callbacks.js';
@@ -134,6 +135,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       claimDeadlineMs: 2 * config.upstreamTimeoutMs + 1000,
     });
     const upstreamRedactor = new Redactor(upstreamSecretsOf(config));
+    const guardOf = (upstream: string) =>
+      new UpstreamGuard({ upstream, ...config.upstreamGuard, logger });
+    const guards = { chillr: guardOf('Chillr'), pbg: guardOf('PayByGroup') };
     const offers = new OfferCatalog(store);
     const purchaseState = new PurchaseStateStore(store);
     const collect = new CollectService({
@@ -143,6 +147,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         apiSecretKey: config.chillr.apiSecretKey,
         timeoutMs: config.upstreamTimeoutMs,
         redactor: upstreamRedactor,
+        guard: guards.chillr,
         logger: logger.child({ component: 'chillr-client' }),
       }),
       store,
@@ -169,6 +174,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           merchantAuth: config.pbg.merchantAuth,
           timeoutMs: config.upstreamTimeoutMs,
           redactor: upstreamRedactor,
+          guard: guards.pbg,
           logger: logger.child({ component: 'pbg-client' }),
         }),
         idempotency,

@@ -68,6 +68,17 @@ export interface Config {
    * @default true when NODE_ENV=production, else false
    */
   requireIdempotencyKey: boolean;
+  /** Bulkhead and circuit breaker of each upstream (see src/upstream/guard.ts). */
+  upstreamGuard: {
+    /** Calls in flight to one upstream per process. @default 32 */
+    maxConcurrency: number;
+    /** Calls waiting for a slot before more are refused. @default 10000 */
+    maxQueue: number;
+    /** Consecutive failures that open the circuit. @default 5 */
+    breakerThreshold: number;
+    /** How long an open circuit refuses calls before a probe. @default 10000 */
+    halfOpenAfterMs: number;
+  };
   /** Express `trust proxy` setting, for the client address behind a load balancer. @default false */
   trustProxy: boolean | number | string;
   /** graphql-ws: server ping interval, so idle proxies keep the socket open. @default 12000 */
@@ -119,6 +130,12 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: read.redisUrl('REDIS_URL'),
     upstreamTimeoutMs: read.int('UPSTREAM_TIMEOUT_MS', 10_000, 1, 300_000),
     requireIdempotencyKey: read.bool('REQUIRE_IDEMPOTENCY_KEY', nodeEnv === 'production'),
+    upstreamGuard: {
+      maxConcurrency: read.int('UPSTREAM_MAX_CONCURRENCY', 32, 1, 10_000),
+      maxQueue: read.int('UPSTREAM_MAX_QUEUE', 10_000, 0, 1_000_000),
+      breakerThreshold: read.int('UPSTREAM_BREAKER_THRESHOLD', 5, 1, 1000),
+      halfOpenAfterMs: read.int('UPSTREAM_BREAKER_HALF_OPEN_MS', 10_000, 10, 3_600_000),
+    },
     trustProxy: read.trustProxy('TRUST_PROXY'),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
     wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
