@@ -48,7 +48,7 @@ export interface IdempotencyOptions {
   /**
    * How long after a claim its owner must have recorded an outcome; past it, the claim is read
    * as a request whose owner died, and its outcome is unknown. Keep it above the upstream
-   * timeout (src/app.ts uses 2 × UPSTREAM_TIMEOUT_MS + 1 s).
+   * timeout (src/app.ts uses 2 × UPSTREAM_TIMEOUT_MS + 5 s).
    * @default 60_000
    */
   claimDeadlineMs?: number;
