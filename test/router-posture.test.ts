@@ -174,6 +174,43 @@ describe('WebSocket limits', () => {
   });
 });
 
+describe('CHILLR_MAX_POLLERS', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp({ CHILLR_MAX_POLLERS: '2', CHILLR_POLL_INTERVAL_MS: '60000' });
+  });
+  afterAll(() => app?.close());
+
+  it('should refuse a subscription that would start one poller too many, naming the limit', async () => {
+    const ids: string[] = [];
+    for (const n of [1, 2, 3]) {
+      const created = await app.raw(`mutation {
+        createCollectBatch(input: {
+          name: "Poller ${n}", expiryDate: "2099-01-01",
+          customers: [{ msisdn: "9447741462", amount: "1${n}" }], idempotencyKey: "poller-${n}"
+        }) { batchId }
+      }`);
+      ids.push(
+        (created.json.data as { createCollectBatch: { batchId: string } }).createCollectBatch
+          .batchId,
+      );
+    }
+    const client = connectWs(app.url);
+    const watch = (id: string) =>
+      subscribe(client, `subscription { collectBatchUpdated(id: "${id}") { id status } }`);
+    const [first, second] = [watch(ids[0]!), watch(ids[1]!)];
+    await Promise.all([first.waitFor(1), second.waitFor(1)]);
+    // A second subscriber to a batch already polled shares its poller: allowed.
+    const shared = watch(ids[0]!);
+    await shared.waitFor(1);
+    const third = watch(ids[2]!);
+    await third.done;
+    expect(JSON.stringify(third.errors)).toMatch(/CHILLR_MAX_POLLERS=2/);
+    for (const live of [first, second, shared]) live.stop();
+    await client.dispose();
+  });
+});
+
 describe('PayByGroup callback bodies', () => {
   let app: TestApp;
   beforeAll(async () => {
