@@ -34,6 +34,9 @@ export const ACTION = `mutation Act($input: PurchaseActionInput!) {
   }
 }`;
 
+/** Anything that takes GraphQL over HTTP: an in-process TestApp or a service process. */
+export type Caller = Pick<TestApp, 'raw'>;
+
 /** What a caller learns from one mutation call. */
 export interface Answer {
   /** `extensions.code` of the error that nulled the payload; undefined when there is a payload. */
@@ -98,17 +101,17 @@ export class Session {
     return app;
   }
 
-  async create(app: TestApp, name: string, key?: string): Promise<Reply> {
+  async create(app: Caller, name: string, key?: string): Promise<Reply> {
     return this.call(app, CREATE, { input: createInput(name, key) }, 'createCollectBatch');
   }
 
-  async act(app: TestApp, purchaseId: string, action: string, key?: string): Promise<Reply> {
+  async act(app: Caller, purchaseId: string, action: string, key?: string): Promise<Reply> {
     const input = { purchaseId, action, ...(key === undefined ? {} : { idempotencyKey: key }) };
     return this.call(app, ACTION, { input }, 'performPurchaseAction');
   }
 
   async call(
-    app: TestApp,
+    app: Caller,
     query: string,
     variables: Record<string, unknown>,
     field: string,
@@ -148,6 +151,22 @@ export async function waitUntil(
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
+  }
+}
+
+/** `promise`, or an Error naming `what` once `timeoutMs` passed: a barrier that cannot hang. */
+export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,6 +1,5 @@
 import { expect } from 'vitest';
-import type { TestApp } from '../app.js';
-import { unique, type Answer, type Reply, type Session } from './harness.js';
+import { unique, type Answer, type Caller, type Reply, type Session } from './harness.js';
 import type { FaultProxy } from './proxy.js';
 import type { Upstreams } from './upstreams.js';
 
@@ -18,7 +17,7 @@ export interface Subject {
   actKey: string;
   proxy: FaultProxy;
   /** Sends the mutation with `key` (or with no key when `withKey` is false). */
-  call(app: TestApp, withKey?: boolean): Promise<Reply>;
+  call(app: Caller, withKey?: boolean): Promise<Reply>;
   /** The answer of a request the upstream carried out and the service learnt of. */
   succeeded(answer: Answer): boolean;
   /** How many times the simulator itself shows the effect (0 or 1; a batch per act for Chillr). */

@@ -67,6 +67,8 @@ export interface Hold {
   arrived: Promise<ProxiedRequest>;
   /** Lets it go on: forward, then answer as `fault` says (default 'pass'). */
   release(fault?: Fault): void;
+  /** Withdraws the hold if no request has taken it yet (so a failed test leaves none behind). */
+  cancel(): void;
 }
 
 interface QueuedFault {
@@ -105,7 +107,11 @@ export class FaultProxy {
   private readonly actCounts = new Map<string, number>();
   private queue: QueuedFault[] = [];
   private random: { seed: number; rates: RandomFaults['rates']; on: 'act' | 'any' } | null = null;
-  private holds: Array<{ arrived: (r: ProxiedRequest) => void; gate: Promise<Fault> }> = [];
+  private holds: Array<{
+    key: string | undefined;
+    arrived: (r: ProxiedRequest) => void;
+    gate: Promise<Fault>;
+  }> = [];
   private readonly listeners: Array<(request: ProxiedRequest) => void> = [];
   private readonly sockets = new Set<Socket>();
   private refusing = false;
@@ -148,14 +154,22 @@ export class FaultProxy {
     };
   }
 
-  /** Holds the next money-moving request at the proxy until released. */
-  hold(): Hold {
+  /** Holds the next money-moving request (named `key`, if given) at the proxy until released. */
+  hold(key?: string): Hold {
     let arrived!: (r: ProxiedRequest) => void;
     let release!: (fault: Fault) => void;
     const arrival = new Promise<ProxiedRequest>((resolve) => (arrived = resolve));
     const gate = new Promise<Fault>((resolve) => (release = resolve));
-    this.holds.push({ arrived, gate });
-    return { arrived: arrival, release: (fault = 'pass') => release(fault) };
+    const entry = { key, arrived, gate };
+    this.holds.push(entry);
+    return {
+      arrived: arrival,
+      release: (fault = 'pass') => release(fault),
+      cancel: () => {
+        const at = this.holds.indexOf(entry);
+        if (at !== -1) this.holds.splice(at, 1);
+      },
+    };
   }
 
   /** Calls `listener` with every request as it arrives, before it is forwarded. */
@@ -225,8 +239,12 @@ export class FaultProxy {
     this.requests.push(request);
     for (const listener of [...this.listeners]) listener(request);
     let fault = this.decide(request);
-    const hold = request.kind === 'act' ? this.holds.shift() : undefined;
+    const hold =
+      request.kind === 'act'
+        ? this.holds.find((h) => h.key === undefined || h.key === request.key)
+        : undefined;
     if (hold) {
+      this.holds.splice(this.holds.indexOf(hold), 1);
       hold.arrived(request);
       fault = await hold.gate;
     }
