@@ -128,7 +128,6 @@ async function soak(apps: TestApp[], seed: number, keysPerMove: number): Promise
       async () => (await s.call(apps[i % apps.length]!)).answer,
       (a) => (s.move === 'create' ? isVerdict(a) : s.succeeded(a)),
       `${s.key} once the faults stopped`,
-      10,
     );
     const all = [...during[i]!, ...after];
     expect(s.proxy.acts(s.actKey), `acts for ${s.key}; answers ${JSON.stringify(all)}`).toBe(1);

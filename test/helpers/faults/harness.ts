@@ -94,7 +94,14 @@ export class Session {
 
   async start(env: Record<string, string>, faulty?: FaultyStore): Promise<TestApp> {
     const app = await startTestApp(
-      { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS), ...env },
+      {
+        UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
+        // A short claim margin keeps "a timed-out attempt is over upstream" within a second.
+        IDEMPOTENCY_CLAIM_MARGIN_MS: '500',
+        // A circuit opened by a run of injected faults lets a probe through soon after.
+        UPSTREAM_BREAKER_HALF_OPEN_MS: '200',
+        ...env,
+      },
       faulty ? { wrapStore: faulty.wrap } : {},
     );
     this.apps.push(app);
