@@ -132,7 +132,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger,
       // Money calls are never retried, so one timeout bounds the call; the rest is margin for
       // a busy process (an owner that is merely slow must not be taken for a dead one).
-      claimDeadlineMs: 2 * config.upstreamTimeoutMs + 5000,
+      claimDeadlineMs: 2 * config.upstreamTimeoutMs + config.idempotencyClaimMarginMs,
     });
     const upstreamRedactor = new Redactor(upstreamSecretsOf(config));
     const guardOf = (upstream: string) =>

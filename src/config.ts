@@ -76,6 +76,12 @@ export interface Config {
    * @default true when NODE_ENV=production, else false
    */
   requireIdempotencyKey: boolean;
+  /**
+   * Margin past 2 × upstreamTimeoutMs after which an idempotency claim's owner is taken for
+   * dead, and an attempt that timed out is taken as finished upstream.
+   * @default 5000
+   */
+  idempotencyClaimMarginMs: number;
   /** Bulkhead and circuit breaker of each upstream (see src/upstream/guard.ts). */
   upstreamGuard: {
     /** Calls in flight to one upstream per process. @default 32 */
@@ -155,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: read.redisUrl('REDIS_URL'),
     upstreamTimeoutMs: read.int('UPSTREAM_TIMEOUT_MS', 10_000, 1, 300_000),
     requireIdempotencyKey: read.bool('REQUIRE_IDEMPOTENCY_KEY', nodeEnv === 'production'),
+    idempotencyClaimMarginMs: read.int('IDEMPOTENCY_CLAIM_MARGIN_MS', 5000, 0, 600_000),
     upstreamGuard: {
       maxConcurrency: read.int('UPSTREAM_MAX_CONCURRENCY', 32, 1, 10_000),
       maxQueue: read.int('UPSTREAM_MAX_QUEUE', 10_000, 0, 1_000_000),

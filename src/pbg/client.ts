@@ -112,7 +112,7 @@ export class PbgClient {
         ErrorCode.UPSTREAM_BAD_RESPONSE,
         `PayByGroup's purchase action answer is unreadable: expected {"result": true|false}, but result is ${shapeOf(result)}.`,
         // PBG answered 2xx, so it may well have carried the action out.
-        { outcomeUnknown: true },
+        { outcomeUnknown: true, upstreamAnswered: true },
       );
     }
     return result;

@@ -94,7 +94,7 @@ function readAnswer(options: PostJsonOptions, status: number, text: string): Jso
     throw new ServiceError(
       ErrorCode.UPSTREAM_UNAVAILABLE,
       `${upstream} answered HTTP ${status}; try again later.`,
-      { outcomeUnknown: true },
+      { outcomeUnknown: true, upstreamAnswered: true },
     );
   }
   if (status === 401 || status === 403) {
@@ -109,7 +109,7 @@ function readAnswer(options: PostJsonOptions, status: number, text: string): Jso
     throw new ServiceError(
       ErrorCode.UPSTREAM_BAD_RESPONSE,
       `${upstream} answered HTTP ${status} with a body that is not JSON (expected a JSON object; got ${describeText(text)}).`,
-      { outcomeUnknown: true },
+      { outcomeUnknown: true, upstreamAnswered: true },
     );
   }
 }
