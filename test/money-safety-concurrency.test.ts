@@ -132,6 +132,7 @@ async function soak(apps: TestApp[], seed: number, keysPerMove: number): Promise
     const all = [...during[i]!, ...after];
     expect(s.proxy.acts(s.actKey), `acts for ${s.key}; answers ${JSON.stringify(all)}`).toBe(1);
     expect(await s.effects(), `simulator effects for ${s.key}`).toBe(1);
+    expect(s.proxy.received(s.actKey), `requests sent upstream for ${s.key}`).toBe(1);
     if (s.move === 'create') expectOneCreateVerdict(s, all, await upstreams.batchesNamed(s.actKey));
     else
       expect(

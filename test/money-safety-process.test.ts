@@ -137,7 +137,7 @@ for (const backend of [sqliteBackend(), redisBackend()]) {
           } else {
             // The read-back shows no refund, so the retry sends it once; PBG refuses a second.
             expect(s.succeeded(final), JSON.stringify(final)).toBe(true);
-            await expectActedOnce(s);
+            await expectActedOnce(s, 2);
           }
         }, 60_000);
       }

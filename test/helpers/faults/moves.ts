@@ -67,10 +67,15 @@ export async function subject(
   };
 }
 
-/** The subject's upstream acted exactly once, by the proxy's count and by the simulator. */
-export async function expectActedOnce(s: Subject): Promise<void> {
+/**
+ * The subject's upstream acted exactly once, by the proxy's count and by the simulator, and was
+ * sent the request `sends` times (1, or 2 where a retry re-sent an action the read-back showed
+ * had not happened — a second send PBG would refuse is still a send this service should not make).
+ */
+export async function expectActedOnce(s: Subject, sends = 1): Promise<void> {
   expect(s.proxy.acts(s.actKey), `upstream acts for ${s.actKey}`).toBe(1);
   expect(await s.effects(), `simulator effects for ${s.actKey}`).toBe(1);
+  expect(s.proxy.received(s.actKey), `requests sent upstream for ${s.actKey}`).toBe(sends);
 }
 
 /** Every answer equals the first one. */
