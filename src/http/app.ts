@@ -55,6 +55,8 @@ export async function createHttpApp<C extends object>(
     schema: options.schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
+    // src/main.ts owns SIGTERM/SIGINT; Apollo's own handler raced it (15 s and exit 1).
+    stopOnTerminationSignals: false,
     formatError: createFormatError(logger),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
