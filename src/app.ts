@@ -21,6 +21,7 @@ import { PurchaseStateStore } from './pbg/purchase-state.js';
 import { PurchaseService } from './pbg/service.js';
 import { startChillrSimulator, type ChillrSimulator } from './sandbox/chillr/index.js';
 import { startPbgSimulator, type PbgSimulator } from './sandbox/pbg/index.js';
+import { sandboxStatePath } from './sandbox/state-file.js';
 import type { Services } from './services.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -76,6 +77,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       const simulator = await startChillrSimulator({
         port: config.chillr.sandboxPort,
         credentials: { apiKey: config.chillr.apiKey, apiSecretKey: config.chillr.apiSecretKey },
+        stateFile: sandboxStatePath(config.storeUrl, 'chillr'),
         logger: logger.child({ component: 'chillr-sandbox' }),
       });
       sandbox.chillr = simulator;
@@ -97,6 +99,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         merchantBaseUrl: config.pbg.publicBaseUrl ?? url,
         // The loop is closed: the simulator POSTs its change pushes to this service.
         deliverChangePushes: true,
+        stateFile: sandboxStatePath(config.storeUrl, 'pbg'),
         logger: logger.child({ component: 'pbg-sandbox' }),
       });
       sandbox.pbg = simulator;
