@@ -283,3 +283,30 @@ function isIpAddress(value: string): boolean {
   const v4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
   return v4.test(value) || (/^[0-9a-f:]+$/i.test(value) && value.includes(':'));
 }
+
+/**
+ * `npm run supergraph` only (src/tools/supergraph.ts): where the demo gateway and the example
+ * orders subgraph listen, and where the composed supergraph is written. The payments subgraph
+ * itself keeps its own configuration ({@link loadConfig}).
+ */
+export interface SupergraphConfig {
+  /** Hive Gateway's port (`/graphql`, graphql-ws and SSE). @default 4100 */
+  gatewayPort: number;
+  /** The example orders subgraph (examples/orders/). @default 4003 */
+  ordersPort: number;
+  /** Where the composed supergraph SDL is written. @default 'supergraph.graphql' */
+  supergraphFile: string;
+}
+
+/** Reads and validates the supergraph demo's settings; throws {@link ConfigError}. */
+export function loadSupergraphConfig(env: Env = process.env): SupergraphConfig {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+  const config: SupergraphConfig = {
+    gatewayPort: read.int('GATEWAY_PORT', 4100, 0, 65535),
+    ordersPort: read.int('ORDERS_PORT', 4003, 0, 65535),
+    supergraphFile: read.string('SUPERGRAPH_FILE') ?? 'supergraph.graphql',
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -47,7 +47,9 @@ async function call(
   const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
   if (body !== undefined) {
     init.body =
-      typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+      typeof body === 'string' || body instanceof Uint8Array
+        ? (body as RequestInit['body'])
+        : JSON.stringify(body);
   }
   const res = await fetch(sim.url + path, init);
   const text = await res.text();

@@ -28,8 +28,10 @@ export async function tempDir(
 
 export interface ServiceProcess {
   child: ChildProcess;
-  /** e.g. http://127.0.0.1:4321 */
+  /** e.g. http://127.0.0.1:4321 (the first group of the ready pattern) */
   url: string;
+  /** The whole match of the ready pattern. */
+  ready: RegExpExecArray;
   /** stdout and stderr lines so far. */
   output: string[];
   /** Resolves with the exit code (or the signal name) once the process has exited. */
@@ -42,11 +44,26 @@ export interface ServiceProcess {
  * Runs `node dist/src/main.js` (what `npm start` runs after building) as a real child process
  * and resolves once it logs that it is listening — the barrier, no sleeping.
  */
-export async function spawnService(
+export function spawnService(
   env: Record<string, string>,
   options: { cwd?: string; startTimeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+  return spawnNode('dist/src/main.js', env, {
+    ...options,
+    ready: /"url":"(http:\/\/[^"]+)\/graphql".*payments subgraph listening/,
+  });
+}
+
+/**
+ * Runs a built script (relative to the repository root) under this Node and resolves once a
+ * line of its output matches `ready`.
+ */
+export async function spawnNode(
+  script: string,
+  env: Record<string, string>,
+  options: { cwd?: string; startTimeoutMs?: number; ready: RegExp },
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [path.join(ROOT, script)], {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,17 +72,17 @@ export async function spawnService(
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
-  const url = await new Promise<string>((resolve, reject) => {
+  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`service did not start:\n${output.join('\n')}`)),
+      () => reject(new Error(`${script} did not get ready:\n${output.join('\n')}`)),
       options.startTimeoutMs ?? 20_000,
     );
     const onLine = (line: string) => {
       output.push(line);
-      const match = /"url":"(http:\/\/[^"]+)\/graphql".*payments subgraph listening/.exec(line);
+      const match = options.ready.exec(line);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]!);
+        resolve(match);
       }
     };
     for (const stream of [child.stdout!, child.stderr!]) {
@@ -80,12 +97,13 @@ export async function spawnService(
     }
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`service exited (${code}) before listening:\n${output.join('\n')}`));
+      reject(new Error(`${script} exited (${code}) before it was ready:\n${output.join('\n')}`));
     });
   });
   return {
     child,
-    url,
+    url: ready[1] ?? '',
+    ready,
     output,
     exited,
     stop(signal = 'SIGTERM') {
