@@ -181,6 +181,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       production: config.nodeEnv === 'production',
       trustProxy: config.trustProxy,
       readiness: () => store.ping(),
+      subscriptionCallback: {
+        allowedOrigins: config.subscriptionCallbackOrigins,
+        logger: logger.child({ component: 'subscription-callback' }),
+      },
       routes: (app) => {
         app.use(
           '/pbg',

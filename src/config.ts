@@ -68,6 +68,11 @@ export interface Config {
   wsKeepAliveMs: number;
   /** graphql-ws: how long a client may take to send connection_init. @default 5000 */
   wsInitTimeoutMs: number;
+  /**
+   * Origins a router's subscription `callbackUrl` may point at (HTTP callback protocol).
+   * @default undefined (any http(s) URL)
+   */
+  subscriptionCallbackOrigins: string[] | undefined;
   chillr: ChillrConfig;
   pbg: PbgConfig;
 }
@@ -115,6 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: read.trustProxy('TRUST_PROXY'),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
     wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
+    subscriptionCallbackOrigins: read.origins('SUBSCRIPTION_CALLBACK_ORIGINS'),
     chillr: {
       baseUrl: chillrBaseUrl,
       apiKey: read.secret('CHILLR_API_KEY', chillrBaseUrl, SANDBOX_DEFAULTS.chillrApiKey),
@@ -267,6 +273,30 @@ class Reader {
       `${name} must be a redis:// or rediss:// URL; got ${JSON.stringify(redactUrl(raw))}.`,
     );
     return undefined;
+  }
+
+  /** Comma-separated origins such as `https://router.internal:4040` (no path). */
+  origins(name: string): string[] | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    const items = raw
+      .split(',')
+      .map((item) => item.trim().replace(/\/+$/, ''))
+      .filter(Boolean);
+    const bad = items.filter((item) => {
+      try {
+        const url = new URL(item);
+        return !/^https?:$/.test(url.protocol) || url.origin !== item;
+      } catch {
+        return true;
+      }
+    });
+    if (bad.length > 0) {
+      this.problems.push(
+        `${name} must be a comma-separated list of origins like https://router.internal:4040 (scheme, host, port; no path); not origins: ${bad.join(', ')}.`,
+      );
+    }
+    return items;
   }
 
   trustProxy(name: string): boolean | number | string {

@@ -11,6 +11,10 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from '../logger.js';
 import { createFormatError } from './graphql-errors.js';
 import { requestId } from './request-id.js';
+import {
+  subscriptionCallbackPlugin,
+  type SubscriptionCallbackOptions,
+} from './subscription-callback.js';
 
 export interface HttpAppOptions<Context extends object> {
   schema: GraphQLSchema;
@@ -29,6 +33,8 @@ export interface HttpAppOptions<Context extends object> {
   bodyLimit?: string;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
+  /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
+  subscriptionCallback?: SubscriptionCallbackOptions;
 }
 
 export interface HttpApp {
@@ -63,6 +69,9 @@ export async function createHttpApp<C extends object>(
       options.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+      ...(options.subscriptionCallback
+        ? [subscriptionCallbackPlugin<C>(options.subscriptionCallback)]
+        : []),
     ],
     logger: {
       debug: (m) => logger.debug(m),
