@@ -201,3 +201,13 @@ describe('README.md replayed in order against npm start', () => {
     }
   }
 });
+
+describe("README.md's configuration table", () => {
+  it('should list every variable src/config.ts reads', () => {
+    const source = readFileSync(path.join(ROOT, 'src/config.ts'), 'utf8');
+    const read = [...source.matchAll(/read\.\w+\(\s*'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!);
+    expect(read.length).toBeGreaterThan(20);
+    const listed = new Set([...README.matchAll(/^\| `([A-Z][A-Z0-9_]*)`/gm)].map((m) => m[1]!));
+    expect(read.filter((name) => !listed.has(name))).toEqual([]);
+  });
+});

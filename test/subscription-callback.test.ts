@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { composeServices } from '@apollo/composition';
+import { createGatewayRuntime, MemPubSub } from '@graphql-hive/gateway';
+import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateCollectBatchErrorsOnlyDocument } from './generated/graphql.js';
 import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { freePort } from './helpers/process.js';
+import { subscribeSse } from './helpers/sse.js';
 import {
   startCallbackRouter,
   type CallbackMessage,
@@ -203,6 +209,101 @@ describe('subscriptions over the HTTP callback protocol', () => {
       } finally {
         await strict.close();
       }
+    });
+  });
+
+  describe("through Hive Gateway's http-callback transport", () => {
+    let gatewayUrl: string;
+    let server: http.Server;
+    let gateway: ReturnType<typeof createGatewayRuntime>;
+    /** Callback messages the gateway received (heartbeats included), counted at its door. */
+    let callbacks = 0;
+    const beats = new Set<() => void>();
+
+    beforeAll(async () => {
+      const sdl = (await app.raw('{ _service { sdl } }')).json.data as {
+        _service: { sdl: string };
+      };
+      const composed = composeServices([
+        { name: 'payments', url: graphqlUrl, typeDefs: parse(sdl._service.sdl) },
+      ]);
+      const port = await freePort();
+      gateway = createGatewayRuntime({
+        supergraph: () => composed.supergraphSdl!,
+        webhooks: true,
+        pubsub: new MemPubSub(),
+        transportEntries: {
+          payments: {
+            options: {
+              subscriptions: {
+                kind: 'http-callback',
+                location: graphqlUrl,
+                options: {
+                  public_url: `http://127.0.0.1:${port}/callback`,
+                  path: '/callback',
+                  heartbeat_interval: 100,
+                },
+              },
+            },
+          },
+        },
+        logging: 'error',
+      });
+      server = http.createServer((req, res) => {
+        if (req.url?.startsWith('/callback/')) {
+          callbacks += 1;
+          beats.forEach((beat) => beat());
+        }
+        void gateway(req, res);
+      });
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      gatewayUrl = `http://127.0.0.1:${port}/graphql`;
+      const loaded = await fetch(gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ groupPurchase(purchaseId: "ABC_12345") { status } }' }),
+      });
+      expect(await loaded.json()).toEqual({ data: { groupPurchase: { status: 'PENDING' } } });
+    });
+    afterAll(async () => {
+      await new Promise<void>((resolve) => {
+        server?.close(() => resolve());
+        server?.closeAllConnections();
+      });
+      await gateway?.dispose();
+    });
+
+    const untilCallbacks = (count: number) =>
+      new Promise<void>((resolve) => {
+        const beat = () => {
+          if (callbacks < count) return;
+          beats.delete(beat);
+          resolve();
+        };
+        beats.add(beat);
+        beat();
+      });
+
+    it('should keep a subscription through many heartbeats and deliver until complete', async () => {
+      const batchId = await createBatch(['9447741462']);
+      const live = subscribeSse<{ collectBatchUpdated: { status: string } }>(
+        gatewayUrl,
+        `subscription { collectBatchUpdated(id: "${batchId}") { status } }`,
+      );
+      await live.waitFor(1);
+      // Heartbeats every 50 ms (half the 100 ms the gateway asks for), counted at its door:
+      // at exactly 100 ms they raced the gateway's timeout ("Subscription timed out").
+      await Promise.race([
+        untilCallbacks(callbacks + 8),
+        live.done.then(() => {
+          throw new Error(`the stream ended early: ${JSON.stringify(live.errors)}`);
+        }),
+      ]);
+      expect(live.errors).toEqual([]);
+      app.sandbox.chillr!.setPaymentStatus(batchId, '9447741462', 'paid');
+      await live.done;
+      expect(live.errors).toEqual([]);
+      expect(live.events.map((e) => e.collectBatchUpdated.status)).toEqual(['ACTIVE', 'COMPLETED']);
     });
   });
 });

@@ -32,6 +32,13 @@ export interface SubscriptionCallbackOptions {
    */
   maxConsecutiveHeartbeatFailures?: number;
   /**
+   * Heartbeats go out every `heartbeatIntervalMs` × this ratio. At exactly the interval they
+   * race a router that drops a subscription after `heartbeatIntervalMs` of silence (Hive
+   * Gateway's http-callback transport does: "Subscription timed out" after the first beat).
+   * @default 0.5
+   */
+  heartbeatRatio?: number;
+  /**
    * Retries of a `check`/`next`/`complete` message after a network error or 5xx (not after a
    * 4xx: 404 ends the subscription at once).
    * @default 5 (100 ms to 1 s apart)
@@ -85,6 +92,14 @@ export function callbackProblem(
   return undefined;
 }
 
+/** Shortens the interval Apollo's plugin will read (see `heartbeatRatio`); 0 stays off. */
+function earlyHeartbeats(extension: Record<string, unknown>, ratio = 0.5): void {
+  const asked = (extension.heartbeatIntervalMs ??
+    extension.heartbeat_interval_ms ??
+    5000) as number;
+  extension.heartbeatIntervalMs = asked > 0 ? Math.max(1, Math.floor(asked * ratio)) : 0;
+}
+
 /**
  * Apollo's callback plugin behind a guard. The plugin would POST `check` to any callback URL,
  * even for a request that failed validation (its `willSendResponse` runs for error responses
@@ -112,6 +127,7 @@ export function subscriptionCallbackPlugin<C extends object>(
         typeof extension === 'object' && extension !== null
           ? callbackProblem(extension as Record<string, unknown>, options.allowedOrigins)
           : 'extensions.subscription must be an object';
+      if (!problem) earlyHeartbeats(extension as Record<string, unknown>, options.heartbeatRatio);
       const listener = problem ? undefined : await inner.requestDidStart?.(requestContext);
       return {
         async didResolveOperation({ operation }) {
