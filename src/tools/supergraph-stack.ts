@@ -76,6 +76,13 @@ export async function startSupergraph(
       logger,
     });
     closers.push(() => gateway.close());
+    // The gateway loads the supergraph on its first request; make that a plain query, not a
+    // user's first subscription.
+    await fetch(gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
     let closing: Promise<void> | undefined;
     return { payments, orders, gateway, supergraphSdl, close: () => (closing ??= closeAll()) };
   } catch (error) {
