@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,9 @@ export async function spawnNode(
   env: Record<string, string>,
   options: { cwd?: string; startTimeoutMs?: number; ready: RegExp },
 ): Promise<ServiceProcess> {
+  if (!existsSync(path.join(ROOT, script))) {
+    throw new Error(`${script} is missing: run \`npm run build\` first (\`npm test\` does).`);
+  }
   const child = spawn(process.execPath, [path.join(ROOT, script)], {
     cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
