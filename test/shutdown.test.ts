@@ -100,6 +100,7 @@ describe('shutdown of the real process', () => {
         CHILLR_BASE_URL: chillr.url,
         PBG_BASE_URL: pbg.url,
         PBG_MERCHANT_ID: 'ABC',
+        ROUTER_SECRET: 'shutdown-test-router-secret',
         ...TEST_SECRETS,
       });
       expect(await service.stop('SIGTERM')).toBe(0);

@@ -43,6 +43,8 @@ describe('npm run supergraph: Hive Gateway over payments + orders', () => {
         STORE_URL: `sqlite:${dir.dir}/payments.db`,
         SUPERGRAPH_FILE: path.join(dir.dir, 'supergraph.graphql'),
         CHILLR_POLL_INTERVAL_MS: '100',
+        // The gateway must present it on HTTP and graphql-ws, as a production router does.
+        ROUTER_SECRET: 'supergraph-test-router-secret',
         PBG_CACHE_TTL_MS: '0',
       },
       { ready: /"gateway":"(http:\/\/[^"]+)".*"payments":"(http:\/\/[^"]+)".*supergraph ready/ },

@@ -1,6 +1,6 @@
 import { guardStore } from '../store/guard.js';
 import type { Store } from '../store/index.js';
-import type { GroupPurchaseRecord } from './types.js';
+import type { GroupPurchaseRecord, PurchaseAction } from './types.js';
 
 interface StateEntry {
   /** The latest state seen, from a read or a push; null when only an action is known. */
@@ -76,7 +76,7 @@ export class PurchaseStateStore {
   }
 
   /** One of our actions was accepted: stop serving the old state, keep the baseline for the push. */
-  async actionAccepted(purchaseId: string): Promise<void> {
+  async actionAccepted(purchaseId: string, _action?: PurchaseAction): Promise<void> {
     const entry = await this.get(purchaseId);
     await this.set(purchaseId, {
       record: entry?.record ?? null,

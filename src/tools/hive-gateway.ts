@@ -10,6 +10,12 @@ export interface HiveGatewayOptions {
   supergraphSdl: string;
   /** Subgraphs whose subscriptions go over graphql-ws on their own `/graphql` path. */
   wsSubgraphs: string[];
+  /**
+   * The router secret those subgraphs require (ROUTER_SECRET): sent as a header on HTTP and
+   * in `connection_init` on graphql-ws.
+   * @default undefined (none sent)
+   */
+  routerSecret?: { header: string; secret: string };
   port: number;
   host: string;
   logger: Logger;
@@ -41,17 +47,29 @@ function upgradeRequest(req: http.IncomingMessage, RequestImpl: typeof Request):
  * propagated to every subgraph.
  */
 export async function startHiveGateway(options: HiveGatewayOptions): Promise<RunningGateway> {
+  const secret = options.routerSecret;
   const gateway = createGatewayRuntime({
     supergraph: () => options.supergraphSdl,
     transportEntries: Object.fromEntries(
       options.wsSubgraphs.map((name) => [
         name,
-        { options: { subscriptions: { kind: 'ws', location: '/graphql' } } },
+        {
+          ...(secret && { headers: [[secret.header, secret.secret]] }),
+          options: {
+            subscriptions: {
+              kind: 'ws',
+              location: '/graphql',
+              ...(secret && { options: { connectionParams: { [secret.header]: secret.secret } } }),
+            },
+          },
+        },
       ]),
     ),
     propagateHeaders: {
-      fromClientToSubgraphs: ({ request }) => ({
+      fromClientToSubgraphs: ({ request, subgraphName }) => ({
         authorization: request.headers.get('authorization') ?? undefined,
+        ...(secret &&
+          options.wsSubgraphs.includes(subgraphName) && { [secret.header]: secret.secret }),
       }),
     },
     logging: 'warn',

@@ -17,10 +17,10 @@ export interface SupergraphStack {
 }
 
 /** A subgraph's own SDL, read over HTTP the way `rover subgraph introspect` does. */
-async function fetchSubgraphSdl(url: string): Promise<string> {
+async function fetchSubgraphSdl(url: string, headers: Record<string, string>): Promise<string> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query: '{ _service { sdl } }' }),
   });
   const body = (await response.json()) as { data?: { _service?: { sdl?: string } } };
@@ -60,17 +60,26 @@ export async function startSupergraph(
     closers.push(() => payments.close());
     const orders = await startOrdersSubgraph({ port: supergraph.ordersPort, host: config.host });
     closers.push(() => orders.stop());
+    const { secret, secretHeader } = config.router;
+    const routerSecret = secret ? { header: secretHeader, secret } : undefined;
     const subgraphs = [
-      { name: 'payments', url: `${payments.url}/graphql` },
-      { name: 'orders', url: `${orders.url}/` },
+      {
+        name: 'payments',
+        url: `${payments.url}/graphql`,
+        headers: secret ? { [secretHeader]: secret } : {},
+      },
+      { name: 'orders', url: `${orders.url}/`, headers: {} },
     ];
     const supergraphSdl = composeSupergraph(
-      await Promise.all(subgraphs.map(async (s) => ({ ...s, sdl: await fetchSubgraphSdl(s.url) }))),
+      await Promise.all(
+        subgraphs.map(async (s) => ({ ...s, sdl: await fetchSubgraphSdl(s.url, s.headers) })),
+      ),
     );
     await writeFile(supergraph.supergraphFile, supergraphSdl);
     const gateway = await startHiveGateway({
       supergraphSdl,
       wsSubgraphs: ['payments'],
+      routerSecret,
       port: supergraph.gatewayPort,
       host: config.host,
       logger,
