@@ -243,7 +243,7 @@ describe('subscriptions over the HTTP callback protocol', () => {
                 options: {
                   public_url: `http://127.0.0.1:${port}/callback`,
                   path: '/callback',
-                  heartbeat_interval: 100,
+                  heartbeat_interval: 1000,
                 },
               },
             },
@@ -293,10 +293,11 @@ describe('subscriptions over the HTTP callback protocol', () => {
         `subscription { collectBatchUpdated(id: "${batchId}") { status } }`,
       );
       await live.waitFor(1);
-      // Heartbeats every 50 ms (half the 100 ms the gateway asks for), counted at its door:
-      // at exactly 100 ms they raced the gateway's timeout ("Subscription timed out").
+      // Heartbeats every 500 ms (half the 1 s the gateway asks for: slack for a loaded CI
+      // machine), counted at its door; at exactly 1 s they raced the gateway's timeout
+      // ("Subscription timed out") and lost.
       await Promise.race([
-        untilCallbacks(callbacks + 8),
+        untilCallbacks(callbacks + 4),
         live.done.then(() => {
           throw new Error(`the stream ended early: ${JSON.stringify(live.errors)}`);
         }),
