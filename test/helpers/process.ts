@@ -77,10 +77,11 @@ export async function spawnNode(
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${script} did not get ready:\n${output.join('\n')}`)),
-      options.startTimeoutMs ?? 20_000,
-    );
+    const timer = setTimeout(() => {
+      // Not left running behind a failed test.
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not get ready:\n${output.join('\n')}`));
+    }, options.startTimeoutMs ?? 20_000);
     const onLine = (line: string) => {
       output.push(line);
       const match = options.ready.exec(line);
