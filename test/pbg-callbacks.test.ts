@@ -196,7 +196,10 @@ describe('PayByGroup callbacks', () => {
         body: `{"merchant_auth": ${JSON.stringify(AUTH)}, "purchase_id": `,
       });
       expect(response.status).toBe(400);
-      expect(await response.json()).toEqual({ result: false, error: 'The body is not valid JSON.' });
+      expect(await response.json()).toEqual({
+        result: false,
+        error: 'The body is not valid JSON.',
+      });
     });
 
     it('should answer a missing purchase_id with 400 naming it', async () => {
