@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
 import { buildFederatedSchema } from '../resolvers/schema.js';
 import { createContext } from '../resolvers/context.js';
 import { ChillrClient } from './chillr/client.js';
@@ -10,10 +7,14 @@ import type { Config } from './config.js';
 import { BatchWatcher } from './events/batch-watcher.js';
 import { createEventBus } from './events/pubsub.js';
 import { createHttpApp } from './http/app.js';
+import { serveCallbacks } from './http/callback-app.js';
+import { listenStartingUp } from './http/listen.js';
 import { createOperationGuard } from './http/plugin/index.js';
+import { attachGraphqlWs } from './http/ws.js';
 import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
 import { Outbox } from './outbox.js';
+import { UpstreamGuard } from './upstream/guard.js';
 import { credentialsOf, Redactor, upstreamSecretsOf } from './redact.js';
 import { createLogger, type Logger } from './logger.js';
 import { PbgCallbacks } from './pbg/callbacks.js';
@@ -24,6 +25,7 @@ import { PurchaseStateStore } from './pbg/purchase-state.js';
 import { PurchaseService } from './pbg/service.js';
 import { startChillrSimulator, type ChillrSimulator } from './sandbox/chillr/index.js';
 import { startPbgSimulator, type PbgSimulator } from './sandbox/pbg/index.js';
+import { sandboxStatePath } from './sandbox/state-file.js';
 import type { Services } from './services.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -43,6 +45,8 @@ export interface RunningApp {
   /** e.g. http://127.0.0.1:4000 */
   url: string;
   port: number;
+  /** Where the PayByGroup callbacks listen when CALLBACK_PORT is set (else `url`). */
+  callbackUrl: string;
   config: Config;
   services: Services;
   store: Store;
@@ -65,19 +69,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     createLogger({ level: config.logLevel, redactor: new Redactor(credentialsOf(config)) });
   const closers: Array<() => Promise<void>> = [];
   try {
-    const httpServer = http.createServer((_req, res) => {
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
-      res.end(JSON.stringify({ error: 'Starting up; retry shortly.' }));
-    });
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(config.port, config.host, () => resolve());
-    });
-    const closeHttp = () => new Promise<void>((resolve) => httpServer.close(() => resolve()));
-    closers.push(closeHttp);
-    const address = httpServer.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://127.0.0.1:${port}`;
+    const main = await listenStartingUp(config.port, config.host);
+    const { server: httpServer, port, url } = main;
+    closers.push(main.close);
+    const closeHttp = main.close;
+    // PayByGroup's callbacks on their own listener when CALLBACK_PORT says so.
+    const callbackListener =
+      config.callbackPort === undefined
+        ? undefined
+        : await listenStartingUp(config.callbackPort, config.host);
+    if (callbackListener) closers.push(callbackListener.close);
 
     const opened = await openStore(config.storeUrl, { logger });
     closers.push(() => opened.close());
@@ -89,6 +90,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       const simulator = await startChillrSimulator({
         port: config.chillr.sandboxPort,
         credentials: { apiKey: config.chillr.apiKey, apiSecretKey: config.chillr.apiSecretKey },
+        stateFile: sandboxStatePath(config.storeUrl, 'chillr'),
         logger: logger.child({ component: 'chillr-sandbox' }),
       });
       sandbox.chillr = simulator;
@@ -107,9 +109,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         apiKey: config.pbg.apiKey,
         merchantId: config.pbg.merchantId,
         merchantAuth: config.pbg.merchantAuth,
-        merchantBaseUrl: config.pbg.publicBaseUrl ?? url,
+        merchantBaseUrl: config.pbg.publicBaseUrl ?? callbackListener?.url ?? url,
         // The loop is closed: the simulator POSTs its change pushes to this service.
         deliverChangePushes: true,
+        stateFile: sandboxStatePath(config.storeUrl, 'pbg'),
         logger: logger.child({ component: 'pbg-sandbox' }),
       });
       sandbox.pbg = simulator;
@@ -131,10 +134,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       store,
       outbox,
       logger,
-      // Money calls are never retried, so one timeout bounds the call; the rest is margin.
-      claimDeadlineMs: 2 * config.upstreamTimeoutMs + 1000,
+      // Money calls are never retried, so one timeout bounds the call; the rest is margin for
+      // a busy process (an owner that is merely slow must not be taken for a dead one).
+      claimDeadlineMs: 2 * config.upstreamTimeoutMs + config.idempotencyClaimMarginMs,
     });
     const upstreamRedactor = new Redactor(upstreamSecretsOf(config));
+    const guardOf = (upstream: string) =>
+      new UpstreamGuard({ upstream, ...config.upstreamGuard, logger });
+    const guards = { chillr: guardOf('Chillr'), pbg: guardOf('PayByGroup') };
     const offers = new OfferCatalog(store);
     const purchaseState = new PurchaseStateStore(store);
     const collect = new CollectService({
@@ -144,6 +151,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         apiSecretKey: config.chillr.apiSecretKey,
         timeoutMs: config.upstreamTimeoutMs,
         redactor: upstreamRedactor,
+        guard: guards.chillr,
         logger: logger.child({ component: 'chillr-client' }),
       }),
       store,
@@ -156,6 +164,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const batchWatcher = new BatchWatcher({
       refresh: (id) => collect.getBatch(id),
       intervalMs: config.chillr.pollIntervalMs,
+      maxPollers: config.chillr.maxPollers,
       logger: logger.child({ component: 'batch-watcher' }),
     });
     closers.push(async () => batchWatcher.close());
@@ -170,6 +179,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           merchantAuth: config.pbg.merchantAuth,
           timeoutMs: config.upstreamTimeoutMs,
           redactor: upstreamRedactor,
+          guard: guards.pbg,
           logger: logger.child({ component: 'pbg-client' }),
         }),
         idempotency,
@@ -195,6 +205,18 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger: logger.child({ component: 'pbg-change-push' }),
     });
 
+    const pbg = pbgRoutes({
+      callbacks,
+      changePush: (body) => changePush.handle(body),
+      allowedIps: config.pbg.allowedIps,
+      merchantAuth: config.pbg.merchantAuth,
+      bodyLimitBytes: config.pbg.callbackMaxBytes,
+      logger,
+    });
+    if (callbackListener) {
+      serveCallbacks({ server: callbackListener.server, pbg, trustProxy: config.trustProxy });
+    }
+
     const schema = await buildFederatedSchema(events.bus);
     const guard = createOperationGuard({
       schema,
@@ -202,6 +224,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       auth: config.auth,
       logger: logger.child({ component: 'auth' }),
     });
+    const routerSecret = config.router.secret
+      ? { secret: config.router.secret, header: config.router.secretHeader }
+      : undefined;
     const httpApp = await createHttpApp({
       httpServer,
       schema,
@@ -209,54 +234,44 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger,
       production: config.nodeEnv === 'production',
       redactor: new Redactor(credentialsOf(config)),
+      routerSecret,
+      bodyLimit: config.maxRequestBytes,
       trustProxy: config.trustProxy,
       guard: guard.apollo,
       readiness: () => store.ping(),
-      routes: (app) => {
-        app.use(
-          '/pbg',
-          pbgRoutes({
-            callbacks,
-            changePush: (body) => changePush.handle(body),
-            allowedIps: config.pbg.allowedIps,
-            logger,
-          }),
-        );
+      subscriptionCallback: {
+        allowedOrigins: config.subscriptionCallbackOrigins,
+        logger: logger.child({ component: 'subscription-callback' }),
       },
+      // With CALLBACK_PORT the callbacks live only there.
+      routes: callbackListener ? undefined : (app) => app.use('/pbg', pbg),
     });
 
     // Subscriptions: graphql-ws on the same server and path as queries.
-    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-    const wsCleanup = useServer(
-      {
-        schema,
-        context: () => createContext(services, randomUUID(), logger),
-        connectionInitWaitTimeout: config.wsInitTimeoutMs,
-        // The same limits and token rules as HTTP, before anything executes.
-        onSubscribe: (ctx, id, payload) => guard.ws.onSubscribe(ctx, id, payload),
-        onNext: (_ctx, _id, _payload, _args, result) => guard.ws.scrubResult(result),
-        onError: (_ctx, _id, _payload, errors) => {
-          logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-          return guard.ws.scrub(errors).map((e) => e.toJSON());
-        },
-      },
-      wsServer,
-      config.wsKeepAliveMs,
-    );
+    const closeWs = attachGraphqlWs({
+      httpServer,
+      schema,
+      context: () => createContext(services, randomUUID(), logger),
+      logger,
+      keepAliveMs: config.wsKeepAliveMs,
+      initTimeoutMs: config.wsInitTimeoutMs,
+      maxPayloadBytes: config.maxRequestBytes,
+      maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,
+      routerSecret,
+      guard: guard.ws,
+    });
     // httpApp.stop() (Apollo's drain) closes the HTTP server, so it replaces the plain close above;
     // sockets close first, or the drain would wait for them.
     closers.splice(closers.indexOf(closeHttp), 1);
     closers.push(httpApp.stop);
-    closers.push(async () => {
-      await wsCleanup.dispose();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-    });
+    closers.push(closeWs);
     logger.info({ url: `${url}/graphql`, store: store.description }, 'payments subgraph listening');
 
     let closing: Promise<void> | undefined;
     return {
       url,
       port,
+      callbackUrl: callbackListener?.url ?? url,
       config,
       services,
       store,

@@ -52,12 +52,18 @@ export class ServiceError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown>; outcomeUnknown?: boolean },
+    options?: {
+      cause?: unknown;
+      details?: Record<string, unknown>;
+      outcomeUnknown?: boolean;
+      upstreamAnswered?: boolean;
+    },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ServiceError';
     this.details = options?.details;
     this.outcomeUnknown = options?.outcomeUnknown ?? false;
+    this.upstreamAnswered = options?.upstreamAnswered ?? false;
   }
   /** Extra `extensions` for the GraphQL error. */
   readonly details: Record<string, unknown> | undefined;
@@ -66,6 +72,12 @@ export class ServiceError extends Error {
    * an unreadable answer). Idempotency keeps such failures so a retry cannot act twice.
    */
   readonly outcomeUnknown: boolean;
+  /**
+   * True when the failure is an answer the upstream sent (a 5xx, an unreadable body, an
+   * internal-error code): whatever it did, it has finished doing it. False for a timeout or a
+   * reset, after which the upstream may still be working on the request.
+   */
+  readonly upstreamAnswered: boolean;
 }
 
 /**

@@ -48,7 +48,7 @@ export interface IdempotencyOptions {
   /**
    * How long after a claim its owner must have recorded an outcome; past it, the claim is read
    * as a request whose owner died, and its outcome is unknown. Keep it above the upstream
-   * timeout (src/app.ts uses 2 × UPSTREAM_TIMEOUT_MS + 1 s).
+   * timeout (src/app.ts uses 2 × UPSTREAM_TIMEOUT_MS + 5 s).
    * @default 60_000
    */
   claimDeadlineMs?: number;
@@ -72,9 +72,12 @@ export interface IdempotentRequest<T> {
   /**
    * Finds out what an earlier, unknown attempt did — e.g. reads the purchase back and, when the
    * action's effect is absent, acts again (safe only where the upstream itself refuses a second
-   * transition). Returns the outcome, or throws as `act` does. Without it, unknown stays unknown.
+   * transition). `settled` says whether the earlier attempt is surely over upstream; before
+   * that, acting again could race it, so the resolver should only look. Returns the outcome,
+   * throws UPSTREAM_OUTCOME_UNKNOWN to leave the key as it is, or throws as `act` does.
+   * Without it, unknown stays unknown.
    */
-  resolveUnknown?: () => Promise<T>;
+  resolveUnknown?: (attempt: { settled: boolean; settledAt: number }) => Promise<T>;
   /** The upstream's id in an outcome (a batch id), for logs and the outbox. */
   describe?: (result: T) => string | undefined;
 }
@@ -82,7 +85,19 @@ export interface IdempotentRequest<T> {
 export type IdempotentOutcome<T> =
   { kind: 'result'; result: T; replayed: boolean } | { kind: 'reused' };
 
-type UnknownRecord = { state: 'unknown'; fingerprint: string; message: string; cause: string };
+/**
+ * An attempt whose upstream outcome is unknown. `settledAt`: when that attempt is surely over
+ * upstream — at once for a failure the upstream answered (a 5xx), the claim deadline for a
+ * timeout or a reset (the upstream may still be working on it). Acting again before then
+ * could race the first attempt.
+ */
+type UnknownRecord = {
+  state: 'unknown';
+  fingerprint: string;
+  message: string;
+  cause: string;
+  settledAt: number;
+};
 type StoredRecord<T> =
   | { state: 'pending'; fingerprint: string; deadline: number }
   | { state: 'done'; fingerprint: string; result: T }
@@ -148,7 +163,7 @@ export class Idempotency {
     const claimed = await guardStore(() =>
       this.options.store.setIfAbsent(NAMESPACE, id, claim, this.ttlMs),
     );
-    if (claimed) return this.actAndRecord(id, request, request.act);
+    if (claimed) return this.actAndRecord(id, request, deadline);
     return this.awaitRecord(id, request);
   }
 
@@ -199,19 +214,19 @@ export class Idempotency {
     id: string,
     record: UnknownRecord,
     request: IdempotentRequest<T>,
-    resolveUnknown: () => Promise<T>,
+    resolveUnknown: NonNullable<IdempotentRequest<T>['resolveUnknown']>,
   ): Promise<IdempotentOutcome<T>> {
     const lock = `${id}#resolving`;
     const mine = await guardStore(() =>
       this.options.store.setIfAbsent(NAMESPACE, lock, { at: this.now() }, 3 * this.claimDeadlineMs),
     );
     if (!mine) return this.awaitResolution(id, lock, record, request);
+    const settled = this.now() >= (record.settledAt ?? 0); // records from before settledAt: settled
     let result: T;
     try {
-      result = await resolveUnknown();
+      result = await resolveUnknown({ settled, settledAt: record.settledAt });
     } catch (error) {
-      const failure = `${record.message} Checking what happened failed too: ${describeFailure(error)}`;
-      throw unknownError(failure, record.cause, true);
+      throw await this.resolutionFailed(id, record, request, settled, error);
     } finally {
       await this.records.delete(lock).catch(() => undefined); // it also expires on its own
     }
@@ -226,6 +241,28 @@ export class Idempotency {
       'unknown upstream outcome resolved',
     );
     return { kind: 'result', result, replayed: false };
+  }
+
+  /**
+   * The key stays unknown. If the resolver may have acted again (it was allowed to, and failed
+   * after the call could have left), that new attempt must settle before the next one.
+   */
+  private async resolutionFailed<T>(
+    id: string,
+    record: UnknownRecord,
+    request: IdempotentRequest<T>,
+    settled: boolean,
+    error: unknown,
+  ): Promise<ServiceError> {
+    if (error instanceof ServiceError && error.code === ErrorCode.UPSTREAM_OUTCOME_UNKNOWN) {
+      return error; // the resolver's own account (e.g. "not settled yet; retry after …")
+    }
+    if (settled && mayHaveActed(error)) {
+      const settledAt = this.now() + this.claimDeadlineMs;
+      await this.record(id, request, { ...record, settledAt });
+    }
+    const failure = `${record.message} Checking what happened failed too: ${describeFailure(error)}`;
+    return unknownError(failure, record.cause, true);
   }
 
   /** Another retry is resolving the key: wait for its answer, or for it to give up. */
@@ -248,16 +285,16 @@ export class Idempotency {
     }
   }
 
-  /** Calls the upstream (or the resolver), then records what it did before answering. */
+  /** Calls the upstream once, then records what it did before answering. */
   private async actAndRecord<T>(
     id: string,
     request: IdempotentRequest<T>,
-    act: () => Promise<T>,
+    deadline: number,
   ): Promise<IdempotentOutcome<T>> {
     const { fingerprint } = request;
     let result: T;
     try {
-      result = await act();
+      result = await request.act();
     } catch (error) {
       if (!mayHaveActed(error)) {
         await this.options.outbox.delete(NAMESPACE, id, { key: request.key });
@@ -265,11 +302,13 @@ export class Idempotency {
       }
       const message = describeFailure(error);
       const cause = causeOf(error);
+      const answered = error instanceof ServiceError && error.upstreamAnswered;
       this.options.logger.warn(
         { operation: request.operation, key: request.key, cause },
         'money-moving call ended with its upstream outcome unknown; the key keeps it',
       );
-      await this.record(id, request, { state: 'unknown', fingerprint, message, cause });
+      const settledAt = answered ? this.now() : deadline;
+      await this.record(id, request, { state: 'unknown', fingerprint, message, cause, settledAt });
       throw unknownError(message, cause, false);
     }
     await this.record(id, request, { state: 'done', fingerprint, result }, result);
@@ -312,10 +351,11 @@ function describeFailure(error: unknown): string {
 }
 
 /** A pending claim past its deadline: the process holding it died or lost its store. */
-function ownerDied(record: { fingerprint: string }): UnknownRecord {
+function ownerDied(record: { fingerprint: string; deadline: number }): UnknownRecord {
   return {
     state: 'unknown',
     fingerprint: record.fingerprint,
+    settledAt: record.deadline,
     message:
       'The request holding this idempotencyKey stopped before it recorded what the upstream did (its process may have died).',
     cause: 'CLAIM_EXPIRED',

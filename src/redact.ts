@@ -51,12 +51,14 @@ export const noRedaction = new Redactor([]);
 export function credentialsOf(config: {
   chillr: { apiKey: string; apiSecretKey: string };
   pbg: { apiKey: string; merchantAuth: string };
+  router?: { secret: string | undefined };
 }): string[] {
   return [
     config.chillr.apiKey,
     config.chillr.apiSecretKey,
     config.pbg.apiKey,
     config.pbg.merchantAuth,
+    ...(config.router?.secret ? [config.router.secret] : []),
   ];
 }
 
@@ -67,6 +69,7 @@ export function credentialsOf(config: {
 export function upstreamSecretsOf(config: {
   chillr: { apiKey: string; apiSecretKey: string };
   pbg: { apiKey: string; merchantAuth: string; merchantId: string };
+  router?: { secret: string | undefined };
 }): string[] {
   return [...credentialsOf(config), config.pbg.merchantId];
 }

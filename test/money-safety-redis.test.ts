@@ -23,8 +23,10 @@ import { startUpstreams, type Upstreams } from './helpers/faults/upstreams.js';
  * fails (the outcome, the bookkeeping, or everything from the moment the request leaves) while
  * B retries the same key. B must wait on A's claim — never call the upstream again — and answer
  * what A answered once A's outbox has written the outcome. An unknown outcome on A is settled
- * by a retry on B. The upstream timeout is 2 s here so the claim deadline (2 × timeout + 1 s)
- * stays far beyond A's recovery: B is meant to see A's outcome, not an owner presumed dead.
+ * by a retry on B. The upstream timeout is 2 s here so the claim deadline (2 × timeout +
+ * margin) stays far beyond A's recovery: B is meant to see A's outcome, not an owner presumed
+ * dead. The last cases let A stay down past the deadline: B then calls a create unknown (and
+ * settles an action by read-back) without acting again, and agrees with A once A recovers.
  */
 
 const session = new Session();
@@ -131,7 +133,7 @@ describe.skipIf(redis.skip !== undefined)(
 
         it('should settle on B a key whose answer A lost, without a second act', async () => {
           const s = await subject(move, session, upstreams);
-          s.proxy.inject('http5xx');
+          s.inject('http5xx');
           expect((await s.call(a)).answer.error).toBe('UPSTREAM_OUTCOME_UNKNOWN');
           const fromB = (await s.call(b)).answer;
           if (move === 'create') expect(fromB.error).toBe('UPSTREAM_OUTCOME_UNKNOWN');
@@ -141,6 +143,47 @@ describe.skipIf(redis.skip !== undefined)(
         });
       });
     }
+
+    describe("A's store down past the claim deadline", () => {
+      const faultyA2 = new FaultyStore();
+      let a2: TestApp;
+      let b2: TestApp;
+
+      beforeAll(async () => {
+        // A short timeout: the claim deadline (2 × 300 ms + 500 ms) passes while A is down.
+        const env = { ...upstreams.env, STORE_URL: redis.server().url, UPSTREAM_TIMEOUT_MS: '300' };
+        a2 = await session.start(env, faultyA2);
+        b2 = await session.start(env);
+      });
+      afterEach(() => faultyA2.recover());
+
+      for (const move of ['create', 'refund'] as const) {
+        it(`should have B call a ${move} unknown (or settle it by read-back), never act again, and agree once A recovers`, async () => {
+          const s = await subject(move, session, upstreams);
+          faultyA2.fail({ ops: ['set'], namespaces: ['idempotency'] });
+          const first = await s.call(a2);
+          expect(s.succeeded(first.answer), JSON.stringify(first.json)).toBe(true);
+          // B waits on A's claim until its deadline, then takes A for dead.
+          const fromB = (await s.call(b2)).answer;
+          if (move === 'create')
+            expect(fromB).toEqual({ error: 'UPSTREAM_OUTCOME_UNKNOWN', userErrors: [] });
+          else expect(fromB).toEqual(first.answer);
+          expect(s.proxy.received(s.actKey), 'requests sent upstream').toBe(1);
+
+          const mark = faultyA2.events.length;
+          faultyA2.recover();
+          await waitUntil(
+            () =>
+              faultyA2.events
+                .slice(mark)
+                .some((e) => e.op === 'set' && e.namespace === 'idempotency' && !e.failed),
+            "A's outbox to write the outcome",
+          );
+          expectSameAnswers([first.answer, (await s.call(b2)).answer, (await s.call(a2)).answer]);
+          await expectActedOnce(s);
+        });
+      }
+    });
 
     it('should leak no credential or merchant id into any response body or log line of this file', () => {
       expect(session.bodies.length).toBeGreaterThan(20);

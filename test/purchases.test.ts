@@ -624,8 +624,8 @@ describe('PayByGroup purchases over GraphQL', () => {
     it('should resolve a lost answer by reading the purchase back: effect shown, so accepted', async () => {
       await setStatus('ABC_98765', 'payment_completed');
       pbg().resetCalls();
-      // The action is carried out, then the answer is too slow to arrive.
-      pbg().injectFault({ endpoint: 'action', kind: 'delay', ms: 2500, times: 1 });
+      // PayByGroup is slow: the client gives up after 2 s, the refund happens at 4 s.
+      pbg().injectFault({ endpoint: 'action', kind: 'delay', ms: 4000, times: 1 });
       const input = {
         purchaseId: 'ABC_98765',
         action: 'REFUND',
@@ -636,6 +636,14 @@ describe('PayByGroup purchases over GraphQL', () => {
         code: 'UPSTREAM_OUTCOME_UNKNOWN',
         upstreamFailure: 'UPSTREAM_TIMEOUT',
       });
+      // At once: no effect yet, but the first attempt may still be under way, so nothing is
+      // sent again (a second REFUND could race it and make the key answer "rejected").
+      const early = await act(input);
+      expect(early.errors?.[0]?.extensions).toMatchObject({
+        code: 'UPSTREAM_OUTCOME_UNKNOWN',
+        upstreamFailure: 'NOT_SETTLED',
+      });
+      expect(pbg().calls.action).toBe(1);
       await vi.waitFor(async () => expect(await statusOf('ABC_98765')).toBe('REFUNDED'), {
         timeout: 10_000,
       });

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import { Redactor } from '../redact.js';
+import type { UpstreamGuard } from '../upstream/guard.js';
 import { postJson } from '../upstream/http.js';
 import {
   AUTH_CODES,
@@ -40,6 +41,8 @@ export interface ChillrClientOptions {
    * @default a Redactor of this client's own credentials
    */
   redactor?: Redactor;
+  /** Bulkhead and circuit breaker shared by every call to this upstream. @default none */
+  guard?: UpstreamGuard;
   logger: Logger;
 }
 
@@ -66,6 +69,7 @@ export class ChillrClient {
         customers: request.customers.map((c) => ({ msisdn: c.msisdn, amount: c.amount })),
       },
       timeoutMs: this.options.timeoutMs,
+      guard: this.options.guard,
       retries: 0,
       logger: this.options.logger,
     });
@@ -93,6 +97,7 @@ export class ChillrClient {
       url: `${this.options.baseUrl}/api/v5/check_collect_status`,
       body: { ...this.credentials(), batch_id: batchId },
       timeoutMs: this.options.timeoutMs,
+      guard: this.options.guard,
       retries: this.options.statusRetries ?? 2,
       repairJson: repairStatusJson,
       logger: this.options.logger,

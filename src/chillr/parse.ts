@@ -165,7 +165,7 @@ function badResponse(what: string, field: string, expected: string, got: unknown
     ErrorCode.UPSTREAM_BAD_RESPONSE,
     `Chillr's ${what} answer is unreadable: ${field} should be ${expected} but is ${describe(got)}.`,
     // Chillr answered, so for a create it may well have made the batch.
-    { outcomeUnknown: true },
+    { outcomeUnknown: true, upstreamAnswered: true },
   );
 }
 

@@ -9,10 +9,15 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { OperationGuard } from './plugin/index.js';
+import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
 import { requestId } from './request-id.js';
+import {
+  subscriptionCallbackPlugin,
+  type SubscriptionCallbackOptions,
+} from './subscription-callback.js';
 
 export interface HttpAppOptions<Context extends object> {
   schema: GraphQLSchema;
@@ -22,19 +27,26 @@ export interface HttpAppOptions<Context extends object> {
   /** Sandbox landing page, introspection and detailed errors are for development only. */
   production: boolean;
   /** Express `trust proxy`, so `req.ip` is the client behind a load balancer. @default false */
-  trustProxy?: boolean | number | string;
+  trustProxy?: boolean | number | string[];
   /** Throws when the service cannot serve (store unreachable, upstream not configured). */
   readiness: () => Promise<void>;
   /** Extra routes mounted before /graphql (the PBG callbacks). @default undefined */
   routes?: (app: express.Express) => void;
   /** Largest JSON body accepted on /graphql. @default '1mb' */
-  bodyLimit?: string;
+  bodyLimit?: number;
+  /**
+   * The router's shared secret: every /graphql request must carry it in `header`, else 401
+   * before the body is read. @default undefined (no check)
+   */
+  routerSecret?: { secret: string; header: string };
   /** Scrubs configured secrets from every error message. @default none */
   redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
   /** Operation limits and token rules (src/http/plugin/). @default none */
   guard?: OperationGuard['apollo'];
+  /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
+  subscriptionCallback?: SubscriptionCallbackOptions;
 }
 
 export interface HttpApp {
@@ -61,6 +73,8 @@ export async function createHttpApp<C extends object>(
     schema: options.schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
+    // src/main.ts owns SIGTERM/SIGINT; Apollo's own handler raced it (15 s and exit 1).
+    stopOnTerminationSignals: false,
     formatError: createFormatError(logger, options.redactor),
     validationRules: options.guard?.validationRules,
     plugins: [
@@ -69,6 +83,9 @@ export async function createHttpApp<C extends object>(
       options.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+      ...(options.subscriptionCallback
+        ? [subscriptionCallbackPlugin<C>(options.subscriptionCallback)]
+        : []),
     ],
     logger: {
       debug: (m) => logger.debug(m),
@@ -110,10 +127,12 @@ export async function createHttpApp<C extends object>(
     }
   });
 
-  const json = express.json({ limit: options.bodyLimit ?? '1mb' });
+  const bodyLimit = options.bodyLimit ?? 1_048_576;
+  const json = express.json({ limit: bodyLimit });
   options.routes?.(app);
   app.use(
     '/graphql',
+    routerOnly(options.routerSecret, logger),
     json,
     options.guard?.middleware ?? ((_req, _res, next) => next()),
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
@@ -137,7 +156,7 @@ export async function createHttpApp<C extends object>(
       res.status(status).json({
         error:
           status === 413
-            ? 'Request body too large.'
+            ? `Request body too large: the limit is ${bodyLimit} bytes (MAX_REQUEST_BYTES).`
             : status >= 500
               ? 'Internal server error.'
               : error.message,
@@ -149,4 +168,29 @@ export async function createHttpApp<C extends object>(
   httpServer.removeAllListeners('request');
   httpServer.on('request', app);
   return { app, httpServer, stop: () => apollo.stop() };
+}
+
+/**
+ * Only the router gets in: a request without the shared secret is answered 401 before its
+ * body is read, so nothing it asks is parsed, validated or executed.
+ */
+function routerOnly(router: HttpAppOptions<object>['routerSecret'], logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!router || secretMatches(req.get(router.header), router.secret)) {
+      next();
+      return;
+    }
+    logger.warn(
+      { requestId: req.id, ip: req.ip, header: router.header },
+      'request without the router secret refused',
+    );
+    res.status(401).json({
+      errors: [
+        {
+          message: `Only the router may call this service: the ${router.header} header is missing or wrong.`,
+          extensions: { code: 'UNAUTHENTICATED' },
+        },
+      ],
+    });
+  };
 }

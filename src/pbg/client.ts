@@ -1,6 +1,7 @@
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Redactor } from '../redact.js';
+import type { UpstreamGuard } from '../upstream/guard.js';
 import { postJson } from '../upstream/http.js';
 import { parsePbgDate } from './datetime.js';
 import { readPurchases, shapeOf } from './parse.js';
@@ -37,6 +38,8 @@ export interface PbgClientOptions {
    * @default a Redactor of this client's own credentials and merchant id
    */
   redactor?: Redactor;
+  /** Bulkhead and circuit breaker shared by every call to this upstream. @default none */
+  guard?: UpstreamGuard;
   logger: Logger;
 }
 
@@ -67,6 +70,7 @@ export class PbgClient {
       url: `${this.baseUrl}${QUERY_PATH}`,
       body: { api_key: this.options.apiKey, ...fields },
       timeoutMs: this.options.timeoutMs,
+      guard: this.options.guard,
       retries: this.options.queryRetries ?? 2,
       logger: this.options.logger,
     });
@@ -97,6 +101,7 @@ export class PbgClient {
       url: `${this.baseUrl}${ACTION_PATH}?merchant_id=${merchantId}`,
       body: { merchant_auth: this.options.merchantAuth, purchase_id: purchaseId, action: word },
       timeoutMs: this.options.timeoutMs,
+      guard: this.options.guard,
       retries: 0,
       logger: this.options.logger,
     });
@@ -107,7 +112,7 @@ export class PbgClient {
         ErrorCode.UPSTREAM_BAD_RESPONSE,
         `PayByGroup's purchase action answer is unreadable: expected {"result": true|false}, but result is ${shapeOf(result)}.`,
         // PBG answered 2xx, so it may well have carried the action out.
-        { outcomeUnknown: true },
+        { outcomeUnknown: true, upstreamAnswered: true },
       );
     }
     return result;

@@ -1,4 +1,11 @@
-import { keyReusedIssue, keyRequiredIssue, UserErrorCode, type UserIssue } from '../errors.js';
+import {
+  ErrorCode,
+  keyReusedIssue,
+  keyRequiredIssue,
+  ServiceError,
+  UserErrorCode,
+  type UserIssue,
+} from '../errors.js';
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { PbgClient } from './client.js';
@@ -125,7 +132,7 @@ export class PurchaseService {
       key: idempotencyKey,
       fingerprint: fingerprintOf('performPurchaseAction', { purchaseId: id, action }),
       act,
-      resolveUnknown: () => this.resolveByReadBack(id, action),
+      resolveUnknown: (attempt) => this.resolveByReadBack(id, action, attempt),
       describe: (outcome) => outcome.purchaseId,
     });
     if (run.kind === 'reused') return refused(id, keyReusedIssue());
@@ -148,28 +155,36 @@ export class PurchaseService {
   /**
    * What an earlier attempt whose answer was lost did. PayByGroup has no lookup by request,
    * but an action's effect is visible on the purchase: when the purchase shows it, the action
-   * happened. When it does not, the action did not happen (or was refused), and sending it
-   * again is safe: PayByGroup moves a purchase through each of these states once (a second
-   * REFUND of a REFUNDED purchase is refused), so money cannot move twice; its answer is
-   * the key's answer.
+   * happened. When it does not and the earlier attempt is surely over (`settled`), the action
+   * did not happen (or was refused), and sending it again is safe: PayByGroup moves a purchase
+   * through each of these states once (a second REFUND of a REFUNDED purchase is refused), so
+   * money cannot move twice; its answer is the key's answer. Before then, a timed-out attempt
+   * may still be under way at PayByGroup, and a second one could race it: only look.
    */
-  private async resolveByReadBack(id: string, action: PurchaseAction): Promise<ActionOutcome> {
+  private async resolveByReadBack(
+    id: string,
+    action: PurchaseAction,
+    attempt: { settled: boolean; settledAt: number },
+  ): Promise<ActionOutcome> {
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,
       purchaseId: id,
     });
-    const purchase = found.find((p) => p.purchaseId === id);
-    if (purchase?.status === EFFECT_OF[action]) {
-      this.options.logger.info(
-        { purchaseId: id, action, status: purchase.status },
-        'lost action answer resolved by read-back: the purchase shows its effect',
-      );
+    const status = found.find((p) => p.purchaseId === id)?.status ?? null;
+    const log = { purchaseId: id, action, status };
+    if (status === EFFECT_OF[action]) {
+      this.options.logger.info(log, 'lost action answer resolved: the purchase shows its effect');
       return { accepted: true, purchaseId: id, issues: [] };
     }
-    this.options.logger.info(
-      { purchaseId: id, action, status: purchase?.status ?? null },
-      'lost action answer: the purchase does not show its effect; sending the action again',
-    );
+    if (!attempt.settled) {
+      const after = new Date(attempt.settledAt).toISOString();
+      throw new ServiceError(
+        ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
+        `PayByGroup does not show the ${action} on purchase ${id} yet, and the first attempt may still be under way there. Retry with the same idempotencyKey after ${after}.`,
+        { details: { upstreamFailure: 'NOT_SETTLED', retryAfter: after } },
+      );
+    }
+    this.options.logger.info(log, 'lost action answer: no effect shown; sending the action again');
     return this.sendAction(id, action);
   }
 

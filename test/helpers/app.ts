@@ -54,6 +54,9 @@ export async function startTestApp(
     STORE_URL: 'memory://',
     UPSTREAM_TIMEOUT_MS: '2000',
     PBG_CACHE_TTL_MS: '0',
+    // Test files share one app across cases that each inject upstream faults on purpose; the
+    // circuit breaker would turn their sum into fail-fast answers. Breaker tests set their own.
+    UPSTREAM_BREAKER_THRESHOLD: '1000',
     ...TEST_SECRETS,
     ...env,
   });

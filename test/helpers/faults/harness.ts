@@ -15,8 +15,11 @@ import { LEAK_NEEDLES } from './upstreams.js';
  * every response body and log line for the final leak check.
  */
 
-/** Upstream timeout in the suites: small, so a hang costs little. */
-export const TIMEOUT_MS = 300;
+/**
+ * Upstream timeout in the suites: small, so a hang costs little, yet roomy enough that an
+ * ordinary call on a busy 2-core machine does not time out and turn into a fault of its own.
+ */
+export const TIMEOUT_MS = 750;
 
 export const CREATE = `mutation Create($input: CreateCollectBatchInput!) {
   createCollectBatch(input: $input) {
@@ -33,6 +36,9 @@ export const ACTION = `mutation Act($input: PurchaseActionInput!) {
     userErrors { code field message }
   }
 }`;
+
+/** Anything that takes GraphQL over HTTP: an in-process TestApp or a service process. */
+export type Caller = Pick<TestApp, 'raw'>;
 
 /** What a caller learns from one mutation call. */
 export interface Answer {
@@ -91,24 +97,31 @@ export class Session {
 
   async start(env: Record<string, string>, faulty?: FaultyStore): Promise<TestApp> {
     const app = await startTestApp(
-      { UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS), ...env },
+      {
+        UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
+        // A short claim margin keeps "a timed-out attempt is over upstream" within a second.
+        IDEMPOTENCY_CLAIM_MARGIN_MS: '500',
+        // A circuit opened by a run of injected faults lets a probe through soon after.
+        UPSTREAM_BREAKER_HALF_OPEN_MS: '200',
+        ...env,
+      },
       faulty ? { wrapStore: faulty.wrap } : {},
     );
     this.apps.push(app);
     return app;
   }
 
-  async create(app: TestApp, name: string, key?: string): Promise<Reply> {
+  async create(app: Caller, name: string, key?: string): Promise<Reply> {
     return this.call(app, CREATE, { input: createInput(name, key) }, 'createCollectBatch');
   }
 
-  async act(app: TestApp, purchaseId: string, action: string, key?: string): Promise<Reply> {
+  async act(app: Caller, purchaseId: string, action: string, key?: string): Promise<Reply> {
     const input = { purchaseId, action, ...(key === undefined ? {} : { idempotencyKey: key }) };
     return this.call(app, ACTION, { input }, 'performPurchaseAction');
   }
 
   async call(
-    app: TestApp,
+    app: Caller,
     query: string,
     variables: Record<string, unknown>,
     field: string,
@@ -148,6 +161,22 @@ export async function waitUntil(
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(20);
+  }
+}
+
+/** `promise`, or an Error naming `what` once `timeoutMs` passed: a barrier that cannot hang. */
+export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,6 @@
 import { expect } from 'vitest';
-import type { TestApp } from '../app.js';
-import { unique, type Answer, type Reply, type Session } from './harness.js';
-import type { FaultProxy } from './proxy.js';
+import { unique, type Answer, type Caller, type Reply, type Session } from './harness.js';
+import type { Fault, FaultProxy } from './proxy.js';
 import type { Upstreams } from './upstreams.js';
 
 /**
@@ -17,8 +16,10 @@ export interface Subject {
   /** The name the proxy counts acts by. */
   actKey: string;
   proxy: FaultProxy;
+  /** The next money-moving request of this subject suffers `fault` at the proxy. */
+  inject(fault: Fault): void;
   /** Sends the mutation with `key` (or with no key when `withKey` is false). */
-  call(app: TestApp, withKey?: boolean): Promise<Reply>;
+  call(app: Caller, withKey?: boolean): Promise<Reply>;
   /** The answer of a request the upstream carried out and the service learnt of. */
   succeeded(answer: Answer): boolean;
   /** How many times the simulator itself shows the effect (0 or 1; a batch per act for Chillr). */
@@ -50,6 +51,7 @@ export async function subject(
       key,
       actKey: batch,
       proxy: upstreams.chillr,
+      inject: (fault) => upstreams.chillr.inject(fault, { key: batch }),
       call: (app, withKey = true) => session.create(app, batch, withKey ? key : undefined),
       succeeded: (a) => !a.error && typeof a.batchId === 'string' && a.userErrors.length === 0,
       effects: async () => (await upstreams.batchesNamed(batch)).length,
@@ -62,16 +64,22 @@ export async function subject(
     key,
     actKey: `${purchaseId}/${word}`,
     proxy: upstreams.pbg,
+    inject: (fault) => upstreams.pbg.inject(fault, { key: `${purchaseId}/${word}` }),
     call: (app, withKey = true) => session.act(app, purchaseId, action, withKey ? key : undefined),
     succeeded: (a) => !a.error && a.accepted === true && a.userErrors.length === 0,
     effects: async () => ((await upstreams.purchaseStatus(purchaseId)) === to ? 1 : 0),
   };
 }
 
-/** The subject's upstream acted exactly once, by the proxy's count and by the simulator. */
-export async function expectActedOnce(s: Subject): Promise<void> {
+/**
+ * The subject's upstream acted exactly once, by the proxy's count and by the simulator, and was
+ * sent the request `sends` times (1, or 2 where a retry re-sent an action the read-back showed
+ * had not happened — a second send PBG would refuse is still a send this service should not make).
+ */
+export async function expectActedOnce(s: Subject, sends = 1): Promise<void> {
   expect(s.proxy.acts(s.actKey), `upstream acts for ${s.actKey}`).toBe(1);
   expect(await s.effects(), `simulator effects for ${s.actKey}`).toBe(1);
+  expect(s.proxy.received(s.actKey), `requests sent upstream for ${s.actKey}`).toBe(sends);
 }
 
 /** Every answer equals the first one. */

@@ -67,12 +67,15 @@ export interface Hold {
   arrived: Promise<ProxiedRequest>;
   /** Lets it go on: forward, then answer as `fault` says (default 'pass'). */
   release(fault?: Fault): void;
+  /** Withdraws the hold if no request has taken it yet (so a failed test leaves none behind). */
+  cancel(): void;
 }
 
 interface QueuedFault {
   fault: Fault;
   remaining: number;
   on: 'act' | 'read' | 'any';
+  key: string | undefined;
 }
 
 /** mulberry32: a small seeded PRNG, so a randomized run can be replayed from its seed. */
@@ -105,7 +108,11 @@ export class FaultProxy {
   private readonly actCounts = new Map<string, number>();
   private queue: QueuedFault[] = [];
   private random: { seed: number; rates: RandomFaults['rates']; on: 'act' | 'any' } | null = null;
-  private holds: Array<{ arrived: (r: ProxiedRequest) => void; gate: Promise<Fault> }> = [];
+  private holds: Array<{
+    key: string | undefined;
+    arrived: (r: ProxiedRequest) => void;
+    gate: Promise<Fault>;
+  }> = [];
   private readonly listeners: Array<(request: ProxiedRequest) => void> = [];
   private readonly sockets = new Set<Socket>();
   private refusing = false;
@@ -131,9 +138,21 @@ export class FaultProxy {
     this.port = (this.server.address() as AddressInfo).port;
   }
 
-  /** The next `times` requests of `on` suffer `fault`. Queued faults apply oldest first. */
-  inject(fault: Fault, options: { times?: number; on?: 'act' | 'read' | 'any' } = {}): void {
-    this.queue.push({ fault, remaining: options.times ?? 1, on: options.on ?? 'act' });
+  /**
+   * The next `times` requests of `on` (only those named `key`, if given) suffer `fault`. Queued
+   * faults apply oldest first. Naming the key keeps a straggler from another case (a request
+   * that reaches the proxy after its caller gave up) from taking the fault.
+   */
+  inject(
+    fault: Fault,
+    options: { times?: number; on?: 'act' | 'read' | 'any'; key?: string } = {},
+  ): void {
+    this.queue.push({
+      fault,
+      remaining: options.times ?? 1,
+      on: options.on ?? 'act',
+      key: options.key,
+    });
   }
 
   /**
@@ -148,14 +167,22 @@ export class FaultProxy {
     };
   }
 
-  /** Holds the next money-moving request at the proxy until released. */
-  hold(): Hold {
+  /** Holds the next money-moving request (named `key`, if given) at the proxy until released. */
+  hold(key?: string): Hold {
     let arrived!: (r: ProxiedRequest) => void;
     let release!: (fault: Fault) => void;
     const arrival = new Promise<ProxiedRequest>((resolve) => (arrived = resolve));
     const gate = new Promise<Fault>((resolve) => (release = resolve));
-    this.holds.push({ arrived, gate });
-    return { arrived: arrival, release: (fault = 'pass') => release(fault) };
+    const entry = { key, arrived, gate };
+    this.holds.push(entry);
+    return {
+      arrived: arrival,
+      release: (fault = 'pass') => release(fault),
+      cancel: () => {
+        const at = this.holds.indexOf(entry);
+        if (at !== -1) this.holds.splice(at, 1);
+      },
+    };
   }
 
   /** Calls `listener` with every request as it arrives, before it is forwarded. */
@@ -180,12 +207,11 @@ export class FaultProxy {
     return this.actCounts.get(key) ?? 0;
   }
 
-  /** Acts per key, for every key that acted at least once. */
-  allActs(): Map<string, number> {
-    return new Map(this.actCounts);
-  }
-
-  /** Stops listening and drops every connection: the next calls are refused. */
+  /**
+   * Stops listening and drops every connection: the next calls are refused (ECONNREFUSED).
+   * `accept()` binds the same port again; another process could take it in between, which
+   * on loopback with an ephemeral port is unlikely enough for a test.
+   */
   async refuse(): Promise<void> {
     this.refusing = true;
     await this.closeServer();
@@ -224,11 +250,17 @@ export class FaultProxy {
     const request = this.describe(req, await readText(req));
     this.requests.push(request);
     for (const listener of [...this.listeners]) listener(request);
-    let fault = this.decide(request);
-    const hold = request.kind === 'act' ? this.holds.shift() : undefined;
+    const hold =
+      request.kind === 'act'
+        ? this.holds.find((h) => h.key === undefined || h.key === request.key)
+        : undefined;
+    let fault: Fault;
     if (hold) {
+      this.holds.splice(this.holds.indexOf(hold), 1);
       hold.arrived(request);
       fault = await hold.gate;
+    } else {
+      fault = this.decide(request);
     }
     this.applied.push({ key: request.key, fault: typeof fault === 'string' ? fault : 'replace' });
     if (fault === 'drop') {
@@ -254,7 +286,10 @@ export class FaultProxy {
   }
 
   private decide(request: ProxiedRequest): Fault {
-    const queued = this.queue.find((q) => q.on === 'any' || q.on === request.kind);
+    const queued = this.queue.find(
+      (q) =>
+        (q.on === 'any' || q.on === request.kind) && (q.key === undefined || q.key === request.key),
+    );
     if (queued) {
       queued.remaining -= 1;
       if (queued.remaining <= 0) this.queue.splice(this.queue.indexOf(queued), 1);

@@ -19,6 +19,8 @@ export type { OperationLimitsOptions } from './options.js';
 
 type Limit = keyof typeof LIMIT_VARIABLES;
 
+const OUR_LIMITS = new Set<unknown>(Object.values(LIMIT_VARIABLES));
+
 /** What graphql-armor found, e.g. "Aliases limit of 30 exceeded, found 10000." */
 function armorFinding(error: GraphQLError): string {
   return error.message.replace(/^Syntax Error:\s*/, '').trim();
@@ -85,7 +87,7 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
             // Apollo formats these afterwards; rewriting in place is what this hook is for.
             for (const error of errors) {
               // Apollo re-codes validation errors GRAPHQL_VALIDATION_FAILED; a limit keeps its own.
-              if (error.extensions.limit !== undefined) {
+              if (OUR_LIMITS.has(error.extensions.limit)) {
                 (error as { extensions: Record<string, unknown> }).extensions = {
                   ...error.extensions,
                   code: ErrorCode.OPERATION_LIMIT_EXCEEDED,
