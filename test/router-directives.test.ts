@@ -38,6 +38,27 @@ function isList(type: TypeNode): boolean {
   return type.kind === Kind.LIST_TYPE;
 }
 
+/** The type a field returns, without list or non-null wrappers. */
+function namedTypeOf(type: TypeNode): string {
+  return type.kind === Kind.NAMED_TYPE ? type.name.value : namedTypeOf(type.type);
+}
+
+/**
+ * `Type.field` lists sized by the field that returns their type (`@listSize(sizedFields:
+ * ["edges"])` on a connection field covers `Connection.edges`).
+ */
+function sizedByParent(types: ObjectTypeDefinitionNode[], sdl: string): Set<string> {
+  const sized = new Set<string>();
+  for (const field of types.flatMap((t) => t.fields ?? [])) {
+    for (const directive of directivesOf(field, sdl)) {
+      const names = /sizedFields: \[([^\]]*)\]/.exec(directive)?.[1] ?? '';
+      for (const [, name] of names.matchAll(/"([^"]+)"/g))
+        sized.add(`${namedTypeOf(field.type)}.${name}`);
+    }
+  }
+  return sized;
+}
+
 /** Federation's own fields: `_entities` is covered by the entity types' directives. */
 const FEDERATION_FIELDS = new Set(['_entities', '_service']);
 
@@ -67,6 +88,7 @@ function surfaceProblems(sdl: string): string[] {
     if (!has.includes(WRITE)) problems.push(`${where} lacks ${WRITE}`);
     if (!has.some((d) => d.startsWith('@cost('))) problems.push(`${where} lacks @cost`);
   }
+  const sized = sizedByParent(types, sdl);
   for (const type of types) {
     const has = directivesOf(type, sdl);
     if (has.some((d) => d.startsWith('@key('))) {
@@ -79,6 +101,7 @@ function surfaceProblems(sdl: string): string[] {
     if (type.name.value.startsWith('_')) continue;
     for (const field of type.fields ?? []) {
       if (FEDERATION_FIELDS.has(field.name.value) || !isList(field.type)) continue;
+      if (sized.has(`${type.name.value}.${field.name.value}`)) continue;
       if (!directivesOf(field, sdl).some((d) => d.startsWith('@listSize(')))
         problems.push(`list ${type.name.value}.${field.name.value} lacks @listSize`);
     }
@@ -125,6 +148,8 @@ describe('router directives in the SDL', () => {
       type Query { a: Int @authenticated @requiresScopes(scopes: [["payments:read"]]) @cost(weight: 1) b: Int }
       type Mutation { m: Int @cost(weight: 1) }
       type E @key(fields: "id") { id: ID! tags: [String!]! }
+      type Conn { edges: [E!]! }
+      type Holder { page(first: Int = 5): Conn! @listSize(assumedSize: 5, slicingArguments: ["first"], sizedFields: ["edges"], requireOneSlicingArgument: false) }
     `;
     expect(surfaceProblems(sdl)).toEqual([
       `Query.b lacks @authenticated`,

@@ -55,3 +55,17 @@ export function cost(weight: number): string {
 export function listSize(assumedSize: number): string {
   return `@listSize(assumedSize: ${assumedSize})`;
 }
+
+/**
+ * `@listSize` for a connection field (`edges` sized by `first`): the router multiplies by the
+ * `first` a query passes, else by `assumedSize` (the argument's default). Put it on the field
+ * that returns the connection, e.g. `groupPurchaseChanges(first: Int = 50)`:
+ * `@Directive(pagedListSize('first', 'edges', 50))`.
+ */
+export function pagedListSize(
+  slicingArgument: string,
+  sizedField: string,
+  assumedSize: number,
+): string {
+  return `@listSize(assumedSize: ${assumedSize}, slicingArguments: ["${slicingArgument}"], sizedFields: ["${sizedField}"], requireOneSlicingArgument: false)`;
+}
