@@ -1,4 +1,5 @@
 import type { Logger } from '../src/logger.js';
+import type { Metrics } from '../src/observability/metrics.js';
 import type { Services } from '../src/services.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -15,10 +16,11 @@ export function createContext(
   services: Services,
   requestId: string,
   logger: Logger,
+  metrics?: Metrics,
 ): GraphQLContext {
   return {
     services,
-    loaders: createLoaders(services),
+    loaders: createLoaders(services, metrics),
     requestId,
     logger: logger.child({ requestId }),
   };

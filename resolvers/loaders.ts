@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { CollectBatchView } from '../src/chillr/view.js';
 import type { PurchaseOffer } from '../src/pbg/offers.js';
 import type { GroupPurchaseRecord } from '../src/pbg/types.js';
+import type { Metrics } from '../src/observability/metrics.js';
 import type { Services } from '../src/services.js';
 
 /**
@@ -18,10 +19,19 @@ export interface Loaders {
   offer: DataLoader<string, PurchaseOffer | null>;
 }
 
-export function createLoaders(services: Services): Loaders {
+export function createLoaders(services: Services, metrics?: Metrics): Loaders {
+  /** Each batch's size goes to `payments_dataloader_batch_size{loader}`. */
+  const sized =
+    <V>(loader: string, load: (ids: readonly string[]) => Promise<ArrayLike<V | Error>>) =>
+    (ids: readonly string[]) => {
+      metrics?.dataloaderBatchSize.observe({ loader }, ids.length);
+      return load(ids);
+    };
   return {
-    collectBatch: new DataLoader((ids) => services.collect.getBatches(ids)),
-    groupPurchase: new DataLoader((ids) => services.purchases.getPurchases(ids)),
-    offer: new DataLoader((ids) => services.offers.getMany(ids)),
+    collectBatch: new DataLoader(sized('collectBatch', (ids) => services.collect.getBatches(ids))),
+    groupPurchase: new DataLoader(
+      sized('groupPurchase', (ids) => services.purchases.getPurchases(ids)),
+    ),
+    offer: new DataLoader(sized('offer', (ids) => services.offers.getMany(ids))),
   };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import express from 'express';
 import { buildFederatedSchema } from '../resolvers/schema.js';
 import { createContext } from '../resolvers/context.js';
 import { ChillrClient } from './chillr/client.js';
@@ -8,8 +9,11 @@ import { BatchWatcher } from './events/batch-watcher.js';
 import { createEventBus } from './events/pubsub.js';
 import { createHttpApp } from './http/app.js';
 import { serveCallbacks } from './http/callback-app.js';
-import { listenStartingUp } from './http/listen.js';
+import { listenStartingUp, type Listening } from './http/listen.js';
 import { createOperationGuard } from './http/plugin/index.js';
+import { createObservability } from './http/plugin/observability/index.js';
+import { Metrics, Tracing, type Telemetry } from './observability/index.js';
+import { tracedStore } from './observability/traced-store.js';
 import { attachGraphqlWs } from './http/ws.js';
 import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
@@ -52,6 +56,10 @@ export interface RunningApp {
   store: Store;
   /** The in-process simulators standing in for unconfigured upstreams. */
   sandbox: { chillr?: ChillrSimulator; pbg?: PbgSimulator };
+  /** GET /metrics: `${url}/metrics`, or its own port's when METRICS_PORT is set. */
+  metricsUrl: string;
+  /** This app's Prometheus registry and tracer. */
+  telemetry: Telemetry;
   /** Stops accepting, drains in-flight requests, then closes the store and simulators. */
   close(): Promise<void>;
 }
@@ -68,6 +76,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     options.logger ??
     createLogger({ level: config.logLevel, redactor: new Redactor(credentialsOf(config)) });
   const closers: Array<() => Promise<void>> = [];
+  const telemetry: Telemetry = {
+    metrics: new Metrics(),
+    tracing: new Tracing({ endpoint: config.otel.endpoint, serviceName: config.otel.serviceName }),
+  };
+  // Last to close: spans of the final requests are flushed to the collector.
+  closers.push(() => telemetry.tracing.close());
+  const observability = createObservability({ telemetry, logger });
   try {
     const main = await listenStartingUp(config.port, config.host);
     const { server: httpServer, port, url } = main;
@@ -79,10 +94,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         ? undefined
         : await listenStartingUp(config.callbackPort, config.host);
     if (callbackListener) closers.push(callbackListener.close);
+    const metricsListener = await serveMetrics(config, observability.metrics);
+    if (metricsListener) closers.push(metricsListener.close);
 
     const opened = await openStore(config.storeUrl, { logger });
     closers.push(() => opened.close());
-    const store = options.wrapStore?.(opened) ?? opened;
+    const wrapped = options.wrapStore?.(opened) ?? opened;
+    // A span per store call, only when spans are exported.
+    const store = config.otel.endpoint ? tracedStore(wrapped, telemetry.tracing.tracer) : wrapped;
     const sandbox: RunningApp['sandbox'] = {};
 
     let chillrBaseUrl = config.chillr.baseUrl;
@@ -137,6 +156,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       // Money calls are never retried, so one timeout bounds the call; the rest is margin for
       // a busy process (an owner that is merely slow must not be taken for a dead one).
       claimDeadlineMs: 2 * config.upstreamTimeoutMs + config.idempotencyClaimMarginMs,
+      metrics: telemetry.metrics,
     });
     const upstreamRedactor = new Redactor(upstreamSecretsOf(config));
     const guardOf = (upstream: string) =>
@@ -152,6 +172,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         timeoutMs: config.upstreamTimeoutMs,
         redactor: upstreamRedactor,
         guard: guards.chillr,
+        telemetry,
         logger: logger.child({ component: 'chillr-client' }),
       }),
       store,
@@ -159,6 +180,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       outbox,
       requireIdempotencyKey: config.requireIdempotencyKey,
       logger,
+      metrics: telemetry.metrics,
       maxBatchSize: config.chillr.maxBatchSize,
     });
     const batchWatcher = new BatchWatcher({
@@ -168,6 +190,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger: logger.child({ component: 'batch-watcher' }),
     });
     closers.push(async () => batchWatcher.close());
+    telemetry.metrics.observe({
+      outboxDepth: () => outbox.depth,
+      batchPollers: () => batchWatcher.stats().pollers,
+      breakers: { chillr: () => guards.chillr.breakerState, pbg: () => guards.pbg.breakerState },
+    });
     const services: Services = {
       collect,
       batchWatcher,
@@ -180,6 +207,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
           timeoutMs: config.upstreamTimeoutMs,
           redactor: upstreamRedactor,
           guard: guards.pbg,
+          telemetry,
           logger: logger.child({ component: 'pbg-client' }),
         }),
         idempotency,
@@ -188,6 +216,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         state: purchaseState,
         cacheTtlMs: config.pbg.cacheTtlMs,
         logger,
+        metrics: telemetry.metrics,
       }),
       offers,
     };
@@ -203,6 +232,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       state: purchaseState,
       bus: events.bus,
       logger: logger.child({ component: 'pbg-change-push' }),
+      metrics: telemetry.metrics,
     });
 
     const pbg = pbgRoutes({
@@ -211,13 +241,20 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       allowedIps: config.pbg.allowedIps,
       merchantAuth: config.pbg.merchantAuth,
       bodyLimitBytes: config.pbg.callbackMaxBytes,
+      reenterScope: observability.reenter,
       logger,
     });
     if (callbackListener) {
-      serveCallbacks({ server: callbackListener.server, pbg, trustProxy: config.trustProxy });
+      serveCallbacks({
+        server: callbackListener.server,
+        pbg,
+        trustProxy: config.trustProxy,
+        scope: observability.scope,
+      });
     }
 
     const schema = await buildFederatedSchema(events.bus);
+    observability.traceResolvers(schema);
     const guard = createOperationGuard({
       schema,
       limits: { ...config.graphqlLimits, hideSuggestions: config.nodeEnv === 'production' },
@@ -230,7 +267,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const httpApp = await createHttpApp({
       httpServer,
       schema,
-      context: (requestId) => createContext(services, requestId, logger),
+      context: (requestId) => createContext(services, requestId, logger, telemetry.metrics),
+      observability,
+      serveMetrics: metricsListener === undefined,
       logger,
       production: config.nodeEnv === 'production',
       redactor: new Redactor(credentialsOf(config)),
@@ -251,7 +290,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const closeWs = attachGraphqlWs({
       httpServer,
       schema,
-      context: () => createContext(services, randomUUID(), logger),
+      context: () => createContext(services, randomUUID(), logger, telemetry.metrics),
+      observability: observability.ws,
       logger,
       keepAliveMs: config.wsKeepAliveMs,
       initTimeoutMs: config.wsInitTimeoutMs,
@@ -276,12 +316,32 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       services,
       store,
       sandbox,
+      metricsUrl: `${metricsListener?.url ?? url}/metrics`,
+      telemetry,
       close: () => (closing ??= closeAll(closers, logger)),
     };
   } catch (error) {
     await closeAll(closers, logger);
     throw error;
   }
+}
+
+/** GET /metrics on METRICS_PORT, when set; nothing else is served there. */
+async function serveMetrics(
+  config: Config,
+  handler: express.RequestHandler,
+): Promise<Listening | undefined> {
+  if (config.metricsPort === undefined) return undefined;
+  const listener = await listenStartingUp(config.metricsPort, config.host);
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', handler);
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'This port serves only GET /metrics.' });
+  });
+  listener.server.removeAllListeners('request');
+  listener.server.on('request', app);
+  return listener;
 }
 
 /** Closes in reverse order of opening: the server drains before the store goes away. */

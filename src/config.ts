@@ -134,6 +134,18 @@ export interface Config {
   };
   /** A second port serving only the PBG callbacks (then the main port does not). @default undefined */
   callbackPort: number | undefined;
+  /**
+   * Where GET /metrics is served: its own port when set (then not on the main port), else the
+   * main port, outside the router secret. @default undefined (the main port)
+   */
+  metricsPort: number | undefined;
+  /** OpenTelemetry tracing (src/observability/tracing.ts). */
+  otel: {
+    /** OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP base URL; unset = no exporter. @default undefined */
+    endpoint: string | undefined;
+    /** OTEL_SERVICE_NAME. @default 'payments-subgraph' */
+    serviceName: string;
+  };
   /** Largest /graphql request body, and WebSocket message. @default 1048576 (1 MiB) */
   maxRequestBytes: number;
   /** Operations one WebSocket may run at once. @default 50 */
@@ -208,6 +220,11 @@ export function loadConfig(env: Env = process.env): Config {
       secretHeader: read.headerName('ROUTER_SECRET_HEADER', 'router-authorization'),
     },
     callbackPort: read.optionalInt('CALLBACK_PORT', 0, 65535),
+    metricsPort: read.optionalInt('METRICS_PORT', 0, 65535),
+    otel: {
+      endpoint: read.url('OTEL_EXPORTER_OTLP_ENDPOINT'),
+      serviceName: read.string('OTEL_SERVICE_NAME') ?? 'payments-subgraph',
+    },
     maxRequestBytes: read.int('MAX_REQUEST_BYTES', 1_048_576, 1024, 104_857_600),
     wsMaxSubscriptionsPerConnection: read.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 10_000),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson } from './canonical-json.js';
 import { ErrorCode, ServiceError } from './errors.js';
+import type { Metrics } from './observability/metrics.js';
 import type { Logger } from './logger.js';
 import type { Outbox } from './outbox.js';
 import { guardStore } from './store/guard.js';
@@ -58,6 +59,8 @@ export interface IdempotencyOptions {
   pollMs?: number;
   /** @default Date.now */
   now?: () => number;
+  /** Counts each keyed run's outcome (`payments_idempotency_total`). @default none */
+  metrics?: Metrics;
 }
 
 /** One money-moving request under a key. */
@@ -121,6 +124,24 @@ export class Idempotency {
 
   /** Runs `request.act` at most once per operation and key; see the module comment. */
   async run<T>(request: IdempotentRequest<T>): Promise<IdempotentOutcome<T>> {
+    const metrics = this.options.metrics;
+    try {
+      const outcome = await this.runOnce(request);
+      metrics?.idempotencyOutcome(
+        outcome.kind === 'reused' ? 'reused' : outcome.replayed ? 'replayed' : 'first',
+      );
+      return outcome;
+    } catch (error) {
+      const code = error instanceof ServiceError ? error.code : undefined;
+      if (code === ErrorCode.IDEMPOTENCY_IN_PROGRESS) metrics?.idempotencyOutcome('in_progress');
+      if (code === ErrorCode.UPSTREAM_OUTCOME_UNKNOWN) {
+        metrics?.idempotencyOutcome('outcome_unknown');
+      }
+      throw error;
+    }
+  }
+
+  private async runOnce<T>(request: IdempotentRequest<T>): Promise<IdempotentOutcome<T>> {
     const id = `${request.operation}:${request.key}`;
     const local = this.inflight.get(id);
     if (local) {

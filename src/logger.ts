@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { correlationFields } from './observability/context.js';
 import type { Redactor } from './redact.js';
 
 export type { Logger };
@@ -45,13 +46,18 @@ export interface LoggerOptions {
   redactor?: Redactor;
 }
 
-/** One JSON object a line, credentials redacted. */
+/**
+ * One JSON object a line, credentials redacted. Every line written while serving a request or
+ * callback carries its `requestId`, `traceId`, `operationName` and `clientName` (read from the
+ * async context, src/observability/context.ts).
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(
     {
       level: options.level ?? 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       base: { service: 'payments-subgraph' },
+      mixin: correlationFields,
       ...(options.redactor && {
         hooks: { streamWrite: (line: string) => options.redactor!.text(line) },
       }),

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import { Redactor } from '../redact.js';
+import type { Telemetry } from '../observability/index.js';
 import type { UpstreamGuard } from '../upstream/guard.js';
 import { postJson } from '../upstream/http.js';
 import {
@@ -43,6 +44,8 @@ export interface ChillrClientOptions {
   redactor?: Redactor;
   /** Bulkhead and circuit breaker shared by every call to this upstream. @default none */
   guard?: UpstreamGuard;
+  /** Upstream metrics and client spans (src/observability/). @default none */
+  telemetry?: Telemetry;
   logger: Logger;
 }
 
@@ -70,6 +73,7 @@ export class ChillrClient {
       },
       timeoutMs: this.options.timeoutMs,
       guard: this.options.guard,
+      telemetry: this.options.telemetry,
       retries: 0,
       logger: this.options.logger,
     });
@@ -98,6 +102,7 @@ export class ChillrClient {
       body: { ...this.credentials(), batch_id: batchId },
       timeoutMs: this.options.timeoutMs,
       guard: this.options.guard,
+      telemetry: this.options.telemetry,
       retries: this.options.statusRetries ?? 2,
       repairJson: repairStatusJson,
       logger: this.options.logger,

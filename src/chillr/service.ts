@@ -1,6 +1,7 @@
 import { keyReusedIssue, keyRequiredIssue } from '../errors.js';
 import { guardStore } from '../store/guard.js';
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox.js';
 import type { Store } from '../store/index.js';
@@ -15,6 +16,8 @@ import {
 import { validateCreateBatch, type CreateBatchInput } from './validate.js';
 
 export interface CollectServiceOptions {
+  /** Counts terminal-status cache hits and misses (`payments_cache_requests_total`). @default none */
+  metrics?: Metrics;
   client: ChillrClient;
   store: Store;
   idempotency: Idempotency;
@@ -170,6 +173,7 @@ export class CollectService {
       Promise.all([this.records.get(id), this.terminal.get(id)]),
     );
     let status = cached ?? null;
+    this.options.metrics?.cache('batch_status', status !== null);
     if (status === null) {
       status = await this.options.client.checkStatus(id);
       if (status === null) return null;

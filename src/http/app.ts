@@ -9,6 +9,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { OperationGuard } from './plugin/index.js';
+import type { Observability } from './plugin/observability/index.js';
 import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
@@ -47,6 +48,10 @@ export interface HttpAppOptions<Context extends object> {
   guard?: OperationGuard['apollo'];
   /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
   subscriptionCallback?: SubscriptionCallbackOptions;
+  /** Log scope, operation span and metrics (src/http/plugin/observability/). @default none */
+  observability?: Observability;
+  /** Serve GET /metrics here, outside the router secret (false when METRICS_PORT is set). @default false */
+  serveMetrics?: boolean;
 }
 
 export interface HttpApp {
@@ -79,6 +84,7 @@ export async function createHttpApp<C extends object>(
     validationRules: options.guard?.validationRules,
     plugins: [
       ...(options.guard?.plugins ?? []),
+      ...(options.observability ? [options.observability.plugin] : []),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       options.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
@@ -97,6 +103,9 @@ export async function createHttpApp<C extends object>(
   await apollo.start();
 
   app.use(requestId);
+  const observability = options.observability;
+  if (observability) app.use(observability.scope);
+  if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
   app.use((req, res, next) => {
     const started = performance.now();
     res.on('finish', () => {
@@ -134,6 +143,7 @@ export async function createHttpApp<C extends object>(
     '/graphql',
     routerOnly(options.routerSecret, logger),
     json,
+    observability?.graphql ?? ((_req, _res, next) => next()),
     options.guard?.middleware ?? ((_req, _res, next) => next()),
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
   );

@@ -9,6 +9,8 @@ export interface CallbackAppOptions {
   pbg: Router;
   /** Express `trust proxy`, so the allow-list reads the address through trusted proxies only. */
   trustProxy: boolean | number | string[];
+  /** Opens each request's log scope (src/http/plugin/observability/). @default none */
+  scope?: express.RequestHandler;
 }
 
 /**
@@ -21,6 +23,7 @@ export function serveCallbacks(options: CallbackAppOptions): void {
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
   app.use(requestId);
+  if (options.scope) app.use(options.scope);
   app.use('/pbg', options.pbg);
   app.use((req, res) => {
     res.status(404).json({

@@ -11,6 +11,11 @@ export interface PbgRoutesOptions {
   /** Checked against each body's `merchant_auth` before the body is parsed. */
   merchantAuth: string;
   /**
+   * Re-enters the request's log scope after the body parser (src/http/plugin/observability/).
+   * @default none
+   */
+  reenterScope?: express.RequestHandler;
+  /**
    * Largest body accepted (PBG_CALLBACK_MAX_BYTES); change pushes carry every field of every
    * changed purchase, so a 5,000-event push must fit.
    * @default 4_194_304
@@ -44,6 +49,7 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
   });
   const limit = options.bodyLimitBytes ?? 4_194_304;
   router.use(express.text({ limit, type: () => true }));
+  if (options.reenterScope) router.use(options.reenterScope);
   router.use(authenticatedJson(options.merchantAuth, options.logger));
 
   const handle =

@@ -1,11 +1,19 @@
 import type http from 'node:http';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  execute,
+  subscribe,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
 import type { OperationGuard } from './plugin/index.js';
+import type { WsObservability } from './plugin/observability/index.js';
 
 export interface GraphqlWsOptions<C> {
   httpServer: http.Server;
@@ -29,6 +37,12 @@ export interface GraphqlWsOptions<C> {
   routerSecret?: { secret: string; header: string };
   /** Operation limits and token rules, the same as over HTTP (src/http/plugin/). @default none */
   guard?: OperationGuard['ws'];
+  /**
+   * Subscription gauge and start/stop lines, and the log scope and trace context (from the
+   * upgrade request's headers or the `connection_init` payload) each operation runs in.
+   * @default none
+   */
+  observability?: WsObservability;
 }
 
 /**
@@ -46,19 +60,39 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     maxPayload: options.maxPayloadBytes ?? 1_048_576,
   });
   const maxOperations = options.maxOperationsPerConnection ?? 50;
+  const obs = options.observability;
+  // The connection each guarded document came from, so execution runs in its scope and trace.
+  const origins = new WeakMap<DocumentNode, <T>(fn: () => T) => T>();
+  const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
+    const within = origins.get(args.document);
+    return within ? within(run) : run();
+  };
   const cleanup = useServer(
     {
       schema: options.schema,
+      execute: (args) => inOrigin(args, () => execute(args)),
+      subscribe: (args) => inOrigin(args, () => subscribe(args)),
       context: () => options.context() as never,
       connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
       // false closes the socket with 4403 Forbidden before anything runs.
       onConnect: (ctx) => routerMayConnect(ctx, options.routerSecret, options.logger),
-      onSubscribe: (ctx, id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // graphql-ws registers the new id before this runs and drops an id the moment its
         // `complete` arrives, so this counts exactly what the socket holds, this one included.
         const running = Object.keys(ctx.subscriptions).length;
         // Within the cap: the same limits and token rules as HTTP, before anything executes.
-        if (running <= maxOperations) return options.guard?.onSubscribe(ctx, id, payload);
+        if (running <= maxOperations) {
+          const checked = await options.guard?.onSubscribe(ctx, id, payload);
+          if (checked && !Array.isArray(checked)) {
+            const args = checked as ExecutionArgs;
+            if (obs) {
+              const within = obs.begin(ctx.connectionParams, requestOf(ctx));
+              origins.set(args.document, within);
+              within(() => obs.started(ctx, id, args.document, payload.operationName));
+            }
+          }
+          return checked;
+        }
         return [
           new GraphQLError(
             `This connection already runs ${running - 1} operations, the most one WebSocket may hold (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION=${maxOperations}); complete one or open another connection.`,
@@ -68,6 +102,8 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
           ),
         ];
       },
+      onComplete: (ctx, id) => obs?.stopped(ctx, id),
+      onClose: (ctx) => obs?.closed(ctx),
       onNext: (_ctx, _id, _payload, _args, result) => options.guard?.scrubResult(result),
       onError: (_ctx, _id, _payload, errors) => {
         options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
@@ -81,6 +117,10 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     await cleanup.dispose();
     await new Promise<void>((resolve) => wsServer.close(() => resolve()));
   };
+}
+
+function requestOf(ctx: Context): http.IncomingMessage | undefined {
+  return (ctx.extra as { request?: http.IncomingMessage }).request;
 }
 
 function routerMayConnect(

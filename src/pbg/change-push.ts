@@ -7,6 +7,7 @@ import {
   type GroupPurchaseChange,
 } from '../events/pubsub.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/index.js';
 import type { CallbackResponse, PbgCallbacks } from './callbacks.js';
 import { readGroupPurchase } from './parse.js';
@@ -25,6 +26,8 @@ export interface ChangePushOptions {
   chunkSize?: number;
   /** @default () => new Date() */
   now?: () => Date;
+  /** `payments_change_push_events_total{outcome}`. @default none */
+  metrics?: Metrics;
 }
 
 /** A refused event: its index in `events` and why. */
@@ -93,6 +96,7 @@ export class ChangePushReceiver {
         accepted.push({ index, raw: event as Record<string, unknown>, record });
       }
     });
+    this.options.metrics?.changePush('refused', refused.length);
     if (accepted.length === 0) {
       this.options.logger.warn({ refused: refused.length }, 'change push with no readable event');
       return {
@@ -137,6 +141,8 @@ export class ChangePushReceiver {
       },
       'change push stored',
     );
+    this.options.metrics?.changePush('stored', changes.length);
+    this.options.metrics?.changePush('repeat', accepted.length - changes.length);
     void this.publish(changes);
     return { status: 200, body: refused.length > 0 ? { result: true, refused } : { result: true } };
   }

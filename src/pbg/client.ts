@@ -1,6 +1,7 @@
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { Redactor } from '../redact.js';
+import type { Telemetry } from '../observability/index.js';
 import type { UpstreamGuard } from '../upstream/guard.js';
 import { postJson } from '../upstream/http.js';
 import { parsePbgDate } from './datetime.js';
@@ -40,6 +41,8 @@ export interface PbgClientOptions {
   redactor?: Redactor;
   /** Bulkhead and circuit breaker shared by every call to this upstream. @default none */
   guard?: UpstreamGuard;
+  /** Upstream metrics and client spans (src/observability/). @default none */
+  telemetry?: Telemetry;
   logger: Logger;
 }
 
@@ -71,6 +74,7 @@ export class PbgClient {
       body: { api_key: this.options.apiKey, ...fields },
       timeoutMs: this.options.timeoutMs,
       guard: this.options.guard,
+      telemetry: this.options.telemetry,
       retries: this.options.queryRetries ?? 2,
       logger: this.options.logger,
     });
@@ -102,6 +106,7 @@ export class PbgClient {
       body: { merchant_auth: this.options.merchantAuth, purchase_id: purchaseId, action: word },
       timeoutMs: this.options.timeoutMs,
       guard: this.options.guard,
+      telemetry: this.options.telemetry,
       retries: 0,
       logger: this.options.logger,
     });

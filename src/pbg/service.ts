@@ -7,6 +7,7 @@ import {
   type UserIssue,
 } from '../errors.js';
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import type { PbgClient } from './client.js';
 import type { PurchaseStateStore } from './purchase-state.js';
@@ -18,6 +19,8 @@ import {
 } from './types.js';
 
 export interface PurchaseServiceOptions {
+  /** Counts purchase-state cache hits and misses (`payments_cache_requests_total`). @default none */
+  metrics?: Metrics;
   client: PbgClient;
   idempotency: Idempotency;
   /** An action without an idempotencyKey is a userError (REQUIRE_IDEMPOTENCY_KEY). @default false */
@@ -74,9 +77,12 @@ export class PurchaseService {
       // The cache holds what any read saw, other merchants' purchases included; serve only
       // what the PBG query below would return (it filters on our merchant). A pushed event
       // without merchant_id is ours: PBG pushes to this merchant's URL.
-      if (known && (known.merchantId === null || known.merchantId === this.options.merchantId)) {
-        return known;
-      }
+      const hit =
+        known !== undefined &&
+        known !== null &&
+        (known.merchantId === null || known.merchantId === this.options.merchantId);
+      this.options.metrics?.cache('purchase_state', hit);
+      if (hit) return known;
     }
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,

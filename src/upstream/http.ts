@@ -1,6 +1,10 @@
+import { ProxyTracerProvider, SpanKind } from '@opentelemetry/api';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Telemetry } from '../observability/index.js';
+import { upstreamLabel, type UpstreamOutcome } from '../observability/metrics.js';
+import { inSpan, traceHeaders } from '../observability/tracing.js';
 import { refusedByGuard, type UpstreamGuard } from './guard.js';
 
 export interface PostJsonOptions {
@@ -30,6 +34,12 @@ export interface PostJsonOptions {
    * @default none (no limit, no breaker)
    */
   guard?: UpstreamGuard;
+  /**
+   * Metrics (`payments_upstream_request_duration_seconds`) and a client span per attempt.
+   * The W3C `traceparent` of the current context is sent either way.
+   * @default none (nothing measured, no span recorded)
+   */
+  telemetry?: Telemetry;
   logger: Logger;
 }
 
@@ -47,10 +57,11 @@ export interface JsonResponse {
  */
 export async function postJson(options: PostJsonOptions): Promise<JsonResponse> {
   const retries = options.retries ?? 0;
-  const attempt = (n: number) => {
-    const once = () => attemptOnce(options, n);
-    return options.guard ? options.guard.run(once) : once();
-  };
+  const attempt = (n: number) =>
+    observed(options, n, () => {
+      const once = () => attemptOnce(options, n);
+      return options.guard ? options.guard.run(once) : once();
+    });
   if (retries === 0) return attempt(1);
   // cockatiel's retry with exponential backoff and jitter; a call the guard refused (circuit
   // open, queue full) is not retried, since nothing was sent and the next try would be refused too.
@@ -61,6 +72,51 @@ export async function postJson(options: PostJsonOptions): Promise<JsonResponse> 
   return policy.execute(({ attempt: retry }) => attempt(retry + 1));
 }
 
+const noTracer = new ProxyTracerProvider().getTracer('payments-subgraph');
+
+/**
+ * One attempt, guard included, inside a client span (whose `traceparent` the request carries),
+ * timed into the upstream histogram with its outcome.
+ */
+async function observed<T>(options: PostJsonOptions, n: number, call: () => Promise<T>) {
+  const { telemetry } = options;
+  const upstream = upstreamLabel(options.upstream);
+  const operation = new URL(options.url).pathname;
+  const tracer = telemetry?.tracing.tracer ?? noTracer;
+  const attributes = { 'payments.upstream': upstream, 'url.path': operation, attempt: n };
+  return inSpan(
+    tracer,
+    `${upstream} ${operation}`,
+    attributes,
+    async (span) => {
+      const started = performance.now();
+      let outcome: UpstreamOutcome = 'ok';
+      try {
+        return await call();
+      } catch (error) {
+        outcome = outcomeOf(error);
+        throw error;
+      } finally {
+        span.setAttribute('payments.outcome', outcome);
+        const seconds = (performance.now() - started) / 1000;
+        telemetry?.metrics.upstreamCall(upstream, operation, outcome, seconds);
+      }
+    },
+    SpanKind.CLIENT,
+  );
+}
+
+/** The metric outcome of a failed attempt. */
+export function outcomeOf(error: unknown): UpstreamOutcome {
+  if (!(error instanceof ServiceError)) return 'outcome_unknown';
+  if (error.code === ErrorCode.UPSTREAM_TIMEOUT) return 'timeout';
+  if (error.code === ErrorCode.UPSTREAM_BAD_RESPONSE) return 'bad_response';
+  if (error.code === ErrorCode.UPSTREAM_AUTH) return 'upstream_error';
+  if (error.code !== ErrorCode.UPSTREAM_UNAVAILABLE) return 'upstream_error';
+  if (error.upstreamAnswered) return 'upstream_error';
+  return error.outcomeUnknown ? 'outcome_unknown' : 'unavailable';
+}
+
 /** One POST: the parsed answer, or a classified {@link ServiceError}. */
 async function attemptOnce(options: PostJsonOptions, attempt: number): Promise<JsonResponse> {
   const { upstream, url, timeoutMs, logger } = options;
@@ -69,21 +125,47 @@ async function attemptOnce(options: PostJsonOptions, attempt: number): Promise<J
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...traceHeaders(),
+      },
       body: JSON.stringify(options.body),
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();
     const ms = Math.round(performance.now() - started);
-    logger.debug({ upstream, path, status: response.status, ms, attempt }, 'upstream call');
-    return readAnswer(options, response.status, text);
+    const answer = readAnswerOrFail(options, response.status, text);
+    logger.debug(
+      { upstream, path, status: response.status, ms, attempt, outcome: answer.outcome },
+      'upstream call',
+    );
+    if (answer.error) throw answer.error;
+    return answer.response!;
   } catch (error) {
     const failure = classify(error, upstream, timeoutMs);
+    const ms = Math.round(performance.now() - started);
     logger.warn(
-      { upstream, path, attempt, code: failure.code, err: failure.message },
+      {
+        upstream,
+        path,
+        attempt,
+        ms,
+        outcome: outcomeOf(failure),
+        code: failure.code,
+        err: failure.message,
+      },
       'upstream call failed',
     );
     throw failure;
+  }
+}
+
+function readAnswerOrFail(options: PostJsonOptions, status: number, text: string) {
+  try {
+    return { response: readAnswer(options, status, text), outcome: 'ok' as UpstreamOutcome };
+  } catch (error) {
+    return { error, outcome: outcomeOf(error) };
   }
 }
 
