@@ -313,6 +313,30 @@ describe('trace context through to both upstreams', () => {
     }
   });
 
+  it('should take the trace context of a WebSocket from connection_init to the upstream', async () => {
+    const created = await graphql(app, CREATE, {
+      input: {
+        name: 'ws',
+        expiryDate: isoDateInDays(2),
+        customers: [{ msisdn: MSISDN, amount: '1' }],
+      },
+    });
+    const traceId = 'cccc0000cccc0000cccc0000cccc0000';
+    const from = chillrProxy.seen.length;
+    const client = connectWs(app.url, {
+      connectionParams: { traceparent: `00-${traceId}-${PARENT_SPAN}-01` },
+    });
+    const live = subscribe(client, CollectBatchUpdatedDocument, {
+      id: created.data!.createCollectBatch!.batchId,
+    });
+    await live.waitFor(1);
+    live.stop();
+    await client.dispose();
+    const polled = chillrProxy.seen.slice(from).filter((c) => c.path.includes('check_collect'));
+    expect(polled.length).toBeGreaterThan(0);
+    expect(polled[0]!.traceparent).toMatch(new RegExp(`^00-${traceId}-`));
+  });
+
   it('should export one trace: operation → resolver → upstream call', async () => {
     const traceId = 'aaaabbbbccccddddeeeeffff00001111';
     await graphql(
