@@ -17,7 +17,9 @@ import { PbgCallbacks } from './pbg/callbacks.js';
 import { ChangePushReceiver } from './pbg/change-push.js';
 import { PbgClient } from './pbg/client.js';
 import { OfferCatalog } from './pbg/offers.js';
+import { ChangeFeed } from './pbg/change-feed.js';
 import { PurchaseStateStore } from './pbg/purchase-state.js';
+import { Reconciler } from './pbg/reconcile.js';
 import { PurchaseService } from './pbg/service.js';
 import { startChillrSimulator, type ChillrSimulator } from './sandbox/chillr/index.js';
 import { startPbgSimulator, type PbgSimulator } from './sandbox/pbg/index.js';
@@ -36,6 +38,10 @@ export interface RunningApp {
   config: Config;
   services: Services;
   store: Store;
+  /** The owner of purchase state (its counters: `stats()`). */
+  purchaseState: PurchaseStateStore;
+  /** Finds what change pushes missed (every PBG_RECONCILE_INTERVAL_MS; tests call sweep()). */
+  reconciler: Reconciler;
   /** The in-process simulators standing in for unconfigured upstreams. */
   sandbox: { chillr?: ChillrSimulator; pbg?: PbgSimulator };
   /** Stops accepting, drains in-flight requests, then closes the store and simulators. */
@@ -115,7 +121,19 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       pendingTtlMs: Math.max(60_000, config.upstreamTimeoutMs * 3),
     });
     const offers = new OfferCatalog(store);
-    const purchaseState = new PurchaseStateStore(store);
+    const purchaseState = new PurchaseStateStore({
+      store,
+      bus: events.bus,
+      logger: logger.child({ component: 'purchase-state' }),
+    });
+    const changeFeed = new ChangeFeed({
+      store,
+      bus: events.bus,
+      logger,
+      retentionMs: config.pbg.changeLogTtlMs,
+    });
+    changeFeed.start();
+    closers.push(async () => changeFeed.close());
     const collect = new CollectService({
       client: new ChillrClient({
         baseUrl: chillrBaseUrl,
@@ -135,18 +153,20 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger: logger.child({ component: 'batch-watcher' }),
     });
     closers.push(async () => batchWatcher.close());
+    const pbgClient = new PbgClient({
+      baseUrl: pbgBaseUrl,
+      apiKey: config.pbg.apiKey,
+      merchantId: config.pbg.merchantId,
+      merchantAuth: config.pbg.merchantAuth,
+      timeoutMs: config.upstreamTimeoutMs,
+      logger: logger.child({ component: 'pbg-client' }),
+    });
     const services: Services = {
       collect,
       batchWatcher,
+      changeFeed,
       purchases: new PurchaseService({
-        client: new PbgClient({
-          baseUrl: pbgBaseUrl,
-          apiKey: config.pbg.apiKey,
-          merchantId: config.pbg.merchantId,
-          merchantAuth: config.pbg.merchantAuth,
-          timeoutMs: config.upstreamTimeoutMs,
-          logger: logger.child({ component: 'pbg-client' }),
-        }),
+        client: pbgClient,
         idempotency,
         merchantId: config.pbg.merchantId,
         state: purchaseState,
@@ -163,11 +183,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     const changePush = new ChangePushReceiver({
       callbacks,
-      store,
       state: purchaseState,
-      bus: events.bus,
       logger: logger.child({ component: 'pbg-change-push' }),
     });
+    const reconciler = new Reconciler({
+      client: pbgClient,
+      purchases: services.purchases,
+      state: purchaseState,
+      store,
+      merchantId: config.pbg.merchantId,
+      intervalMs: config.pbg.reconcileIntervalMs,
+      logTtlMs: config.pbg.changeLogTtlMs,
+      logger: logger.child({ component: 'pbg-reconcile' }),
+    });
+    reconciler.start();
+    closers.push(() => reconciler.close());
 
     const schema = await buildFederatedSchema(events.bus);
     const httpApp = await createHttpApp({
@@ -223,6 +253,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       services,
       store,
       sandbox,
+      purchaseState,
+      reconciler,
       close: () => (closing ??= closeAll(closers, logger)),
     };
   } catch (error) {

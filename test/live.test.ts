@@ -97,7 +97,12 @@ describe('live status', () => {
           attributes: expect.objectContaining({ purchase_cost: '1250.00 USD' }),
         },
       });
-      expect(b!.groupPurchaseChanged.eventId).toMatch(/^[0-9a-f]{64}$/);
+      // One change, one id: the eventId is the change's cursor, and cursors order the log.
+      expect(b!.groupPurchaseChanged.eventId).toBe(b!.groupPurchaseChanged.cursor);
+      expect(Number(b!.groupPurchaseChanged.cursor)).toBeGreaterThan(
+        Number(a!.groupPurchaseChanged.cursor),
+      );
+      expect(b!.groupPurchaseChanged.source).toBe('PUSH');
       expect(live.events).toHaveLength(2);
     });
 
@@ -346,17 +351,18 @@ describe('live status', () => {
   });
 
   describe('the sandbox loop', () => {
-    it('should deliver the change of a performPurchaseAction through the simulator push', async () => {
-      const live = subscribe(client, GroupPurchaseChangedDocument, {
-        filter: { purchaseIds: ['ABC_98765'] },
-      });
-      await untilLive(client, app);
-      // A merchant's screen shows the purchase before acting on it; that read is the baseline.
+    it('should deliver the change of a performPurchaseAction once, as an ACTION, and the simulator push as a repeat', async () => {
+      // A merchant's screen shows the purchase before acting on it: that read is the state the
+      // action's change is compared with.
       expect(
         (await app.raw('{ groupPurchase(purchaseId: "ABC_98765") { status } }')).json.data,
       ).toEqual({
         groupPurchase: { status: 'PAYMENT_COMPLETED' },
       });
+      const live = subscribe(client, GroupPurchaseChangedDocument, {
+        filter: { purchaseIds: ['ABC_98765'] },
+      });
+      await untilLive(client, app);
       const result = await app.gql(PerformPurchaseActionLiveDocument, {
         input: { purchaseId: 'ABC_98765', action: 'COLLECT_FUNDS' },
       });
@@ -364,13 +370,27 @@ describe('live status', () => {
         accepted: true,
         purchase: { status: 'COLLECTED' },
       });
-      const [event] = await live.waitFor(1);
-      // The payload's fresh read already saw COLLECTED; the push still reports the change.
-      expect(event!.groupPurchaseChanged).toMatchObject({
+      // The simulator's own push of the same change has been answered: it was a repeat.
+      await app.sandbox.pbg!.settled();
+      expect(app.sandbox.pbg!.pushes.at(-1)).toMatchObject({ delivered: true });
+      // A later change of the same purchase is the barrier: a second delivery would precede it.
+      await push({
+        merchant_auth: auth,
+        events: [{ ...app.sandbox.pbg!.pushes.at(-1)!.body.events[0], status: 'refunded' }],
+      });
+      const [action, refund] = await live.waitFor(2);
+      expect(action!.groupPurchaseChanged).toMatchObject({
+        source: 'ACTION',
         changedFields: ['status'],
         previousStatus: 'PAYMENT_COMPLETED',
         purchase: { purchaseId: 'ABC_98765', status: 'COLLECTED' },
       });
+      expect(refund!.groupPurchaseChanged).toMatchObject({
+        source: 'PUSH',
+        changedFields: ['status'],
+        previousStatus: 'COLLECTED',
+      });
+      expect(live.events).toHaveLength(2);
       live.stop();
     });
   });

@@ -105,7 +105,8 @@ describe.skipIf(redisSkip !== undefined)(
       expect(toA).toEqual({ status: 200, json: { result: true } });
       const [first] = await live.waitFor(1);
       expect(first!.groupPurchaseChanged).toEqual({
-        eventId: expect.stringMatching(/^[0-9a-f]{64}$/),
+        // A Redis Stream id: the change log's cursor is the change's id.
+        eventId: expect.stringMatching(/^\d+-\d+$/),
         changedFields: ['status', 'numPeople'],
         previousStatus: null,
         purchase: { purchaseId: 'ABC_12345', status: 'COLLECTED', rawStatus: 'collected' },
@@ -133,13 +134,51 @@ describe.skipIf(redisSkip !== undefined)(
       expect(events[1]!.groupPurchaseChanged.eventId).not.toBe(first!.groupPurchaseChanged.eventId);
       expect(live.events).toHaveLength(2);
       expect(live.errors).toEqual([]);
-      // The event is stored once in the shared store, under its id.
-      expect(
-        await inspect.namespace('events').get(first!.groupPurchaseChanged.eventId),
-      ).toMatchObject({
-        state: 'published',
-        change: { eventId: first!.groupPurchaseChanged.eventId },
+      // The change log in Redis holds each change once, in order, under the id delivered.
+      const { entries } = await inspect.ledger.readLog<{ purchase: { purchaseId: string } }>(
+        undefined,
+        10_000,
+      );
+      const logged = entries.filter((e) => e.value.purchase.purchaseId === 'ABC_12345');
+      expect(logged.map((e) => e.cursor)).toEqual(
+        events.map((e) => e.groupPurchaseChanged.eventId),
+      );
+    });
+
+    it('should never move a purchase backwards when an older snapshot reaches the other instance', async () => {
+      const live = track(
+        subscribe<AbcChange>(
+          clientB,
+          `subscription { groupPurchaseChanged(filter: { purchaseIds: ["BACK_1"] }) {
+            eventId changedFields previousStatus purchase { purchaseId status rawStatus } } }`,
+        ),
+      );
+      await untilLive(clientB, a);
+      const snapshot = (status: string) => ({
+        merchant_auth: auth,
+        events: [{ purchase_id: 'BACK_1', merchant_id: 'ABC', status, num_people: 4 }],
       });
+      expect(await push(a, snapshot('pending'))).toEqual({ status: 200, json: { result: true } });
+      expect(await push(a, snapshot('collected'))).toEqual({ status: 200, json: { result: true } });
+      // PayByGroup re-sends the older snapshot to B: acknowledged, so PBG stops re-sending ...
+      expect(await push(b, snapshot('pending'))).toEqual({ status: 200, json: { result: true } });
+      // ... neither applied nor published: the refund (the barrier) follows COLLECTED directly.
+      expect(await push(b, snapshot('refunded'))).toEqual({ status: 200, json: { result: true } });
+      const events = await live.waitFor(3);
+      expect(events.map((e) => e.groupPurchaseChanged.purchase.status)).toEqual([
+        'PENDING',
+        'COLLECTED',
+        'REFUNDED',
+      ]);
+      expect(events[2]!.groupPurchaseChanged.previousStatus).toBe('COLLECTED');
+      expect(live.events).toHaveLength(3);
+      // Both instances read the newest state.
+      for (const app of [a, b]) {
+        const read = await app.raw('{ groupPurchase(purchaseId: "BACK_1") { status } }');
+        expect(read.json.data).toEqual({ groupPurchase: { status: 'REFUNDED' } });
+      }
+      // The stale one was counted on B, where it arrived.
+      expect(b.purchaseState.stats().stale).toBeGreaterThanOrEqual(1);
     });
 
     it('should make one upstream create for one idempotencyKey sent to A and B concurrently', async () => {
@@ -340,8 +379,10 @@ describe.skipIf(redisSkip !== undefined)(
           events: [{ purchase_id: 'STATE_1', status: 'collected', num_people: 4 }],
         }),
       ).toEqual({ status: 200, json: { result: true } });
-      expect(await inspect.namespace('purchases').get('STATE_1')).toMatchObject({
-        record: { purchaseId: 'STATE_1', status: 'COLLECTED', numPeople: 4 },
+      const stored = await inspect.ledger.getMany<{ record: unknown }>(['STATE_1']);
+      expect(stored.get('STATE_1')).toMatchObject({
+        version: 1,
+        value: { record: { purchaseId: 'STATE_1', status: 'COLLECTED', numPeople: 4 } },
       });
       const purchase = await b.raw(
         'query { groupPurchase(purchaseId: "STATE_1") { purchaseId status numPeople } }',

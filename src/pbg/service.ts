@@ -3,14 +3,19 @@ import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { PbgClient } from './client.js';
 import type { PurchaseStateStore } from './purchase-state.js';
-import type { GroupPurchaseRecord, PurchaseAction, PurchaseQuery } from './types.js';
+import {
+  GroupPurchaseChangeSource,
+  type GroupPurchaseRecord,
+  type PurchaseAction,
+  type PurchaseQuery,
+} from './types.js';
 
 export interface PurchaseServiceOptions {
   client: PbgClient;
   idempotency: Idempotency;
   /** The merchant this service acts for; queries default to it. */
   merchantId: string;
-  /** Last known purchase states (also written by change pushes). */
+  /** The owner of purchase state: every read is observed through it. */
   state: PurchaseStateStore;
   /**
    * How long a known state is served to `groupPurchase`/`_entities` without asking PBG again.
@@ -57,31 +62,53 @@ export class PurchaseService {
     const ttl = this.options.cacheTtlMs ?? 0;
     if (ttl > 0) {
       const known = await this.options.state.fresh(id, ttl, this.now());
-      // The cache holds what any read saw, other merchants' purchases included; serve only
-      // what the PBG query below would return (it filters on our merchant). A pushed event
+      // The state holds what any observation saw, other merchants' purchases included; serve
+      // only what the PBG query below would return (it filters on our merchant). A pushed event
       // without merchant_id is ours: PBG pushes to this merchant's URL.
       if (known && (known.merchantId === null || known.merchantId === this.options.merchantId)) {
         return known;
       }
     }
+    const stamp = await this.options.state.readStamp();
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,
       purchaseId: id,
     });
     const purchase = found.find((p) => p.purchaseId === id) ?? found[0] ?? null;
-    if (purchase) await this.options.state.putRead(purchase, this.now());
-    return purchase;
+    if (!purchase) return null;
+    const [served] = await this.observeRead([purchase], stamp);
+    return served ?? purchase;
   }
 
   /** Purchases matching every given constraint; the merchant defaults to ours. */
   async list(filter: PurchaseQuery): Promise<GroupPurchaseRecord[]> {
+    const stamp = await this.options.state.readStamp();
     const purchases = await this.options.client.query({
       ...filter,
       merchantId: filter.merchantId ?? this.options.merchantId,
     });
-    const now = this.now();
-    await Promise.all(purchases.map((purchase) => this.options.state.putRead(purchase, now)));
-    return purchases;
+    return this.observeRead(purchases, stamp);
+  }
+
+  /**
+   * Records what a read brought back (a change no push announced becomes a RECONCILIATION
+   * change) and answers with what the service now knows: the read, or — when a newer state was
+   * stored while the read was in flight, or the read would move a purchase backwards — the
+   * stored one. `stamp` is `state.readStamp()` taken before the read was sent.
+   */
+  async observeRead(
+    purchases: readonly GroupPurchaseRecord[],
+    stamp: string,
+  ): Promise<GroupPurchaseRecord[]> {
+    const outcomes = await this.options.state.observe(
+      purchases,
+      GroupPurchaseChangeSource.RECONCILIATION,
+      { readStamp: stamp },
+    );
+    return purchases.map((purchase, i) => {
+      const outcome = outcomes[i]!;
+      return outcome.kind === 'stale' || outcome.kind === 'repeat' ? outcome.current : purchase;
+    });
   }
 
   private now(): number {
@@ -114,13 +141,13 @@ export class PurchaseService {
     }
     const act = async () => {
       const accepted = await this.options.client.action(id, action);
-      // The purchase has (probably) changed: the next read must ask PBG.
+      // Bookkeeping: the purchase is now in the action's status (an ACTION change).
       // A store hiccup here must not fail an action PBG has carried out.
       if (accepted) {
-        await this.options.state.actionAccepted(id).catch((error: unknown) => {
+        await this.options.state.actionAccepted(id, action).catch((error: unknown) => {
           this.options.logger.warn(
             { purchaseId: id, err: error },
-            'could not mark purchase state stale',
+            'could not record the accepted action in the purchase state',
           );
         });
       }
