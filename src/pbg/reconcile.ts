@@ -67,17 +67,34 @@ export class Reconciler {
     this.timer.unref();
   }
 
+  /**
+   * Stops sweeping and, when this instance holds the sweep lock, releases it so another
+   * instance can sweep at once instead of after the lock expires. (A get-then-delete: if the
+   * lock expired and another instance took it in between, that one's sweep may overlap the
+   * next — harmless, since every observation is a compare-and-set.)
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
+    try {
+      const locks = this.options.store.namespace<string>(LOCK_NAMESPACE);
+      if ((await locks.get(LOCK_KEY)) === this.owner) await locks.delete(LOCK_KEY);
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'could not release the reconciliation lock');
+    }
   }
 
   /** One sweep, if this instance wins the lock. Never rejects. */
   async sweep(): Promise<SweepReport> {
     const report: SweepReport = { swept: false, compared: 0, upstreamCalls: 0, failed: false };
     try {
-      const lockMs = Math.max(1, Math.floor(this.options.intervalMs * 0.9));
+      // Just under the interval, so the next sweep (of any instance) finds it free; a minute
+      // when sweeps are off and only called by hand.
+      const lockMs =
+        this.options.intervalMs > 0
+          ? Math.max(1, Math.floor(this.options.intervalMs * 0.9))
+          : 60_000;
       const won = await this.options.store.setIfAbsent(
         LOCK_NAMESPACE,
         LOCK_KEY,
