@@ -14,8 +14,8 @@ export { compareCursors } from './ledger.js';
 /** Keyv namespaces over one backend: memory, a SQLite file, or Redis. */
 export interface Store {
   /**
-   * A keyv instance for one namespace ('batches', 'idempotency', 'batch-status', 'purchases',
-   * 'offers', 'events'), cached per name. Its methods reject when the backend fails instead of
+   * A keyv instance for one namespace ('batches', 'idempotency', 'batch-status', 'offers',
+   * 'purchase-seen', 'locks'), cached per name. Its methods reject when the backend fails instead of
    * quietly returning `undefined`/`false` (keyv's default) — except `clear()` over Redis, which
    * the Redis adapter only reports as an 'error' event. Names: letters, digits, `-` and `_`.
    * Release the backend with `Store.close()`, not `keyv.disconnect()`: namespaces share one
