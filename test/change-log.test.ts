@@ -162,6 +162,29 @@ for (const store of stores) {
       }
     });
 
+    it('should never let a read sent before a push overwrite what the push stored', async () => {
+      const pbg = app.sandbox.pbg!;
+      pbg.resetCalls();
+      // PayByGroup answers this read late; it still says PENDING with 8 people.
+      pbg.injectFault({ endpoint: 'query', kind: 'delay', ms: 2000 });
+      const reading = app.raw('{ groupPurchase(purchaseId: "ABC_20006") { status numPeople } }');
+      await expect.poll(() => pbg.calls.query).toBe(1);
+      // Meanwhile the push of a newer state is stored.
+      await pushed(app, event('ABC_20006', 'payment_completed', 7));
+      const staleBefore = app.purchaseState.stats().stale;
+      const late = await reading;
+      // The late read is kept out and answers with what the service knows now.
+      expect(late.json.data).toEqual({
+        groupPurchase: { status: 'PAYMENT_COMPLETED', numPeople: 7 },
+      });
+      expect(app.purchaseState.stats().stale).toBe(staleBefore + 1);
+      pbg.resetCalls();
+      expect(await statusOf('ABC_20006')).toEqual({
+        groupPurchase: { status: 'PAYMENT_COMPLETED', numPeople: 7 },
+      });
+      expect(pbg.calls.query).toBe(0);
+    });
+
     it('should page the log with groupPurchaseChanges and refuse a page larger than its limit', async () => {
       await pushed(app, event('PAGE_1', 'pending', 1), event('PAGE_2', 'pending', 1));
       await pushed(app, event('PAGE_1', 'collected', 1));

@@ -6,6 +6,7 @@ import {
   CreateCollectBatchErrorsOnlyDocument,
   GroupPurchaseChangedDocument,
   PerformPurchaseActionLiveDocument,
+  UpsertPurchaseOfferDocument,
   type GroupPurchaseChangedSubscription,
 } from './generated/graphql.js';
 import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
@@ -216,6 +217,44 @@ describe('live status', () => {
       expect(new Set(received.map((e) => e.groupPurchaseChanged.purchase.purchaseId)).size).toBe(
         5000,
       );
+    });
+
+    it('should resolve inventoryState per event, as the catalog is at delivery', async () => {
+      const upsert = (inventoryState: 'AVAILABLE' | 'UNAVAILABLE') =>
+        app.gql(UpsertPurchaseOfferDocument, {
+          input: {
+            purchaseId: 'INV_1',
+            purchaseCost: '100.00',
+            currency: 'USD',
+            imageUrl: 'https://merchant.example/inv.png',
+            inventoryState,
+          },
+        });
+      expect((await upsert('AVAILABLE')).errors).toBeUndefined();
+      const inventory = subscribe<{
+        groupPurchaseChanged: { purchase: { numPeople: number; inventoryState: string } };
+      }>(
+        client,
+        `subscription { groupPurchaseChanged(filter: { purchaseIds: ["INV_1"] }) {
+          purchase { numPeople inventoryState } } }`,
+      );
+      await untilLive(client, app);
+      await push({
+        merchant_auth: auth,
+        events: [{ purchase_id: 'INV_1', status: 'pending', num_people: 1 }],
+      });
+      await inventory.waitFor(1);
+      expect((await upsert('UNAVAILABLE')).errors).toBeUndefined();
+      await push({
+        merchant_auth: auth,
+        events: [{ purchase_id: 'INV_1', status: 'pending', num_people: 2 }],
+      });
+      const events = await inventory.waitFor(2);
+      expect(events.map((e) => e.groupPurchaseChanged.purchase)).toEqual([
+        { numPeople: 1, inventoryState: 'AVAILABLE' },
+        { numPeople: 2, inventoryState: 'UNAVAILABLE' },
+      ]);
+      inventory.stop();
     });
 
     it('should refresh the state queries read from a push', async () => {

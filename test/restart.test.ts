@@ -142,6 +142,9 @@ describe('kill -9 while PayByGroup pushes', () => {
         // ... and some older re-sends arrived after newer states: kept out as stale.
         lines.push(...service.lines);
         expect(lines.some((line) => line.includes('stale purchase observations'))).toBe(true);
+        for (const secret of Object.values(TEST_SECRETS)) {
+          expect(lines.filter((line) => line.includes(secret))).toEqual([]);
+        }
 
         // Every acknowledged change is in the log, once, and in lifecycle order.
         const logged = await readLog(service.url, PURCHASES);
