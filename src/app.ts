@@ -124,6 +124,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const purchaseState = new PurchaseStateStore({
       store,
       bus: events.bus,
+      merchantId: config.pbg.merchantId,
       logger: logger.child({ component: 'purchase-state' }),
     });
     const changeFeed = new ChangeFeed({

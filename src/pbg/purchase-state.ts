@@ -2,7 +2,13 @@ import { canonicalJson } from '../canonical-json.js';
 import { GROUP_PURCHASE_CHANGED, type EventBus } from '../events/pubsub.js';
 import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
-import { compareCursors, type Ledger, type LedgerState, type Store } from '../store/index.js';
+import {
+  compareCursors,
+  type Ledger,
+  type LedgerState,
+  type LedgerWrite,
+  type Store,
+} from '../store/index.js';
 import { isBackwards, isFinal } from './lifecycle.js';
 import { purchaseObjectProblem } from './limits.js';
 import {
@@ -19,6 +25,12 @@ export interface PurchaseStateOptions {
   /** Where a stored change is announced (a wake-up for subscription feeds). */
   bus: EventBus;
   logger: Logger;
+  /**
+   * This service's merchant. Only its purchases (and pushed ones without merchant_id: PBG
+   * pushes to this merchant's URL) are reconciled; another merchant's, seen in a list, are not.
+   * @default undefined (every purchase)
+   */
+  merchantId?: string;
   /** @default () => new Date() */
   now?: () => Date;
 }
@@ -34,8 +46,8 @@ interface StoredState {
 export type Observed =
   | { kind: 'change'; change: GroupPurchaseChange }
   | { kind: 'repeat'; current: GroupPurchaseRecord }
-  /** Older than what is known: kept in the log of this process, not applied, not published. */
-  | { kind: 'stale'; current: GroupPurchaseRecord }
+  /** Older than what is known: logged as a warning and counted, not applied, not published. */
+  | { kind: 'stale'; current: GroupPurchaseRecord; observed: GroupPurchaseStatus }
   /** Broke a size or nesting limit; nothing was compared or stored. */
   | { kind: 'refused'; reason: string };
 
@@ -129,9 +141,10 @@ export class PurchaseStateStore {
       }
       const ids = pending.map((p) => p.record.purchaseId);
       const current = await this.ledger.getMany<StoredState>(ids);
+      const context: DecisionContext = { source, options, receivedAt, isOurs: this.isOurs };
       const decided = pending.map((p) => ({
         ...p,
-        ...decide(current.get(p.record.purchaseId), p.record, source, options, receivedAt),
+        ...decide(current.get(p.record.purchaseId), p.record, context),
       }));
       const writes = decided.filter((d) => d.write !== undefined);
       const results = await this.ledger.commit(writes.map((d) => d.write!));
@@ -149,6 +162,11 @@ export class PurchaseStateStore {
     return outcomes;
   }
 
+  private readonly isOurs = (record: GroupPurchaseRecord): boolean =>
+    this.options.merchantId === undefined ||
+    record.merchantId === null ||
+    record.merchantId === this.options.merchantId;
+
   /** Counting, logging stale ones, the wake-up for subscribers, and "seen" for the read cache. */
   private async afterObserving(outcomes: Observed[], source: Source): Promise<void> {
     let newest: string | undefined;
@@ -164,21 +182,42 @@ export class PurchaseStateStore {
       } else if (outcome.kind === 'refused') this.counts.refused += 1;
       else this.counts.stale += 1;
     }
-    const stale = outcomes.filter((o) => o.kind === 'stale');
-    if (stale.length > 0) {
-      this.options.logger.warn(
-        {
-          source,
-          stale: stale.length,
-          purchaseIds: stale.slice(0, 20).map((o) => o.current.purchaseId),
-        },
-        'stale purchase observations kept out: older than the known state',
-      );
-    }
-    if (newest !== undefined) {
-      await this.options.bus.publish(GROUP_PURCHASE_CHANGED, { cursor: newest });
-    }
+    this.logStale(outcomes, source);
+    if (newest !== undefined) this.announce(newest);
     if (repeats.length > 0) await this.markSeen(repeats);
+  }
+
+  private logStale(outcomes: Observed[], source: Source): void {
+    const stale = outcomes.flatMap((o) => (o.kind === 'stale' ? [o] : []));
+    if (stale.length === 0) return;
+    this.options.logger.warn(
+      {
+        source,
+        stale: stale.length,
+        // The first few, enough to find them; a push of thousands must not log thousands.
+        moves: stale.slice(0, 20).map((o) => ({
+          purchaseId: o.current.purchaseId,
+          known: o.current.status,
+          observed: o.observed,
+        })),
+      },
+      'stale purchase observations kept out: older than the known state',
+    );
+  }
+
+  /**
+   * Tells followers the log grew. The change is already durable, so a failed publish is only
+   * logged: followers also re-read the log on their own every few seconds (change-feed.ts).
+   */
+  private announce(cursor: string): void {
+    try {
+      void Promise.resolve(this.options.bus.publish(GROUP_PURCHASE_CHANGED, { cursor })).catch(
+        (error: unknown) =>
+          this.options.logger.warn({ err: error }, 'change wake-up not published'),
+      );
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'change wake-up not published');
+    }
   }
 
   /**
@@ -265,13 +304,19 @@ const ACTION_RESULT: Readonly<Record<PurchaseAction, GroupPurchaseStatus>> = {
  * The decision for one observation against the stored state: pure, so the compare-and-set
  * retry can simply call it again with the state it lost to.
  */
+interface DecisionContext {
+  source: Source;
+  options: ObserveOptions;
+  receivedAt: string;
+  /** Whether reconciliation should keep asking about this purchase while it is open. */
+  isOurs: (record: GroupPurchaseRecord) => boolean;
+}
+
 function decide(
   stored: LedgerState<StoredState> | undefined,
   record: GroupPurchaseRecord,
-  source: Source,
-  options: ObserveOptions,
-  receivedAt: string,
-): { outcome: Observed; write?: Parameters<Ledger['commit']>[0][number] } {
+  { source, options, receivedAt, isOurs }: DecisionContext,
+): { outcome: Observed; write?: LedgerWrite<StoredState> } {
   const problem = purchaseObjectProblem(record.attributes);
   if (problem !== undefined) return { outcome: { kind: 'refused', reason: problem } };
   const previous = stored?.value.record;
@@ -279,7 +324,7 @@ function decide(
     return { outcome: { kind: 'repeat', current: previous } };
   }
   if (previous && isStale(stored, record, options)) {
-    return { outcome: { kind: 'stale', current: previous } };
+    return { outcome: { kind: 'stale', current: previous, observed: record.status } };
   }
   const change: GroupPurchaseChange = {
     cursor: '',
@@ -302,7 +347,7 @@ function decide(
         record,
         observedAt: source === Source.ACTION ? 0 : Date.parse(receivedAt),
       } satisfies StoredState,
-      open: !isFinal(record.status),
+      open: !isFinal(record.status) && isOurs(record),
       log: logged,
     },
   };

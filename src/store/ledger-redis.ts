@@ -75,101 +75,104 @@ local keys = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 for _, key in ipairs(keys) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], key) end
 return keys`;
 
+/** The watermark and up to ARGV[2] entries after ARGV[1], read together (one snapshot). */
+const READ_LOG = `
+return { redis.call('GET', KEYS[2]), redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2]) }`;
+
+/** The newest entry (or, once all are trimmed, the newest trimmed id). */
+const HEAD = `
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #newest > 0 then return newest[1][1] end
+return redis.call('GET', KEYS[2])`;
+
+type StreamEntry = [string, string[]];
+
 /**
- * The ledger in Redis: versions and values in two hashes, the open set in a sorted set scored by
- * when each key was last checked, and the change log in a Stream — whose ids Redis assigns
- * in increasing order whatever the instances' clocks say, so they serve as cursors as they are.
+ * The ledger in Redis: versions, values and cursors in hashes, the open set in a sorted set
+ * scored by when each key was last checked, and the change log in a Stream — whose ids Redis
+ * assigns in increasing order whatever the instances' clocks say, so they serve as cursors as
+ * they are. Every operation is one script (or one command), so each sees one consistent state.
  */
-export function createRedisLedger(send: RedisCommand): Ledger {
-  const evalScript = (script: string, keys: string[], args: string[]) =>
-    send(['EVAL', script, String(keys.length), ...keys, ...args]);
+export class RedisLedger implements Ledger {
+  constructor(private readonly send: RedisCommand) {}
 
-  return {
-    async getMany<T>(keys: readonly string[]) {
-      const found = new Map<string, LedgerState<T>>();
-      if (keys.length === 0) return found;
-      const [versions, values, cursors] = (await evalScript(
-        GET_MANY,
-        [KEYS.versions, KEYS.values, KEYS.cursors],
-        [...keys],
-      )) as Array<Array<string | null>>;
-      keys.forEach((key, i) => {
-        const version = versions![i];
-        const value = values![i];
-        const cursor = cursors![i];
-        if (version == null || value == null) return;
-        found.set(key, {
-          version: Number(version),
-          value: JSON.parse(value) as T,
-          ...(cursor == null ? {} : { cursor }),
-        });
+  private eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.send(['EVAL', script, String(keys.length), ...keys, ...args]);
+  }
+
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
+    const found = new Map<string, LedgerState<T>>();
+    if (keys.length === 0) return found;
+    const [versions, values, cursors] = (await this.eval(
+      GET_MANY,
+      [KEYS.versions, KEYS.values, KEYS.cursors],
+      [...keys],
+    )) as Array<Array<string | null>>;
+    keys.forEach((key, i) => {
+      const version = versions![i];
+      const value = values![i];
+      const cursor = cursors![i];
+      if (version == null || value == null) return;
+      found.set(key, {
+        version: Number(version),
+        value: JSON.parse(value) as T,
+        ...(cursor == null ? {} : { cursor }),
       });
-      return found;
-    },
+    });
+    return found;
+  }
 
-    async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>) {
-      const args = [String(Date.now()), String(writes.length)];
-      for (const w of writes) {
-        args.push(w.key, String(w.expectedVersion), JSON.stringify(w.value), w.open ? '1' : '0');
-        args.push(
-          w.log === undefined ? '0' : '1',
-          w.log === undefined ? '' : JSON.stringify(w.log),
-        );
-      }
-      const replies = (await evalScript(
-        COMMIT,
-        [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors],
-        args,
-      )) as string[];
-      return replies.map((reply): LedgerCommitResult => {
-        if (reply === '') return { ok: false };
-        const [version, cursor] = reply.split(' ');
-        return cursor
-          ? { ok: true, version: Number(version), cursor }
-          : { ok: true, version: Number(version) };
-      });
-    },
+  async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+    const args = [String(Date.now()), String(writes.length)];
+    for (const w of writes) {
+      const log = w.log === undefined ? ['0', ''] : ['1', JSON.stringify(w.log)];
+      args.push(w.key, String(w.expectedVersion), JSON.stringify(w.value), w.open ? '1' : '0');
+      args.push(...log);
+    }
+    const replies = (await this.eval(
+      COMMIT,
+      [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors],
+      args,
+    )) as string[];
+    return replies.map((reply): LedgerCommitResult => {
+      if (reply === '') return { ok: false };
+      const [version, cursor] = reply.split(' ');
+      return cursor
+        ? { ok: true, version: Number(version), cursor }
+        : { ok: true, version: Number(version) };
+    });
+  }
 
-    async readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>> {
-      const trimmed = (await send(['GET', KEYS.trimmed])) as string | null;
-      const rows = (await send([
-        'XRANGE',
-        KEYS.log,
-        after === undefined ? '-' : `(${after}`,
-        '+',
-        'COUNT',
-        String(limit),
-      ])) as Array<[string, string[]]>;
-      return {
-        expired: after !== undefined && trimmed !== null && compareCursors(after, trimmed) < 0,
-        entries: rows.map(([id, fields]) => ({
-          cursor: id,
-          value: JSON.parse(fields[fields.indexOf('v') + 1]!) as T,
-        })),
-      };
-    },
+  async readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>> {
+    const [trimmed, rows] = (await this.eval(
+      READ_LOG,
+      [KEYS.log, KEYS.trimmed],
+      [after === undefined ? '-' : `(${after}`, String(limit)],
+    )) as [string | null, StreamEntry[]];
+    return {
+      expired: after !== undefined && trimmed !== null && compareCursors(after, trimmed) < 0,
+      entries: rows.map(([id, fields]) => ({
+        cursor: id,
+        value: JSON.parse(fields[fields.indexOf('v') + 1]!) as T,
+      })),
+    };
+  }
 
-    async head() {
-      const [newest, trimmed] = (await Promise.all([
-        send(['XREVRANGE', KEYS.log, '+', '-', 'COUNT', '1']),
-        send(['GET', KEYS.trimmed]),
-      ])) as [Array<[string, string[]]>, string | null];
-      return newest[0]?.[0] ?? trimmed ?? undefined;
-    },
+  async head(): Promise<string | undefined> {
+    return ((await this.eval(HEAD, [KEYS.log, KEYS.trimmed], [])) as string | null) ?? undefined;
+  }
 
-    async trim(maxAgeMs: number) {
-      const minId = `${Date.now() - maxAgeMs}-0`;
-      return Number(await evalScript(TRIM, [KEYS.log, KEYS.trimmed], [minId]));
-    },
+  async trim(maxAgeMs: number): Promise<number> {
+    const minId = `${Date.now() - maxAgeMs}-0`;
+    return Number(await this.eval(TRIM, [KEYS.log, KEYS.trimmed], [minId]));
+  }
 
-    isCursor: (cursor: string) => /^\d{1,15}-\d{1,15}$/.test(cursor),
+  isCursor(cursor: string): boolean {
+    return /^\d{1,15}-\d{1,15}$/.test(cursor);
+  }
 
-    async takeOpen(limit: number) {
-      return (await evalScript(
-        TAKE_OPEN,
-        [KEYS.open],
-        [String(limit), String(Date.now())],
-      )) as string[];
-    },
-  };
+  async takeOpen(limit: number): Promise<string[]> {
+    const args = [String(limit), String(Date.now())];
+    return (await this.eval(TAKE_OPEN, [KEYS.open], args)) as string[];
+  }
 }

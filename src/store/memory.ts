@@ -1,6 +1,6 @@
 import { Keyv } from 'keyv';
 import type { Backend } from './backend.js';
-import { createMemoryLedger } from './ledger-memory.js';
+import { MemoryLedger } from './ledger-memory.js';
 
 /**
  * The in-process store: keyv's default Map store, one Map per namespace, all owned by one Store
@@ -20,7 +20,7 @@ export function createMemoryBackend(): Backend {
   return {
     description: 'memory',
 
-    ledger: createMemoryLedger(),
+    ledger: new MemoryLedger(),
 
     createKeyv(namespace) {
       return new Keyv({ store: new Map(), namespace, throwOnErrors: true });

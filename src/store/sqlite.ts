@@ -1,7 +1,7 @@
 import { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import { expiresAt, serializeFor, type Backend } from './backend.js';
-import { createSqliteLedger } from './ledger-sqlite.js';
+import { SqliteLedger } from './ledger-sqlite.js';
 import { KeyvSqlite } from './sqlite-adapter.js';
 import { SqliteDatabase } from './sqlite-database.js';
 
@@ -24,7 +24,7 @@ export interface SqliteBackendOptions {
 export function openSqliteBackend(path: string, options: SqliteBackendOptions): Backend {
   const { logger } = options;
   const database = new SqliteDatabase(path, { busyTimeoutMs: options.busyTimeoutMs });
-  const ledger = createSqliteLedger(database.path, options.busyTimeoutMs ?? 5000);
+  const ledger = new SqliteLedger(database.path, options.busyTimeoutMs ?? 5000);
 
   const sweep = (): void => {
     try {
