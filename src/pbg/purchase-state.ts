@@ -111,18 +111,21 @@ export class PurchaseStateStore {
   ): Promise<Observed[]> {
     const outcomes = new Array<Observed>(records.length);
     const receivedAt = (this.options.now?.() ?? new Date()).toISOString();
-    // Rounds of distinct purchases: a compare-and-set batch holds one write per key.
     let rest = records.map((record, index) => ({ record, index }));
-    while (rest.length > 0) {
-      const seen = new Set<string>();
-      const round = rest.filter(({ record }) =>
-        seen.has(record.purchaseId) ? false : (seen.add(record.purchaseId), true),
-      );
-      rest = rest.filter((item) => !round.includes(item));
-      const results = await guardStore(() => this.observeRound(round, source, options, receivedAt));
-      round.forEach(({ index }, i) => (outcomes[index] = results[i]!));
+    try {
+      while (rest.length > 0) {
+        const round = nextRound(rest);
+        rest = rest.filter((item) => !round.has(item));
+        const items = [...round];
+        const results = await guardStore(() =>
+          this.observeRound(items, source, options, receivedAt),
+        );
+        items.forEach(({ index }, i) => (outcomes[index] = results[i]!));
+      }
+    } finally {
+      // Also after a failure: what the earlier rounds logged must still wake its followers.
+      await this.afterObserving(outcomes.filter(Boolean), source);
     }
-    await this.afterObserving(outcomes, source);
     return outcomes;
   }
 
@@ -290,6 +293,25 @@ export class PurchaseStateStore {
   trimLog(maxAgeMs: number): Promise<number> {
     return guardStore(() => this.ledger.trim(maxAgeMs));
   }
+}
+
+/** Purchases per compare-and-set batch: one store round trip, well inside Lua's argument limit. */
+const ROUND_SIZE = 500;
+
+/**
+ * The next batch: up to ROUND_SIZE observations of distinct purchases, in order. A batch holds
+ * one write per key, so a purchase observed twice waits for the next round for its second one.
+ */
+function nextRound<T extends { record: GroupPurchaseRecord }>(rest: readonly T[]): Set<T> {
+  const ids = new Set<string>();
+  const round = new Set<T>();
+  for (const item of rest) {
+    if (round.size === ROUND_SIZE) break;
+    if (ids.has(item.record.purchaseId)) continue;
+    ids.add(item.record.purchaseId);
+    round.add(item);
+  }
+  return round;
 }
 
 /** The status PayByGroup moves a purchase to when it accepts an action (status.ts's RULES). */
