@@ -181,6 +181,45 @@ describe.skipIf(redisSkip !== undefined)(
       expect(b.purchaseState.stats().stale).toBeGreaterThanOrEqual(1);
     });
 
+    it('should keep every purchase moving forward under concurrent pushes to A and B in any order', async () => {
+      const ids = Array.from({ length: 20 }, (_, i) => `RACE_${i}`);
+      const steps = ['pending', 'payment_completed', 'collected', 'refunded'];
+      // Every snapshot of every purchase, twice, half to A and half to B, all at once, in an
+      // order that differs per purchase (rotated), so old ones often arrive after new ones.
+      const sends = ids.flatMap((id, i) =>
+        [...steps, ...steps].map((status, k) => ({
+          to: (i + k) % 2 === 0 ? a : b,
+          order: (k * 7 + i) % 8,
+          events: [{ purchase_id: id, merchant_id: 'ABC', status, num_people: 4 }],
+        })),
+      );
+      sends.sort((x, y) => x.order - y.order);
+      const answers = await Promise.all(
+        sends.map(({ to, events }) => push(to, { merchant_auth: auth, events })),
+      );
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      const { entries } = await inspect.ledger.readLog<{
+        purchase: { purchaseId: string; status: string };
+      }>(undefined, 100_000);
+      const stage = ['PENDING', 'PAYMENT_COMPLETED', 'COLLECTED', 'REFUNDED'];
+      for (const id of ids) {
+        const logged = entries
+          .filter((e) => e.value.purchase.purchaseId === id)
+          .map((e) => stage.indexOf(e.value.purchase.status));
+        // Strictly forward, each status at most once, ending on the last.
+        expect(logged.every((s, k) => k === 0 || s > logged[k - 1]!)).toBe(true);
+        expect(logged.at(-1)).toBe(3);
+      }
+      const read = await b.raw(
+        `{ ${ids.map((id) => `${id}: groupPurchase(purchaseId: "${id}") { status }`).join(' ')} }`,
+      );
+      expect(
+        new Set(
+          Object.values(read.json.data as Record<string, { status: string }>).map((p) => p.status),
+        ),
+      ).toEqual(new Set(['REFUNDED']));
+    });
+
     it('should make one upstream create for one idempotencyKey sent to A and B concurrently', async () => {
       const input = {
         name: 'Scale-out concurrent',
