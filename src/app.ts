@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
 import { buildFederatedSchema } from '../resolvers/schema.js';
 import { createContext } from '../resolvers/context.js';
 import { ChillrClient } from './chillr/client.js';
@@ -10,8 +7,14 @@ import type { Config } from './config.js';
 import { BatchWatcher } from './events/batch-watcher.js';
 import { createEventBus } from './events/pubsub.js';
 import { createHttpApp } from './http/app.js';
+import { serveCallbacks } from './http/callback-app.js';
+import { listenStartingUp } from './http/listen.js';
+import { attachGraphqlWs } from './http/ws.js';
 import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
+import { Outbox } from './outbox.js';
+import { UpstreamGuard } from './upstream/guard.js';
+import { credentialsOf, Redactor, upstreamSecretsOf } from './redact.js';
 import { createLogger, type Logger } from './logger.js';
 import { PbgCallbacks } from './pbg/callbacks.js';
 import { ChangePushReceiver } from './pbg/change-push.js';
@@ -29,12 +32,21 @@ import { openStore, type Store } from './store/index.js';
 export interface AppOptions {
   /** @default a JSON logger at config.logLevel on stdout */
   logger?: Logger;
+  /**
+   * Wraps the store once it is open, before any service uses it: the seam fault-injection
+   * tests use to make the store fail at a chosen step (claim, outcome, bookkeeping) and then
+   * recover, without patching modules.
+   * @default the store as opened
+   */
+  wrapStore?: (store: Store) => Store;
 }
 
 export interface RunningApp {
   /** e.g. http://127.0.0.1:4000 */
   url: string;
   port: number;
+  /** Where the PayByGroup callbacks listen when CALLBACK_PORT is set (else `url`). */
+  callbackUrl: string;
   config: Config;
   services: Services;
   store: Store;
@@ -56,25 +68,25 @@ export interface RunningApp {
  * must know this service's real address (port 0 in tests) to call it back.
  */
 export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger =
+    options.logger ??
+    createLogger({ level: config.logLevel, redactor: new Redactor(credentialsOf(config)) });
   const closers: Array<() => Promise<void>> = [];
   try {
-    const httpServer = http.createServer((_req, res) => {
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
-      res.end(JSON.stringify({ error: 'Starting up; retry shortly.' }));
-    });
-    await new Promise<void>((resolve, reject) => {
-      httpServer.once('error', reject);
-      httpServer.listen(config.port, config.host, () => resolve());
-    });
-    const closeHttp = () => new Promise<void>((resolve) => httpServer.close(() => resolve()));
-    closers.push(closeHttp);
-    const address = httpServer.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://127.0.0.1:${port}`;
+    const main = await listenStartingUp(config.port, config.host);
+    const { server: httpServer, port, url } = main;
+    closers.push(main.close);
+    const closeHttp = main.close;
+    // PayByGroup's callbacks on their own listener when CALLBACK_PORT says so.
+    const callbackListener =
+      config.callbackPort === undefined
+        ? undefined
+        : await listenStartingUp(config.callbackPort, config.host);
+    if (callbackListener) closers.push(callbackListener.close);
 
-    const store = await openStore(config.storeUrl, { logger });
-    closers.push(() => store.close());
+    const opened = await openStore(config.storeUrl, { logger });
+    closers.push(() => opened.close());
+    const store = options.wrapStore?.(opened) ?? opened;
     const sandbox: RunningApp['sandbox'] = {};
 
     let chillrBaseUrl = config.chillr.baseUrl;
@@ -100,7 +112,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         apiKey: config.pbg.apiKey,
         merchantId: config.pbg.merchantId,
         merchantAuth: config.pbg.merchantAuth,
-        merchantBaseUrl: config.pbg.publicBaseUrl ?? url,
+        merchantBaseUrl: config.pbg.publicBaseUrl ?? callbackListener?.url ?? url,
         // The loop is closed: the simulator POSTs its change pushes to this service.
         deliverChangePushes: true,
         logger: logger.child({ component: 'pbg-sandbox' }),
@@ -117,16 +129,23 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const events = await createEventBus({ redisUrl: config.redisUrl, logger });
     closers.push(events.close);
 
-    const idempotency = new Idempotency(store, {
-      pendingTtlMs: Math.max(60_000, config.upstreamTimeoutMs * 3),
-    });
-    const offers = new OfferCatalog(store);
-    const purchaseState = new PurchaseStateStore({
+    // Flushed on close (closers run in reverse): after the server drained, before the store goes.
+    const outbox = new Outbox({ store, logger: logger.child({ component: 'outbox' }) });
+    closers.push(() => outbox.close());
+    const idempotency = new Idempotency({
       store,
-      bus: events.bus,
-      merchantId: config.pbg.merchantId,
-      logger: logger.child({ component: 'purchase-state' }),
+      outbox,
+      logger,
+      // Money calls are never retried, so one timeout bounds the call; the rest is margin for
+      // a busy process (an owner that is merely slow must not be taken for a dead one).
+      claimDeadlineMs: 2 * config.upstreamTimeoutMs + config.idempotencyClaimMarginMs,
     });
+    const upstreamRedactor = new Redactor(upstreamSecretsOf(config));
+    const guardOf = (upstream: string) =>
+      new UpstreamGuard({ upstream, ...config.upstreamGuard, logger });
+    const guards = { chillr: guardOf('Chillr'), pbg: guardOf('PayByGroup') };
+    const offers = new OfferCatalog(store);
+
     const changeFeed = new ChangeFeed({
       store,
       bus: events.bus,
@@ -141,16 +160,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         apiKey: config.chillr.apiKey,
         apiSecretKey: config.chillr.apiSecretKey,
         timeoutMs: config.upstreamTimeoutMs,
+        redactor: upstreamRedactor,
+        guard: guards.chillr,
         logger: logger.child({ component: 'chillr-client' }),
       }),
       store,
       idempotency,
+      outbox,
+      requireIdempotencyKey: config.requireIdempotencyKey,
       logger,
       maxBatchSize: config.chillr.maxBatchSize,
     });
     const batchWatcher = new BatchWatcher({
       refresh: (id) => collect.getBatch(id),
       intervalMs: config.chillr.pollIntervalMs,
+      maxPollers: config.chillr.maxPollers,
       logger: logger.child({ component: 'batch-watcher' }),
     });
     closers.push(async () => batchWatcher.close());
@@ -160,7 +184,19 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       merchantId: config.pbg.merchantId,
       merchantAuth: config.pbg.merchantAuth,
       timeoutMs: config.upstreamTimeoutMs,
+      redactor: upstreamRedactor,
+      guard: guards.pbg,
       logger: logger.child({ component: 'pbg-client' }),
+    });
+    const purchaseState = new PurchaseStateStore({
+      store,
+      bus: events.bus,
+      merchantId: config.pbg.merchantId,
+      readPurchase: async (purchaseId) =>
+        (await pbgClient.query({ merchantId: config.pbg.merchantId, purchaseId })).find(
+          (p) => p.purchaseId === purchaseId,
+        ) ?? null,
+      logger: logger.child({ component: 'purchase-state' }),
     });
     const services: Services = {
       collect,
@@ -169,6 +205,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       purchases: new PurchaseService({
         client: pbgClient,
         idempotency,
+        requireIdempotencyKey: config.requireIdempotencyKey,
         merchantId: config.pbg.merchantId,
         state: purchaseState,
         cacheTtlMs: config.pbg.cacheTtlMs,
@@ -200,56 +237,61 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     reconciler.start();
     closers.push(() => reconciler.close());
 
+    const pbg = pbgRoutes({
+      callbacks,
+      changePush: (body) => changePush.handle(body),
+      allowedIps: config.pbg.allowedIps,
+      merchantAuth: config.pbg.merchantAuth,
+      bodyLimitBytes: config.pbg.callbackMaxBytes,
+      logger,
+    });
+    if (callbackListener) {
+      serveCallbacks({ server: callbackListener.server, pbg, trustProxy: config.trustProxy });
+    }
+
     const schema = await buildFederatedSchema(events.bus);
+    const routerSecret = config.router.secret
+      ? { secret: config.router.secret, header: config.router.secretHeader }
+      : undefined;
     const httpApp = await createHttpApp({
       httpServer,
       schema,
       context: (requestId) => createContext(services, requestId, logger),
       logger,
       production: config.nodeEnv === 'production',
+      redactor: new Redactor(credentialsOf(config)),
+      routerSecret,
+      bodyLimit: config.maxRequestBytes,
       trustProxy: config.trustProxy,
       readiness: () => store.ping(),
-      routes: (app) => {
-        app.use(
-          '/pbg',
-          pbgRoutes({
-            callbacks,
-            changePush: (body) => changePush.handle(body),
-            allowedIps: config.pbg.allowedIps,
-            logger,
-          }),
-        );
-      },
+      // With CALLBACK_PORT the callbacks live only there.
+      routes: callbackListener ? undefined : (app) => app.use('/pbg', pbg),
     });
 
     // Subscriptions: graphql-ws on the same server and path as queries.
-    const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-    const wsCleanup = useServer(
-      {
-        schema,
-        context: () => createContext(services, randomUUID(), logger),
-        connectionInitWaitTimeout: config.wsInitTimeoutMs,
-        onError: (_ctx, _id, _payload, errors) => {
-          logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-        },
-      },
-      wsServer,
-      config.wsKeepAliveMs,
-    );
+    const closeWs = attachGraphqlWs({
+      httpServer,
+      schema,
+      context: () => createContext(services, randomUUID(), logger),
+      logger,
+      keepAliveMs: config.wsKeepAliveMs,
+      initTimeoutMs: config.wsInitTimeoutMs,
+      maxPayloadBytes: config.maxRequestBytes,
+      maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,
+      routerSecret,
+    });
     // httpApp.stop() (Apollo's drain) closes the HTTP server, so it replaces the plain close above;
     // sockets close first, or the drain would wait for them.
     closers.splice(closers.indexOf(closeHttp), 1);
     closers.push(httpApp.stop);
-    closers.push(async () => {
-      await wsCleanup.dispose();
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
-    });
+    closers.push(closeWs);
     logger.info({ url: `${url}/graphql`, store: store.description }, 'payments subgraph listening');
 
     let closing: Promise<void> | undefined;
     return {
       url,
       port,
+      callbackUrl: callbackListener?.url ?? url,
       config,
       services,
       store,

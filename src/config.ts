@@ -20,6 +20,8 @@ export interface ChillrConfig {
   maxBatchSize: number;
   /** How often `collectBatchUpdated` polls a batch. @default 5000 */
   pollIntervalMs: number;
+  /** Batches polled at once by this process; one more subscription is refused. @default 1000 */
+  maxPollers: number;
   /** Port of the in-process simulator when `baseUrl` is unset (0 = any free port). @default 4001 */
   sandboxPort: number;
 }
@@ -57,6 +59,12 @@ export interface PbgConfig {
    * @default `http://127.0.0.1:<the port actually bound>`
    */
   publicBaseUrl: string | undefined;
+  /**
+   * Largest PBG callback body (a 5,000-event change push fits); an unauthenticated one is
+   * refused before it is parsed.
+   * @default 4194304 (4 MiB)
+   */
+  callbackMaxBytes: number;
 }
 
 export interface Config {
@@ -73,8 +81,48 @@ export interface Config {
   redisUrl: string | undefined;
   /** Per-attempt timeout of every upstream call. @default 10000 */
   upstreamTimeoutMs: number;
-  /** Express `trust proxy` setting, for the client address behind a load balancer. @default false */
-  trustProxy: boolean | number | string;
+  /**
+   * Money-moving mutations refuse to run without an idempotencyKey (userError
+   * IDEMPOTENCY_KEY_REQUIRED, before any upstream call).
+   * @default true when NODE_ENV=production, else false
+   */
+  requireIdempotencyKey: boolean;
+  /**
+   * Margin past 2 × upstreamTimeoutMs after which an idempotency claim's owner is taken for
+   * dead, and an attempt that timed out is taken as finished upstream.
+   * @default 5000
+   */
+  idempotencyClaimMarginMs: number;
+  /** Bulkhead and circuit breaker of each upstream (see src/upstream/guard.ts). */
+  upstreamGuard: {
+    /** Calls in flight to one upstream per process. @default 32 */
+    maxConcurrency: number;
+    /** Calls waiting for a slot before more are refused. @default 10000 */
+    maxQueue: number;
+    /** Consecutive failures that open the circuit. @default 5 */
+    breakerThreshold: number;
+    /** How long an open circuit refuses calls before a probe. @default 10000 */
+    halfOpenAfterMs: number;
+  };
+  /**
+   * Express `trust proxy`: which proxies' `X-Forwarded-For` is believed. `false`, a hop count,
+   * or a list of addresses/CIDRs/express names (`loopback`, `linklocal`, `uniquelocal`).
+   * @default false
+   */
+  trustProxy: boolean | number | string[];
+  /** Behind a router: who may call /graphql, and where the PBG callbacks listen. */
+  router: {
+    /** Shared secret every /graphql request must carry; unset = anyone who reaches the port. */
+    secret: string | undefined;
+    /** Header (and connection_init field) carrying it. @default 'router-authorization' */
+    secretHeader: string;
+  };
+  /** A second port serving only the PBG callbacks (then the main port does not). @default undefined */
+  callbackPort: number | undefined;
+  /** Largest /graphql request body, and WebSocket message. @default 1048576 (1 MiB) */
+  maxRequestBytes: number;
+  /** Operations one WebSocket may run at once. @default 50 */
+  wsMaxSubscriptionsPerConnection: number;
   /** graphql-ws: server ping interval, so idle proxies keep the socket open. @default 12000 */
   wsKeepAliveMs: number;
   /** graphql-ws: how long a client may take to send connection_init. @default 5000 */
@@ -123,7 +171,22 @@ export function loadConfig(env: Env = process.env): Config {
     storeUrl: read.storeUrl('STORE_URL', 'sqlite:data/payments.db'),
     redisUrl: read.redisUrl('REDIS_URL'),
     upstreamTimeoutMs: read.int('UPSTREAM_TIMEOUT_MS', 10_000, 1, 300_000),
+    requireIdempotencyKey: read.bool('REQUIRE_IDEMPOTENCY_KEY', nodeEnv === 'production'),
+    idempotencyClaimMarginMs: read.int('IDEMPOTENCY_CLAIM_MARGIN_MS', 5000, 0, 600_000),
+    upstreamGuard: {
+      maxConcurrency: read.int('UPSTREAM_MAX_CONCURRENCY', 32, 1, 10_000),
+      maxQueue: read.int('UPSTREAM_MAX_QUEUE', 10_000, 0, 1_000_000),
+      breakerThreshold: read.int('UPSTREAM_BREAKER_THRESHOLD', 5, 1, 1000),
+      halfOpenAfterMs: read.int('UPSTREAM_BREAKER_HALF_OPEN_MS', 10_000, 10, 3_600_000),
+    },
     trustProxy: read.trustProxy('TRUST_PROXY'),
+    router: {
+      secret: read.string('ROUTER_SECRET'),
+      secretHeader: read.headerName('ROUTER_SECRET_HEADER', 'router-authorization'),
+    },
+    callbackPort: read.optionalInt('CALLBACK_PORT', 0, 65535),
+    maxRequestBytes: read.int('MAX_REQUEST_BYTES', 1_048_576, 1024, 104_857_600),
+    wsMaxSubscriptionsPerConnection: read.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 10_000),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
     wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
     chillr: {
@@ -136,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
       ),
       maxBatchSize: read.int('CHILLR_MAX_BATCH_SIZE', 1000, 1, 100_000),
       pollIntervalMs: read.int('CHILLR_POLL_INTERVAL_MS', 5000, 10, 3_600_000),
+      maxPollers: read.int('CHILLR_MAX_POLLERS', 1000, 1, 1_000_000),
       sandboxPort: read.int('CHILLR_SANDBOX_PORT', 4001, 0, 65535),
     },
     pbg: {
@@ -149,6 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
       changeLogTtlMs: read.int('PBG_CHANGE_LOG_TTL_MS', 7 * 86_400_000, 60_000, 366 * 86_400_000),
       reconcileIntervalMs: read.int('PBG_RECONCILE_INTERVAL_MS', 60_000, 0, 86_400_000),
       publicBaseUrl: read.url('PUBLIC_BASE_URL'),
+      callbackMaxBytes: read.int('PBG_CALLBACK_MAX_BYTES', 4_194_304, 1024, 9_437_184),
     },
   };
 
@@ -158,8 +223,34 @@ export function loadConfig(env: Env = process.env): Config {
         'simulators are for development only. Set both upstream URLs, or use NODE_ENV=development.',
     );
   }
+  checkRouterPosture(config, read.bool('ALLOW_UNAUTHENTICATED_ROUTER', false), problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Combinations that would open the service to anyone: production with no router secret (unless
+ * the operator says the network already keeps everyone else out), and an allow-list of PBG
+ * addresses read through proxies it cannot tell from forgers.
+ */
+function checkRouterPosture(config: Config, allowUnauthenticated: boolean, problems: string[]) {
+  if (config.nodeEnv === 'production' && !config.router.secret && !allowUnauthenticated) {
+    problems.push(
+      'ROUTER_SECRET must be set when NODE_ENV=production, so only the router reaches /graphql ' +
+        '(configure the router to send it in the ROUTER_SECRET_HEADER header). If the network ' +
+        'already guarantees that, set ALLOW_UNAUTHENTICATED_ROUTER=true.',
+    );
+  }
+  if (
+    config.pbg.allowedIps &&
+    (config.trustProxy === true || typeof config.trustProxy === 'number')
+  ) {
+    problems.push(
+      `TRUST_PROXY=${String(config.trustProxy)} cannot be used with PBG_ALLOWED_IPS: it believes ` +
+        'X-Forwarded-For from whoever connects, so a forged header would pass the allow-list. ' +
+        'Set TRUST_PROXY to the addresses or CIDRs of your proxies (e.g. 10.0.0.0/8).',
+    );
+  }
 }
 
 /** Small typed readers; each records a problem instead of throwing so all are reported. */
@@ -187,6 +278,17 @@ class Reader {
       return fallback;
     }
     return Number(raw);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    this.problems.push(
+      `${name} must be true or false; got ${JSON.stringify(raw)}. Unset it for the default ${fallback}.`,
+    );
+    return fallback;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
@@ -282,14 +384,44 @@ class Reader {
     return undefined;
   }
 
-  trustProxy(name: string): boolean | number | string {
+  trustProxy(name: string): boolean | number | string[] {
     const raw = this.string(name);
     if (raw === undefined || raw === 'false') return false;
     if (raw === 'true') return true;
     if (/^\d+$/.test(raw)) return Number(raw);
-    // Express also accepts 'loopback', 'uniquelocal' and address lists.
-    return raw;
+    const items = raw.split(',').map((item) => item.trim());
+    const bad = items.filter((item) => !isProxySpec(item));
+    if (bad.length === 0 && items.length > 0) return items;
+    this.problems.push(
+      `${name} must be false, true, a hop count, or a comma-separated list of addresses, CIDRs ` +
+        `or loopback/linklocal/uniquelocal; not understood: ${bad.map((b) => JSON.stringify(b)).join(', ')}.`,
+    );
+    return false;
   }
+
+  optionalInt(name: string, min: number, max: number): number | undefined {
+    if (this.string(name) === undefined) return undefined;
+    return this.int(name, min, min, max);
+  }
+
+  headerName(name: string, fallback: string): string {
+    const raw = this.string(name) ?? fallback;
+    if (/^[A-Za-z0-9-]+$/.test(raw)) return raw.toLowerCase();
+    this.problems.push(
+      `${name} must be an HTTP header name (letters, digits, '-'); got ${JSON.stringify(raw)}.`,
+    );
+    return fallback;
+  }
+}
+
+/** An address, a CIDR (address/prefix) or one of express's names for address ranges. */
+function isProxySpec(item: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
+  const [address, prefix, extra] = item.split('/');
+  if (extra !== undefined || !address || !isIpAddress(address)) return false;
+  if (prefix === undefined) return true;
+  const max = address.includes(':') ? 128 : 32;
+  return /^\d+$/.test(prefix) && Number(prefix) <= max;
 }
 
 function isIpAddress(value: string): boolean {

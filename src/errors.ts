@@ -13,9 +13,16 @@ export enum ErrorCode {
   UPSTREAM_BAD_RESPONSE = 'UPSTREAM_BAD_RESPONSE',
   /** The upstream rejected this server's credentials: a configuration problem, not the caller's. */
   UPSTREAM_AUTH = 'UPSTREAM_AUTH',
+  /**
+   * A money-moving mutation reached the upstream, but its answer was lost (a timeout, a 5xx or
+   * a reset after the request was sent, Chillr's code 59, an unreadable answer, or a request
+   * whose process died): the upstream may or may not have acted. Replayed for the
+   * idempotency key; never retried blindly. See the README's "Money safety" section.
+   */
+  UPSTREAM_OUTCOME_UNKNOWN = 'UPSTREAM_OUTCOME_UNKNOWN',
   /** Another request with the same idempotency key is still running; retry shortly. */
   IDEMPOTENCY_IN_PROGRESS = 'IDEMPOTENCY_IN_PROGRESS',
-  /** The store (keyv backend) failed; nothing was changed upstream. */
+  /** The store (keyv backend) failed before the upstream was called; nothing changed upstream. */
   STORE_UNAVAILABLE = 'STORE_UNAVAILABLE',
   /** An argument failed validation in a way that is not reported as a userError. */
   BAD_USER_INPUT = 'BAD_USER_INPUT',
@@ -32,12 +39,18 @@ export class ServiceError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown>; outcomeUnknown?: boolean },
+    options?: {
+      cause?: unknown;
+      details?: Record<string, unknown>;
+      outcomeUnknown?: boolean;
+      upstreamAnswered?: boolean;
+    },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ServiceError';
     this.details = options?.details;
     this.outcomeUnknown = options?.outcomeUnknown ?? false;
+    this.upstreamAnswered = options?.upstreamAnswered ?? false;
   }
   /** Extra `extensions` for the GraphQL error. */
   readonly details: Record<string, unknown> | undefined;
@@ -46,6 +59,12 @@ export class ServiceError extends Error {
    * an unreadable answer). Idempotency keeps such failures so a retry cannot act twice.
    */
   readonly outcomeUnknown: boolean;
+  /**
+   * True when the failure is an answer the upstream sent (a 5xx, an unreadable body, an
+   * internal-error code): whatever it did, it has finished doing it. False for a timeout or a
+   * reset, after which the upstream may still be working on the request.
+   */
+  readonly upstreamAnswered: boolean;
 }
 
 /**
@@ -57,6 +76,8 @@ export enum UserErrorCode {
   INVALID_INPUT = 'INVALID_INPUT',
   NO_CHILLR_USERS = 'NO_CHILLR_USERS',
   IDEMPOTENCY_KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED',
+  /** REQUIRE_IDEMPOTENCY_KEY is on and a money-moving mutation came without a key. */
+  IDEMPOTENCY_KEY_REQUIRED = 'IDEMPOTENCY_KEY_REQUIRED',
   NOT_FOUND = 'NOT_FOUND',
   ACTION_REJECTED = 'ACTION_REJECTED',
 }
@@ -66,6 +87,16 @@ export interface UserIssue {
   message: string;
   /** Path of the offending input field, e.g. ["customers", "1", "msisdn"]. */
   field?: string[];
+}
+
+/** The userError a money-moving mutation returns when a key is required and none came. */
+export function keyRequiredIssue(): UserIssue {
+  return {
+    code: UserErrorCode.IDEMPOTENCY_KEY_REQUIRED,
+    field: ['idempotencyKey'],
+    message:
+      'This mutation moves money, so it needs an idempotencyKey (REQUIRE_IDEMPOTENCY_KEY is on): send a fresh unique string, and the same one when you retry.',
+  };
 }
 
 /** The userError every idempotent mutation returns for a key reused with other input. */

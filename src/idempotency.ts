@@ -2,114 +2,186 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { canonicalJson } from './canonical-json.js';
 import { ErrorCode, ServiceError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { Outbox } from './outbox.js';
+import { guardStore } from './store/guard.js';
 import type { Store } from './store/index.js';
 
 /**
- * Idempotency keys with Stripe's semantics, for mutations that move money:
+ * Idempotency keys for mutations that move money, with Stripe's semantics and one promise on
+ * top: **once the upstream may have acted, the key is never released.**
  *
- * - same key, same input → the first result again, without a second upstream call;
- * - same key, other input → `reused` (the caller reports IDEMPOTENCY_KEY_REUSED);
- * - concurrent duplicates → exactly one runs the work, the others wait for its result;
- * - records are kept for 24 hours.
+ * The order for every request with a key:
+ *   claim the key (atomic create-if-absent in the store) → call the upstream → record the
+ *   upstream's outcome under the key → (the caller's bookkeeping) → answer.
  *
- * The claim is an atomic create-if-absent in the store (`Store.setIfAbsent`), so duplicates
- * that arrive at different instances sharing one store cannot both win. Within one process,
- * duplicates also share the winner's promise, so they do not have to poll the store.
+ * - Same key, same input → the recorded outcome again, without a second upstream call.
+ * - Same key, other input → `reused` (the caller reports IDEMPOTENCY_KEY_REUSED).
+ * - Concurrent duplicates → one runs; in this process the others share its promise, on other
+ *   instances they poll the store until the outcome is there.
+ * - Keys are scoped by operation: one string used for two mutations names two requests.
  *
- * What is remembered: a result the work marks as final (a created batch, or an upstream
- * rejection of the input, which would be rejected again) and a failure whose outcome upstream
- * is unknown (`ServiceError.outcomeUnknown`: a timeout, a 5xx, an unreadable answer — the
- * batch may exist, so repeating the call could bill every customer twice). A failure that
- * certainly changed nothing (refused connection, bad credentials) releases the key so the
- * same request can be retried.
+ * What releases a key: only a failure that certainly happened before the request left this
+ * process — a store failure at the claim (no upstream call), or a {@link ServiceError} the
+ * client marks as not acted on (refused connection, rejected credentials, a refusal the
+ * upstream sent back). Everything else after the call started — a timeout, a 5xx, a reset, an
+ * unreadable answer, a bug — is recorded as *unknown*: the upstream may have acted.
+ *
+ * When the store cannot take the outcome, it goes to the {@link Outbox}, which rewrites it
+ * until the store accepts it; retries on this instance are answered from there, and the claim
+ * keeps other instances from calling the upstream again. A claim whose owner died (pending
+ * past its deadline) is read as unknown — never as a free key.
+ *
+ * An unknown outcome is replayed as UPSTREAM_OUTCOME_UNKNOWN, unless the operation can find
+ * out what happened (`resolveUnknown`, e.g. reading the purchase back from PayByGroup): then
+ * one retry at a time, across instances, resolves it and records the answer.
  */
 
 const NAMESPACE = 'idempotency';
 
 export interface IdempotencyOptions {
-  /** How long a finished record is kept. @default 86_400_000 (24 h) */
+  store: Store;
+  outbox: Outbox;
+  logger: Logger;
+  /** How long a key and its outcome are kept. @default 86_400_000 (24 h) */
   ttlMs?: number;
   /**
-   * How long a claim may stay unfinished before another request may take it over — the
-   * bound on a process dying mid-call. Keep it above the upstream timeout.
+   * How long after a claim its owner must have recorded an outcome; past it, the claim is read
+   * as a request whose owner died, and its outcome is unknown. Keep it above the upstream
+   * timeout (src/app.ts uses 2 × UPSTREAM_TIMEOUT_MS + 5 s).
    * @default 60_000
    */
-  pendingTtlMs?: number;
+  claimDeadlineMs?: number;
   /** How long a duplicate waits for the first request before IDEMPOTENCY_IN_PROGRESS. @default 30_000 */
   waitMs?: number;
   /** Store polling interval while a duplicate waits on another instance. @default 50 */
   pollMs?: number;
+  /** @default Date.now */
+  now?: () => number;
 }
 
-type StoredRecord<T> =
-  | { state: 'pending'; fingerprint: string }
-  | { state: 'done'; fingerprint: string; result: T }
-  | { state: 'failed'; fingerprint: string; code: ErrorCode; message: string };
+/** One money-moving request under a key. */
+export interface IdempotentRequest<T> {
+  /** The mutation's name: keys are scoped by it. */
+  operation: string;
+  key: string;
+  /** Digest of the input (see {@link fingerprintOf}); a key reused with other input is refused. */
+  fingerprint: string;
+  /** Calls the upstream once and returns its answer. */
+  act: () => Promise<T>;
+  /**
+   * Finds out what an earlier, unknown attempt did — e.g. reads the purchase back and, when the
+   * action's effect is absent, acts again (safe only where the upstream itself refuses a second
+   * transition). `settled` says whether the earlier attempt is surely over upstream; before
+   * that, acting again could race it, so the resolver should only look. Returns the outcome,
+   * throws UPSTREAM_OUTCOME_UNKNOWN to leave the key as it is, or throws as `act` does.
+   * Without it, unknown stays unknown.
+   */
+  resolveUnknown?: (attempt: { settled: boolean; settledAt: number }) => Promise<T>;
+  /** The upstream's id in an outcome (a batch id), for logs and the outbox. */
+  describe?: (result: T) => string | undefined;
+}
 
 export type IdempotentOutcome<T> =
   { kind: 'result'; result: T; replayed: boolean } | { kind: 'reused' };
 
+/**
+ * An attempt whose upstream outcome is unknown. `settledAt`: when that attempt is surely over
+ * upstream — at once for a failure the upstream answered (a 5xx), the claim deadline for a
+ * timeout or a reset (the upstream may still be working on it). Acting again before then
+ * could race the first attempt.
+ */
+type UnknownRecord = {
+  state: 'unknown';
+  fingerprint: string;
+  message: string;
+  cause: string;
+  settledAt: number;
+};
+type StoredRecord<T> =
+  | { state: 'pending'; fingerprint: string; deadline: number }
+  | { state: 'done'; fingerprint: string; result: T }
+  | UnknownRecord;
+
 export class Idempotency {
   private readonly inflight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
+  private readonly records;
   private readonly ttlMs: number;
-  private readonly pendingTtlMs: number;
+  private readonly claimDeadlineMs: number;
   private readonly waitMs: number;
   private readonly pollMs: number;
 
-  constructor(
-    private readonly store: Store,
-    options: IdempotencyOptions = {},
-  ) {
+  constructor(private readonly options: IdempotencyOptions) {
+    this.records = options.store.namespace<StoredRecord<unknown>>(NAMESPACE);
     this.ttlMs = options.ttlMs ?? 86_400_000;
-    this.pendingTtlMs = options.pendingTtlMs ?? 60_000;
+    this.claimDeadlineMs = options.claimDeadlineMs ?? 60_000;
     this.waitMs = options.waitMs ?? 30_000;
     this.pollMs = options.pollMs ?? 50;
   }
 
-  /**
-   * Runs `work` once per key. `work` returns `{ result, final }`; a result that is not final
-   * (e.g. a local validation failure) is returned but not remembered.
-   */
-  async run<T>(
-    key: string,
-    fingerprint: string,
-    work: () => Promise<{ result: T; final: boolean }>,
-  ): Promise<IdempotentOutcome<T>> {
-    const local = this.inflight.get(key);
+  /** Runs `request.act` at most once per operation and key; see the module comment. */
+  async run<T>(request: IdempotentRequest<T>): Promise<IdempotentOutcome<T>> {
+    const id = `${request.operation}:${request.key}`;
+    const local = this.inflight.get(id);
     if (local) {
-      if (local.fingerprint !== fingerprint) return { kind: 'reused' };
+      if (local.fingerprint !== request.fingerprint) return { kind: 'reused' };
       const outcome = (await local.promise) as IdempotentOutcome<T>;
       return outcome.kind === 'result' ? { ...outcome, replayed: true } : outcome;
     }
-    const promise = this.claimAndRun(key, fingerprint, work);
-    this.inflight.set(key, { fingerprint, promise });
+    const promise = this.claimOrReplay(id, request);
+    this.inflight.set(id, { fingerprint: request.fingerprint, promise });
     try {
       return await promise;
     } finally {
-      this.inflight.delete(key);
+      this.inflight.delete(id);
     }
   }
 
-  private async claimAndRun<T>(
-    key: string,
-    fingerprint: string,
-    work: () => Promise<{ result: T; final: boolean }>,
+  /**
+   * Without a key there is nothing to remember, but the caller must still learn that the
+   * upstream may have acted: such failures become UPSTREAM_OUTCOME_UNKNOWN.
+   */
+  async runWithoutKey<T>(act: () => Promise<T>): Promise<T> {
+    try {
+      return await act();
+    } catch (error) {
+      if (!mayHaveActed(error)) throw error;
+      throw unknownError(describeFailure(error), causeOf(error), false);
+    }
+  }
+
+  private async claimOrReplay<T>(
+    id: string,
+    request: IdempotentRequest<T>,
   ): Promise<IdempotentOutcome<T>> {
-    const records = this.store.namespace<StoredRecord<T>>(NAMESPACE);
-    const deadline = Date.now() + this.waitMs;
+    const waiting = this.options.outbox.peek(NAMESPACE, id);
+    if (waiting?.kind === 'set') return this.replay(id, waiting.value as StoredRecord<T>, request);
+    if (waiting?.kind === 'delete') throw storeBusy();
+    const deadline = this.now() + this.claimDeadlineMs;
+    const claim: StoredRecord<T> = { state: 'pending', fingerprint: request.fingerprint, deadline };
+    // A store failure here happens before any upstream call: STORE_UNAVAILABLE, nothing taken.
+    const claimed = await guardStore(() =>
+      this.options.store.setIfAbsent(NAMESPACE, id, claim, this.ttlMs),
+    );
+    if (claimed) return this.actAndRecord(id, request, deadline);
+    return this.awaitRecord(id, request);
+  }
+
+  /** Another request holds or held the key: replay its outcome, or wait for it. */
+  private async awaitRecord<T>(
+    id: string,
+    request: IdempotentRequest<T>,
+  ): Promise<IdempotentOutcome<T>> {
+    const giveUpAt = this.now() + this.waitMs;
     for (;;) {
-      const pending: StoredRecord<T> = { state: 'pending', fingerprint };
-      if (await this.store.setIfAbsent(NAMESPACE, key, pending, this.pendingTtlMs)) {
-        return this.runClaimed(key, fingerprint, work);
+      const record = (await guardStore(() => this.records.get(id))) as StoredRecord<T> | undefined;
+      if (record === undefined) return this.claimOrReplay(id, request); // released meanwhile
+      if (record.state !== 'pending' || record.fingerprint !== request.fingerprint)
+        return this.replay(id, record, request);
+      if (this.now() > record.deadline) {
+        return this.replay(id, ownerDied(record), request);
       }
-      const existing = await records.get(key);
-      if (existing === undefined) continue; // expired between the claim and the read
-      if (existing.fingerprint !== fingerprint) return { kind: 'reused' };
-      if (existing.state === 'done')
-        return { kind: 'result', result: existing.result, replayed: true };
-      if (existing.state === 'failed')
-        throw new ServiceError(existing.code, replayedFailure(existing.message));
-      if (Date.now() > deadline) {
+      if (this.now() > giveUpAt) {
         throw new ServiceError(
           ErrorCode.IDEMPOTENCY_IN_PROGRESS,
           'A request with this idempotencyKey is still being processed; retry in a few seconds.',
@@ -119,36 +191,193 @@ export class Idempotency {
     }
   }
 
-  private async runClaimed<T>(
-    key: string,
-    fingerprint: string,
-    work: () => Promise<{ result: T; final: boolean }>,
+  private async replay<T>(
+    id: string,
+    record: StoredRecord<T>,
+    request: IdempotentRequest<T>,
   ): Promise<IdempotentOutcome<T>> {
-    const records = this.store.namespace<StoredRecord<T>>(NAMESPACE);
-    let outcome: { result: T; final: boolean };
+    if (record.fingerprint !== request.fingerprint) return { kind: 'reused' };
+    if (record.state === 'done') return { kind: 'result', result: record.result, replayed: true };
+    if (record.state === 'pending') return this.awaitRecord(id, request);
+    if (!request.resolveUnknown) throw unknownError(record.message, record.cause, true);
+    return this.resolve(id, record, request, request.resolveUnknown);
+  }
+
+  /**
+   * One resolver at a time per key, across instances: a second claim, under its own key, that
+   * expires on its own (a resolver that dies leaves the outcome unknown, and the next retry
+   * resolves again — the read-back comes first, so it sees what the dead one did). It lives
+   * three claim deadlines: a read-back query may take its retries before the action is sent.
+   * A failed resolution changes nothing: the key stays unknown for the next retry.
+   */
+  private async resolve<T>(
+    id: string,
+    record: UnknownRecord,
+    request: IdempotentRequest<T>,
+    resolveUnknown: NonNullable<IdempotentRequest<T>['resolveUnknown']>,
+  ): Promise<IdempotentOutcome<T>> {
+    const lock = `${id}#resolving`;
+    const mine = await guardStore(() =>
+      this.options.store.setIfAbsent(NAMESPACE, lock, { at: this.now() }, 3 * this.claimDeadlineMs),
+    );
+    if (!mine) return this.awaitResolution(id, lock, record, request);
+    const settled = this.now() >= (record.settledAt ?? 0); // records from before settledAt: settled
+    let result: T;
     try {
-      outcome = await work();
+      result = await resolveUnknown({ settled, settledAt: record.settledAt });
     } catch (error) {
-      if (error instanceof ServiceError && error.outcomeUnknown) {
-        await records.set(
-          key,
-          { state: 'failed', fingerprint, code: error.code, message: error.message },
-          this.ttlMs,
-        );
-      } else {
-        await records.delete(key);
-      }
-      throw error;
+      throw await this.resolutionFailed(id, record, request, settled, error);
+    } finally {
+      await this.records.delete(lock).catch(() => undefined); // it also expires on its own
     }
-    if (outcome.final)
-      await records.set(key, { state: 'done', fingerprint, result: outcome.result }, this.ttlMs);
-    else await records.delete(key);
-    return { kind: 'result', result: outcome.result, replayed: false };
+    await this.record(
+      id,
+      request,
+      { state: 'done', fingerprint: record.fingerprint, result },
+      result,
+    );
+    this.options.logger.info(
+      { operation: request.operation, key: request.key },
+      'unknown upstream outcome resolved',
+    );
+    return { kind: 'result', result, replayed: false };
+  }
+
+  /**
+   * The key stays unknown. If the resolver may have acted again (it was allowed to, and failed
+   * after the call could have left), that new attempt must settle before the next one.
+   */
+  private async resolutionFailed<T>(
+    id: string,
+    record: UnknownRecord,
+    request: IdempotentRequest<T>,
+    settled: boolean,
+    error: unknown,
+  ): Promise<ServiceError> {
+    if (error instanceof ServiceError && error.code === ErrorCode.UPSTREAM_OUTCOME_UNKNOWN) {
+      return error; // the resolver's own account (e.g. "not settled yet; retry after …")
+    }
+    if (settled && mayHaveActed(error)) {
+      const settledAt = this.now() + this.claimDeadlineMs;
+      await this.record(id, request, { ...record, settledAt });
+    }
+    const failure = `${record.message} Checking what happened failed too: ${describeFailure(error)}`;
+    return unknownError(failure, record.cause, true);
+  }
+
+  /** Another retry is resolving the key: wait for its answer, or for it to give up. */
+  private async awaitResolution<T>(
+    id: string,
+    lock: string,
+    record: UnknownRecord,
+    request: IdempotentRequest<T>,
+  ): Promise<IdempotentOutcome<T>> {
+    const giveUpAt = this.now() + this.waitMs;
+    for (;;) {
+      await sleep(this.pollMs);
+      const current = (await guardStore(() => this.records.get(id))) as StoredRecord<T> | undefined;
+      if (current === undefined) return this.claimOrReplay(id, request);
+      if (current.state === 'done') return this.replay(id, current, request);
+      const resolving = await guardStore(() => this.records.get(lock));
+      if (resolving === undefined || this.now() > giveUpAt) {
+        throw unknownError(record.message, record.cause, true);
+      }
+    }
+  }
+
+  /** Calls the upstream once, then records what it did before answering. */
+  private async actAndRecord<T>(
+    id: string,
+    request: IdempotentRequest<T>,
+    deadline: number,
+  ): Promise<IdempotentOutcome<T>> {
+    const { fingerprint } = request;
+    let result: T;
+    try {
+      result = await request.act();
+    } catch (error) {
+      if (!mayHaveActed(error)) {
+        await this.options.outbox.delete(NAMESPACE, id, { key: request.key });
+        throw error;
+      }
+      const message = describeFailure(error);
+      const cause = causeOf(error);
+      const answered = error instanceof ServiceError && error.upstreamAnswered;
+      this.options.logger.warn(
+        { operation: request.operation, key: request.key, cause },
+        'money-moving call ended with its upstream outcome unknown; the key keeps it',
+      );
+      const settledAt = answered ? this.now() : deadline;
+      await this.record(id, request, { state: 'unknown', fingerprint, message, cause, settledAt });
+      throw unknownError(message, cause, false);
+    }
+    await this.record(id, request, { state: 'done', fingerprint, result }, result);
+    return { kind: 'result', result, replayed: false };
+  }
+
+  private async record<T>(
+    id: string,
+    request: IdempotentRequest<T>,
+    record: StoredRecord<T>,
+    result?: T,
+  ): Promise<void> {
+    const upstreamId = result === undefined ? undefined : request.describe?.(result);
+    await this.options.outbox.set(NAMESPACE, id, record, this.ttlMs, {
+      operation: request.operation,
+      key: request.key,
+      upstreamId,
+    });
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
   }
 }
 
-function replayedFailure(message: string): string {
-  return `${message} (Replayed: the first request with this idempotencyKey ended this way and its effect upstream is unknown. Check before retrying with a new key.)`;
+/** False only for failures that certainly happened before the upstream could act. */
+function mayHaveActed(error: unknown): boolean {
+  return !(error instanceof ServiceError) || error.outcomeUnknown;
+}
+
+function causeOf(error: unknown): string {
+  return error instanceof ServiceError ? error.code : ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
+function describeFailure(error: unknown): string {
+  // A bug's own text stays in the log; the caller gets a plain account.
+  return error instanceof ServiceError
+    ? error.message
+    : 'The request failed inside this service after it was sent upstream.';
+}
+
+/** A pending claim past its deadline: the process holding it died or lost its store. */
+function ownerDied(record: { fingerprint: string; deadline: number }): UnknownRecord {
+  return {
+    state: 'unknown',
+    fingerprint: record.fingerprint,
+    settledAt: record.deadline,
+    message:
+      'The request holding this idempotencyKey stopped before it recorded what the upstream did (its process may have died).',
+    cause: 'CLAIM_EXPIRED',
+  };
+}
+
+function unknownError(message: string, cause: string, replayed: boolean): ServiceError {
+  const how = replayed
+    ? 'Replayed: the first request with this idempotencyKey ended this way.'
+    : 'The upstream may or may not have acted.';
+  return new ServiceError(
+    ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
+    `${message} ${how} Do not retry with a new key before checking what happened; see the README's "Money safety" section.`,
+    { details: { upstreamFailure: cause } },
+  );
+}
+
+function storeBusy(): ServiceError {
+  return new ServiceError(
+    ErrorCode.STORE_UNAVAILABLE,
+    'The service store is unavailable; retry this idempotencyKey shortly.',
+  );
 }
 
 /** A stable digest of an operation's input, for comparing requests that share a key. */

@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import type { Redactor } from './redact.js';
 
 export type { Logger };
 
@@ -36,6 +37,12 @@ export interface LoggerOptions {
    * @default process.stdout
    */
   destination?: DestinationStream;
+  /**
+   * Scrubs each finished line of the configured secrets' text, wherever it stands: the last
+   * net under field redaction, for upstream text that echoed a credential inside a message.
+   * @default none
+   */
+  redactor?: Redactor;
 }
 
 /** One JSON object a line, credentials redacted. */
@@ -45,6 +52,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       base: { service: 'payments-subgraph' },
+      ...(options.redactor && {
+        hooks: { streamWrite: (line: string) => options.redactor!.text(line) },
+      }),
     },
     options.destination,
   );

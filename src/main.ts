@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { startApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { credentialsOf, Redactor } from './redact.js';
 
 /** `npm start`: validate configuration, listen, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -15,7 +16,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({
+    level: config.logLevel,
+    redactor: new Redactor(credentialsOf(config)),
+  });
   const app = await startApp(config, { logger });
 
   let stopping = false;

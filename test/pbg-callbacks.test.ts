@@ -180,13 +180,26 @@ describe('PayByGroup callbacks', () => {
       });
     }
 
-    it('should answer a body that is not an object with 400', async () => {
+    it('should refuse a body that is not an object, as it carries no merchant_auth, with 401', async () => {
       for (const path of ['/pbg/purchase_create.json', '/pbg/inventory_status.json']) {
         const answer = await callback(app, path, [AUTH, 'CB_TOTAL']);
-        expect(answer.status).toBe(400);
-        expect(String(answer.json.error)).toMatch(/JSON object/);
+        expect(answer.status).toBe(401);
+        expect(answer.json).toEqual({ result: false });
         expect(answer.text).not.toContain(AUTH);
       }
+    });
+
+    it('should answer an authenticated body that is not valid JSON with 400', async () => {
+      const response = await fetch(`${app.url}/pbg/inventory_status.json`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"merchant_auth": ${JSON.stringify(AUTH)}, "purchase_id": `,
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        result: false,
+        error: 'The body is not valid JSON.',
+      });
     });
 
     it('should answer a missing purchase_id with 400 naming it', async () => {

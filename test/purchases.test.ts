@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   GroupPurchaseDocument,
   GroupPurchasesDocument,
@@ -576,29 +576,36 @@ describe('PayByGroup purchases over GraphQL', () => {
       });
     });
 
-    it('should never retry an action after a 500 and report UPSTREAM_UNAVAILABLE', async () => {
+    it('should never retry an action after a 500 and report UPSTREAM_OUTCOME_UNKNOWN', async () => {
       await setStatus('ABC_98765', 'payment_completed');
       pbg().resetCalls();
       pbg().injectFault({ endpoint: 'action', kind: 'http500', times: 1 });
       const result = await act({ purchaseId: 'ABC_98765', action: 'COLLECT_FUNDS' });
-      expect(result.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(result.errors?.[0]?.extensions).toMatchObject({
+        code: 'UPSTREAM_OUTCOME_UNKNOWN',
+        upstreamFailure: 'UPSTREAM_UNAVAILABLE',
+      });
       expect(result.data?.performPurchaseAction ?? null).toBeNull();
       expect(pbg().calls.action).toBe(1);
       expect(await statusOf('ABC_98765')).toBe('PAYMENT_COMPLETED');
     });
 
-    it('should never retry an action whose answer is unreadable and report UPSTREAM_BAD_RESPONSE', async () => {
+    it('should never retry an action whose answer is unreadable and report UPSTREAM_OUTCOME_UNKNOWN', async () => {
       await setStatus('ABC_98765', 'payment_completed');
       pbg().resetCalls();
       pbg().injectFault({ endpoint: 'action', kind: 'garbage', times: 1 });
       const result = await act({ purchaseId: 'ABC_98765', action: 'COLLECT_FUNDS' });
-      expect(result.errors?.[0]?.extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
+      expect(result.errors?.[0]?.extensions).toMatchObject({
+        code: 'UPSTREAM_OUTCOME_UNKNOWN',
+        upstreamFailure: 'UPSTREAM_BAD_RESPONSE',
+      });
       expect(pbg().calls.action).toBe(1);
     });
 
-    it('should replay a 500 under its key instead of acting again (the outcome is unknown)', async () => {
+    it('should resolve a lost answer by reading the purchase back: no effect, so act once more', async () => {
       await setStatus('ABC_98765', 'payment_completed');
       pbg().resetCalls();
+      // The sandbox's 500 comes before it acts: the purchase does not show the collect.
       pbg().injectFault({ endpoint: 'action', kind: 'http500', times: 1 });
       const input = {
         purchaseId: 'ABC_98765',
@@ -606,10 +613,46 @@ describe('PayByGroup purchases over GraphQL', () => {
         idempotencyKey: 'collect-98765-after-500',
       } as const;
       const first = await act(input);
-      expect(first.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(first.errors?.[0]?.extensions?.code).toBe('UPSTREAM_OUTCOME_UNKNOWN');
       const again = await act(input);
-      expect(again.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
-      expect(again.errors?.[0]?.message).toMatch(/Replayed/);
+      expect(again.errors).toBeUndefined();
+      expect(again.data!.performPurchaseAction.accepted).toBe(true);
+      expect(pbg().calls.action).toBe(2);
+      expect(await statusOf('ABC_98765')).toBe('COLLECTED');
+      // Resolved and stored: a third try replays it.
+      const third = await act(input);
+      expect(third.data!.performPurchaseAction.accepted).toBe(true);
+      expect(pbg().calls.action).toBe(2);
+    });
+
+    it('should resolve a lost answer by reading the purchase back: effect shown, so accepted', async () => {
+      await setStatus('ABC_98765', 'payment_completed');
+      pbg().resetCalls();
+      // PayByGroup is slow: the client gives up after 2 s, the refund happens at 4 s.
+      pbg().injectFault({ endpoint: 'action', kind: 'delay', ms: 4000, times: 1 });
+      const input = {
+        purchaseId: 'ABC_98765',
+        action: 'REFUND',
+        idempotencyKey: 'refund-98765-after-timeout',
+      } as const;
+      const first = await act(input);
+      expect(first.errors?.[0]?.extensions).toMatchObject({
+        code: 'UPSTREAM_OUTCOME_UNKNOWN',
+        upstreamFailure: 'UPSTREAM_TIMEOUT',
+      });
+      // At once: no effect yet, but the first attempt may still be under way, so nothing is
+      // sent again (a second REFUND could race it and make the key answer "rejected").
+      const early = await act(input);
+      expect(early.errors?.[0]?.extensions).toMatchObject({
+        code: 'UPSTREAM_OUTCOME_UNKNOWN',
+        upstreamFailure: 'NOT_SETTLED',
+      });
+      expect(pbg().calls.action).toBe(1);
+      await vi.waitFor(async () => expect(await statusOf('ABC_98765')).toBe('REFUNDED'), {
+        timeout: 10_000,
+      });
+      const again = await act(input);
+      expect(again.data!.performPurchaseAction.accepted).toBe(true);
       expect(pbg().calls.action).toBe(1);
     });
   });

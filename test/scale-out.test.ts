@@ -401,8 +401,10 @@ describe.skipIf(redisSkip !== undefined)(
       expect(replayed.data!.createCollectBatch.batch?.id).toBe(id);
       expect(sim.calls.collect).toBe(1);
 
-      // And the records are there for any client of that Redis to read.
-      expect(await inspect.namespace('idempotency').get(idempotencyKey)).toMatchObject({
+      // And the records are there for any client of that Redis to read (keys are scoped by
+      // mutation).
+      const record = `createCollectBatch:${idempotencyKey}`;
+      expect(await inspect.namespace('idempotency').get(record)).toMatchObject({
         state: 'done',
         result: { batchId: id },
       });

@@ -57,7 +57,9 @@ describe('HTTP server', () => {
       body: JSON.stringify({ query: `{ __typename }`, padding: 'x'.repeat(2 * 1024 * 1024) }),
     });
     expect(response.status).toBe(413);
-    expect(await response.json()).toEqual({ error: 'Request body too large.' });
+    expect(await response.json()).toEqual({
+      error: 'Request body too large: the limit is 1048576 bytes (MAX_REQUEST_BYTES).',
+    });
   });
 
   it('should answer an unknown route with 404 JSON', async () => {

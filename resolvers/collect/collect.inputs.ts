@@ -24,7 +24,7 @@ export class CreateCollectBatchInput {
   @Field(() => String, {
     nullable: true,
     description:
-      'same key + same input within 24 h returns the first result without a second batch',
+      'same key + same input within 24 h returns the first result without a second batch; scoped to this mutation; required when the server sets REQUIRE_IDEMPOTENCY_KEY',
   })
   idempotencyKey?: string | null;
 }

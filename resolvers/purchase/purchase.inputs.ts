@@ -33,7 +33,8 @@ export class PurchaseActionInput {
 
   @Field(() => String, {
     nullable: true,
-    description: 'same key + same input within 24 h returns the first result without acting again',
+    description:
+      'same key + same input within 24 h returns the first result without acting again; scoped to this mutation; required when the server sets REQUIRE_IDEMPOTENCY_KEY',
   })
   idempotencyKey?: string | null;
 }

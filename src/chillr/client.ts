@@ -1,4 +1,6 @@
 import type { Logger } from '../logger.js';
+import { Redactor } from '../redact.js';
+import type { UpstreamGuard } from '../upstream/guard.js';
 import { postJson } from '../upstream/http.js';
 import {
   AUTH_CODES,
@@ -13,6 +15,7 @@ import {
   readCreateSuccess,
   readEnvelope,
   readReasons,
+  type Envelope,
   readStatus,
   repairStatusJson,
 } from './parse.js';
@@ -32,6 +35,14 @@ export interface ChillrClientOptions {
    * @default 2
    */
   statusRetries?: number;
+  /**
+   * Scrubs Chillr's free text (failure messages, per-customer reasons) before it goes into an
+   * error, a userError or a log line: Chillr may echo the request, credentials included.
+   * @default a Redactor of this client's own credentials
+   */
+  redactor?: Redactor;
+  /** Bulkhead and circuit breaker shared by every call to this upstream. @default none */
+  guard?: UpstreamGuard;
   logger: Logger;
 }
 
@@ -40,7 +51,11 @@ export interface ChillrClientOptions {
  * GraphQL and never logs a request body (the credentials travel in it).
  */
 export class ChillrClient {
-  constructor(private readonly options: ChillrClientOptions) {}
+  private readonly redactor: Redactor;
+
+  constructor(private readonly options: ChillrClientOptions) {
+    this.redactor = options.redactor ?? new Redactor([options.apiKey, options.apiSecretKey]);
+  }
 
   /** POST /api/v5/collect. The request must already be validated (see validate.ts). */
   async createBatch(request: CreateBatchRequest): Promise<CreateBatchResult> {
@@ -54,17 +69,22 @@ export class ChillrClient {
         customers: request.customers.map((c) => ({ msisdn: c.msisdn, amount: c.amount })),
       },
       timeoutMs: this.options.timeoutMs,
+      guard: this.options.guard,
       retries: 0,
       logger: this.options.logger,
     });
-    const envelope = readEnvelope(json, 'create');
+    const envelope = this.readSafe(json, 'create');
     if (envelope.ok) return { kind: 'created', ...readCreateSuccess(envelope) };
     if (AUTH_CODES.has(envelope.code)) throw authError(envelope.code, envelope.message);
     if (envelope.code === INTERNAL_ERROR_CODE) throw internalError(envelope.message);
     if ((envelope.code >= 52 && envelope.code <= 55) || envelope.code === 58) {
       return {
         kind: 'rejected',
-        issues: createIssues(envelope.code, envelope.message, readReasons(envelope)),
+        issues: createIssues(
+          envelope.code,
+          envelope.message,
+          readReasons(envelope).map((reason) => this.redactor.upstreamText(reason)),
+        ),
       };
     }
     throw unexpectedCode(envelope.code, envelope.message);
@@ -77,16 +97,23 @@ export class ChillrClient {
       url: `${this.options.baseUrl}/api/v5/check_collect_status`,
       body: { ...this.credentials(), batch_id: batchId },
       timeoutMs: this.options.timeoutMs,
+      guard: this.options.guard,
       retries: this.options.statusRetries ?? 2,
       repairJson: repairStatusJson,
       logger: this.options.logger,
     });
-    const envelope = readEnvelope(json, 'status check');
+    const envelope = this.readSafe(json, 'status check');
     if (envelope.ok) return readStatus(envelope, batchId);
     if (NOT_FOUND_CODES.has(envelope.code)) return null;
     if (AUTH_CODES.has(envelope.code)) throw authError(envelope.code, envelope.message);
     if (envelope.code === INTERNAL_ERROR_CODE) throw internalError(envelope.message);
     throw unexpectedCode(envelope.code, envelope.message);
+  }
+
+  /** The envelope, its message already scrubbed of anything secret Chillr echoed. */
+  private readSafe(json: unknown, what: string): Envelope {
+    const envelope = readEnvelope(json, what);
+    return { ...envelope, message: this.redactor.upstreamText(envelope.message) };
   }
 
   private credentials() {

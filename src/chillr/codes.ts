@@ -32,7 +32,7 @@ export function internalError(message: string): ServiceError {
   return new ServiceError(
     ErrorCode.UPSTREAM_UNAVAILABLE,
     `Chillr reported an internal error (code 59: ${message}); try again later.`,
-    { outcomeUnknown: true },
+    { outcomeUnknown: true, upstreamAnswered: true },
   );
 }
 
@@ -40,7 +40,7 @@ export function unexpectedCode(code: number, message: string): ServiceError {
   return new ServiceError(
     ErrorCode.UPSTREAM_BAD_RESPONSE,
     `Chillr answered with failure code ${code} ("${message}"), which this service does not know.`,
-    { outcomeUnknown: true },
+    { outcomeUnknown: true, upstreamAnswered: true },
   );
 }
 

@@ -164,6 +164,8 @@ function badResponse(what: string, field: string, expected: string, got: unknown
   return new ServiceError(
     ErrorCode.UPSTREAM_BAD_RESPONSE,
     `Chillr's ${what} answer is unreadable: ${field} should be ${expected} but is ${describe(got)}.`,
+    // Chillr answered, so for a create it may well have made the batch.
+    { outcomeUnknown: true, upstreamAnswered: true },
   );
 }
 

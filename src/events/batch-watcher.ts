@@ -8,6 +8,8 @@ export interface BatchWatcherOptions {
   refresh: (batchId: string) => Promise<CollectBatchView | null>;
   /** Time between polls of one batch. */
   intervalMs: number;
+  /** Batches polled at once; a subscription to one more is refused. @default 1000 */
+  maxPollers?: number;
   logger: Logger;
 }
 
@@ -62,6 +64,13 @@ export class BatchWatcher {
       },
     };
     let poller = this.pollers.get(batchId);
+    const maxPollers = this.options.maxPollers ?? 1000;
+    if (!poller && this.pollers.size >= maxPollers) {
+      throw new ServiceError(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        `This instance already polls ${this.pollers.size} batches for subscribers, its limit (CHILLR_MAX_POLLERS=${maxPollers}); try again later.`,
+      );
+    }
     if (!poller) {
       poller = {
         subscribers: new Set(),

@@ -8,7 +8,9 @@ import {
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
+import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
+import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
 import { requestId } from './request-id.js';
 
@@ -20,13 +22,20 @@ export interface HttpAppOptions<Context extends object> {
   /** Sandbox landing page, introspection and detailed errors are for development only. */
   production: boolean;
   /** Express `trust proxy`, so `req.ip` is the client behind a load balancer. @default false */
-  trustProxy?: boolean | number | string;
+  trustProxy?: boolean | number | string[];
   /** Throws when the service cannot serve (store unreachable, upstream not configured). */
   readiness: () => Promise<void>;
   /** Extra routes mounted before /graphql (the PBG callbacks). @default undefined */
   routes?: (app: express.Express) => void;
   /** Largest JSON body accepted on /graphql. @default '1mb' */
-  bodyLimit?: string;
+  bodyLimit?: number;
+  /**
+   * The router's shared secret: every /graphql request must carry it in `header`, else 401
+   * before the body is read. @default undefined (no check)
+   */
+  routerSecret?: { secret: string; header: string };
+  /** Scrubs configured secrets from every error message. @default none */
+  redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
 }
@@ -55,7 +64,7 @@ export async function createHttpApp<C extends object>(
     schema: options.schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError(logger),
+    formatError: createFormatError(logger, options.redactor),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       options.production
@@ -102,10 +111,12 @@ export async function createHttpApp<C extends object>(
     }
   });
 
-  const json = express.json({ limit: options.bodyLimit ?? '1mb' });
+  const bodyLimit = options.bodyLimit ?? 1_048_576;
+  const json = express.json({ limit: bodyLimit });
   options.routes?.(app);
   app.use(
     '/graphql',
+    routerOnly(options.routerSecret, logger),
     json,
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
   );
@@ -128,7 +139,7 @@ export async function createHttpApp<C extends object>(
       res.status(status).json({
         error:
           status === 413
-            ? 'Request body too large.'
+            ? `Request body too large: the limit is ${bodyLimit} bytes (MAX_REQUEST_BYTES).`
             : status >= 500
               ? 'Internal server error.'
               : error.message,
@@ -140,4 +151,29 @@ export async function createHttpApp<C extends object>(
   httpServer.removeAllListeners('request');
   httpServer.on('request', app);
   return { app, httpServer, stop: () => apollo.stop() };
+}
+
+/**
+ * Only the router gets in: a request without the shared secret is answered 401 before its
+ * body is read, so nothing it asks is parsed, validated or executed.
+ */
+function routerOnly(router: HttpAppOptions<object>['routerSecret'], logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!router || secretMatches(req.get(router.header), router.secret)) {
+      next();
+      return;
+    }
+    logger.warn(
+      { requestId: req.id, ip: req.ip, header: router.header },
+      'request without the router secret refused',
+    );
+    res.status(401).json({
+      errors: [
+        {
+          message: `Only the router may call this service: the ${router.header} header is missing or wrong.`,
+          extensions: { code: 'UNAUTHENTICATED' },
+        },
+      ],
+    });
+  };
 }

@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { noRedaction, type Redactor } from '../redact.js';
 
 /**
  * Apollo Server's `formatError`: a {@link ServiceError} keeps its message and gets its code in
@@ -9,7 +10,16 @@ import type { Logger } from '../logger.js';
  * are; anything else is a bug, so the caller sees a generic message and the details go to the
  * log under the request id. Stack traces never leave the server.
  */
-export function createFormatError(logger: Logger) {
+export function createFormatError(logger: Logger, redactor: Redactor = noRedaction) {
+  const format = formatWith(logger);
+  // The last net: whatever a message quotes (an upstream's text, a driver's), no secret leaves.
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const safe = format(formatted, error);
+    return { ...safe, message: redactor.text(safe.message) };
+  };
+}
+
+function formatWith(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../logger.js';
-import { normalizeIp } from '../pbg/auth.js';
+import { merchantAuthMatches, normalizeIp } from '../pbg/auth.js';
 import type { CallbackResponse, PbgCallbacks } from '../pbg/callbacks.js';
 
 export interface PbgRoutesOptions {
@@ -8,8 +8,14 @@ export interface PbgRoutesOptions {
   /** When set, calls from other addresses get 403 before their body is read. */
   allowedIps: string[] | undefined;
   logger: Logger;
-  /** Change pushes carry every field of every changed purchase. @default '10mb' */
-  bodyLimit?: string;
+  /** Checked against each body's `merchant_auth` before the body is parsed. */
+  merchantAuth: string;
+  /**
+   * Largest body accepted (PBG_CALLBACK_MAX_BYTES); change pushes carry every field of every
+   * changed purchase, so a 5,000-event push must fit.
+   * @default 4_194_304
+   */
+  bodyLimitBytes?: number;
   /** The change-push receiver (`POST /pbg/change_push`, and `events` bodies on `POST /pbg`). */
   changePush?: (body: unknown) => Promise<CallbackResponse>;
 }
@@ -36,7 +42,9 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
     }
     next();
   });
-  router.use(express.json({ limit: options.bodyLimit ?? '10mb', type: () => true }));
+  const limit = options.bodyLimitBytes ?? 4_194_304;
+  router.use(express.text({ limit, type: () => true }));
+  router.use(authenticatedJson(options.merchantAuth, options.logger));
 
   const handle =
     (work: (body: unknown) => Promise<CallbackResponse>) => async (req: Request, res: Response) => {
@@ -101,7 +109,7 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
       const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
       const message =
         error.type === 'entity.too.large'
-          ? 'The body is larger than this endpoint accepts.'
+          ? `The body is larger than this endpoint accepts (PBG_CALLBACK_MAX_BYTES=${limit} bytes).`
           : error.type === 'entity.parse.failed'
             ? 'The body is not valid JSON.'
             : 'The body could not be read.';
@@ -113,6 +121,45 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
     },
   );
   return router;
+}
+
+/**
+ * Refuses a body without the right `merchant_auth` before parsing it: JSON.parse of a few MB
+ * is the expensive part, and nobody unauthenticated should be able to make us do it. The
+ * token is found by a linear scan of the raw text; the handlers check it again on the parsed
+ * body (where a duplicate key would have the last word).
+ */
+function authenticatedJson(merchantAuth: string, logger: Logger) {
+  return (req: Request, res: Response, next: express.NextFunction) => {
+    const text = typeof req.body === 'string' ? req.body : '';
+    if (!merchantAuthMatches(findMerchantAuth(text), merchantAuth)) {
+      logger.warn(
+        { requestId: req.id, path: req.path, bytes: text.length },
+        'PBG callback with a wrong merchant_auth, refused before parsing its body',
+      );
+      res.status(401).json({ result: false });
+      return;
+    }
+    try {
+      req.body = JSON.parse(text) as unknown;
+    } catch {
+      res.status(400).json({ result: false, error: 'The body is not valid JSON.' });
+      return;
+    }
+    next();
+  };
+}
+
+const MERCHANT_AUTH_MEMBER = /"merchant_auth"\s*:\s*("(?:[^"\\]|\\.)*")/;
+
+function findMerchantAuth(text: string): string | undefined {
+  const literal = MERCHANT_AUTH_MEMBER.exec(text)?.[1];
+  if (literal === undefined) return undefined;
+  try {
+    return JSON.parse(literal) as string;
+  } catch {
+    return undefined;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,5 +1,7 @@
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { Redactor } from '../redact.js';
+import type { UpstreamGuard } from '../upstream/guard.js';
 import { postJson } from '../upstream/http.js';
 import { parsePbgDate } from './datetime.js';
 import { readPurchases, shapeOf } from './parse.js';
@@ -30,6 +32,14 @@ export interface PbgClientOptions {
    * @default 2
    */
   queryRetries?: number;
+  /**
+   * Scrubs PBG's free text before it goes into an error or a log line: PBG may echo the
+   * request, credentials included.
+   * @default a Redactor of this client's own credentials and merchant id
+   */
+  redactor?: Redactor;
+  /** Bulkhead and circuit breaker shared by every call to this upstream. @default none */
+  guard?: UpstreamGuard;
   logger: Logger;
 }
 
@@ -44,9 +54,12 @@ const ACTION_PATH = '/api/purchase_action.json';
  */
 export class PbgClient {
   private readonly baseUrl: string;
+  private readonly redactor: Redactor;
 
   constructor(private readonly options: PbgClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.redactor =
+      options.redactor ?? new Redactor([options.apiKey, options.merchantAuth, options.merchantId]);
   }
 
   /** POST /api/merch_get_purch_info.json with the filters given (none → every purchase). */
@@ -57,6 +70,7 @@ export class PbgClient {
       url: `${this.baseUrl}${QUERY_PATH}`,
       body: { api_key: this.options.apiKey, ...fields },
       timeoutMs: this.options.timeoutMs,
+      guard: this.options.guard,
       retries: this.options.queryRetries ?? 2,
       logger: this.options.logger,
     });
@@ -87,6 +101,7 @@ export class PbgClient {
       url: `${this.baseUrl}${ACTION_PATH}?merchant_id=${merchantId}`,
       body: { merchant_auth: this.options.merchantAuth, purchase_id: purchaseId, action: word },
       timeoutMs: this.options.timeoutMs,
+      guard: this.options.guard,
       retries: 0,
       logger: this.options.logger,
     });
@@ -97,7 +112,7 @@ export class PbgClient {
         ErrorCode.UPSTREAM_BAD_RESPONSE,
         `PayByGroup's purchase action answer is unreadable: expected {"result": true|false}, but result is ${shapeOf(result)}.`,
         // PBG answered 2xx, so it may well have carried the action out.
-        { outcomeUnknown: true },
+        { outcomeUnknown: true, upstreamAnswered: true },
       );
     }
     return result;
@@ -135,21 +150,13 @@ export class PbgClient {
     );
   }
 
-  /**
-   * PBG's explanation from an error body (`error` or `message`), shortened and with this
-   * server's credentials blanked in case PBG echoes what it was sent.
-   */
+  /** PBG's explanation from an error body (`error` or `message`), shortened and redacted. */
   private pbgMessage(json: unknown): string | undefined {
     if (typeof json !== 'object' || json === null) return undefined;
     const { error, message } = json as { error?: unknown; message?: unknown };
     const text = typeof error === 'string' ? error : typeof message === 'string' ? message : '';
     if (text === '') return undefined;
-    let safe = text.length > 200 ? `${text.slice(0, 200)}…` : text;
-    const { apiKey, merchantAuth, merchantId } = this.options;
-    for (const secret of [apiKey, merchantAuth, merchantId]) {
-      if (secret !== '') safe = safe.split(secret).join('[redacted]');
-    }
-    return safe;
+    return this.redactor.upstreamText(text);
   }
 }
 

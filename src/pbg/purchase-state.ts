@@ -31,6 +31,12 @@ export interface PurchaseStateOptions {
    * @default undefined (every purchase)
    */
   merchantId?: string;
+  /**
+   * Reads one purchase from PayByGroup, for an accepted action on a purchase this service has
+   * no state for (see actionAccepted).
+   * @default undefined (such an action records nothing; the push or the next read brings it)
+   */
+  readPurchase?: (purchaseId: string) => Promise<GroupPurchaseRecord | null>;
   /** @default () => new Date() */
   now?: () => Date;
 }
@@ -271,11 +277,17 @@ export class PurchaseStateStore {
    * PayByGroup accepted one of our actions: the purchase is now in the action's status, whether
    * or not PayByGroup's own push ever arrives. Observed as an ACTION change built from the known
    * state (that push then is a repeat). A purchase this service has never seen has no state to
-   * build on: nothing is recorded, and the push or the next read brings the purchase in.
+   * build on, so it is read from PayByGroup (`readPurchase`) — after the action, so the read
+   * shows its effect — and that read is the ACTION change. Rejects when the store or that read
+   * fails: the caller logs it, since the action itself has happened.
    */
   async actionAccepted(purchaseId: string, action: PurchaseAction): Promise<void> {
     const known = (await this.current([purchaseId])).get(purchaseId);
-    if (!known) return;
+    if (!known) {
+      const read = await this.options.readPurchase?.(purchaseId);
+      if (read) await this.observe([read], Source.ACTION);
+      return;
+    }
     const status = ACTION_RESULT[action];
     const word = wordOfStatus(status)!;
     await this.observe(

@@ -1,18 +1,28 @@
-import { keyReusedIssue, UserErrorCode, type UserIssue } from '../errors.js';
+import {
+  ErrorCode,
+  keyReusedIssue,
+  keyRequiredIssue,
+  ServiceError,
+  UserErrorCode,
+  type UserIssue,
+} from '../errors.js';
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Logger } from '../logger.js';
 import type { PbgClient } from './client.js';
 import type { PurchaseStateStore } from './purchase-state.js';
 import {
   GroupPurchaseChangeSource,
+  GroupPurchaseStatus,
+  PurchaseAction,
   type GroupPurchaseRecord,
-  type PurchaseAction,
   type PurchaseQuery,
 } from './types.js';
 
 export interface PurchaseServiceOptions {
   client: PbgClient;
   idempotency: Idempotency;
+  /** An action without an idempotencyKey is a userError (REQUIRE_IDEMPOTENCY_KEY). @default false */
+  requireIdempotencyKey?: boolean;
   /** The merchant this service acts for; queries default to it. */
   merchantId: string;
   /** The owner of purchase state: every read is observed through it. */
@@ -116,9 +126,13 @@ export class PurchaseService {
   }
 
   /**
-   * Sends an action once. PBG's `{"result": false}` (wrong state, unknown purchase) is an
-   * ACTION_REJECTED userError, remembered under the idempotency key like an acceptance: asking
-   * again with the same key must not act later, when the state may have changed.
+   * Sends an action at most once per idempotency key: claim → PayByGroup → record the outcome
+   * → bookkeeping (purchase state) → answer. PBG's `{"result": false}` (wrong state, unknown
+   * purchase) is an ACTION_REJECTED userError, remembered under the key like an acceptance:
+   * asking again with the same key must not act later, when the state may have changed.
+   *
+   * An answer lost on the way back (timeout, 5xx, reset, garbage) leaves the key unknown; the
+   * next retry with the key resolves it by reading the purchase back ({@link resolveByReadBack}).
    */
   async performAction(
     purchaseId: string,
@@ -126,55 +140,105 @@ export class PurchaseService {
     idempotencyKey?: string | null,
   ): Promise<ActionOutcome> {
     const id = purchaseId.trim();
-    if (id === '') {
-      return {
-        accepted: false,
-        purchaseId,
-        issues: [
-          {
-            code: UserErrorCode.INVALID_INPUT,
-            field: ['purchaseId'],
-            message: 'purchaseId must not be empty.',
-          },
-        ],
-      };
+    if (id === '') return refused(purchaseId, emptyIdIssue());
+    if (!idempotencyKey && this.options.requireIdempotencyKey) {
+      return refused(id, keyRequiredIssue());
     }
-    const act = async () => {
-      const accepted = await this.options.client.action(id, action);
-      // Bookkeeping: the purchase is now in the action's status (an ACTION change).
-      // A store hiccup here must not fail an action PBG has carried out.
-      if (accepted) {
-        await this.options.state.actionAccepted(id, action).catch((error: unknown) => {
-          this.options.logger.warn(
-            { purchaseId: id, err: error },
-            'could not record the accepted action in the purchase state',
-          );
-        });
-      }
-      this.options.logger.info({ purchaseId: id, action, accepted }, 'purchase action sent');
-      const outcome: ActionOutcome = {
-        accepted,
-        purchaseId: id,
-        issues: accepted
-          ? []
-          : [
-              {
-                code: UserErrorCode.ACTION_REJECTED,
-                field: ['action'],
-                message: `PayByGroup refused ${action} on purchase ${id}: the purchase is unknown or its status does not allow it.`,
-              },
-            ],
-      };
-      return { result: outcome, final: true };
-    };
-    if (!idempotencyKey) return (await act()).result;
-    const outcome = await this.options.idempotency.run(
-      idempotencyKey,
-      fingerprintOf('performPurchaseAction', { purchaseId: id, action }),
+    const act = () => this.sendAction(id, action);
+    if (!idempotencyKey) {
+      const outcome = await this.options.idempotency.runWithoutKey(act);
+      await this.afterAccepted(outcome, action);
+      return outcome;
+    }
+    const run = await this.options.idempotency.run({
+      operation: 'performPurchaseAction',
+      key: idempotencyKey,
+      fingerprint: fingerprintOf('performPurchaseAction', { purchaseId: id, action }),
       act,
-    );
-    if (outcome.kind === 'reused')
-      return { accepted: false, purchaseId: id, issues: [keyReusedIssue()] };
-    return outcome.result;
+      resolveUnknown: (attempt) => this.resolveByReadBack(id, action, attempt),
+      describe: (outcome) => outcome.purchaseId,
+    });
+    if (run.kind === 'reused') return refused(id, keyReusedIssue());
+    if (!run.replayed) await this.afterAccepted(run.result, action);
+    return run.result;
   }
+
+  /** The one PBG action call, as a domain outcome. */
+  private async sendAction(id: string, action: PurchaseAction): Promise<ActionOutcome> {
+    const accepted = await this.options.client.action(id, action);
+    this.options.logger.info({ purchaseId: id, action, accepted }, 'purchase action sent');
+    if (accepted) return { accepted, purchaseId: id, issues: [] };
+    return refused(id, {
+      code: UserErrorCode.ACTION_REJECTED,
+      field: ['action'],
+      message: `PayByGroup refused ${action} on purchase ${id}: the purchase is unknown or its status does not allow it.`,
+    });
+  }
+
+  /**
+   * What an earlier attempt whose answer was lost did. PayByGroup has no lookup by request,
+   * but an action's effect is visible on the purchase: when the purchase shows it, the action
+   * happened. When it does not and the earlier attempt is surely over (`settled`), the action
+   * did not happen (or was refused), and sending it again is safe: PayByGroup moves a purchase
+   * through each of these states once (a second REFUND of a REFUNDED purchase is refused), so
+   * money cannot move twice; its answer is the key's answer. Before then, a timed-out attempt
+   * may still be under way at PayByGroup, and a second one could race it: only look.
+   */
+  private async resolveByReadBack(
+    id: string,
+    action: PurchaseAction,
+    attempt: { settled: boolean; settledAt: number },
+  ): Promise<ActionOutcome> {
+    const found = await this.options.client.query({
+      merchantId: this.options.merchantId,
+      purchaseId: id,
+    });
+    const status = found.find((p) => p.purchaseId === id)?.status ?? null;
+    const log = { purchaseId: id, action, status };
+    if (status === EFFECT_OF[action]) {
+      this.options.logger.info(log, 'lost action answer resolved: the purchase shows its effect');
+      return { accepted: true, purchaseId: id, issues: [] };
+    }
+    if (!attempt.settled) {
+      const after = new Date(attempt.settledAt).toISOString();
+      throw new ServiceError(
+        ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
+        `PayByGroup does not show the ${action} on purchase ${id} yet, and the first attempt may still be under way there. Retry with the same idempotencyKey after ${after}.`,
+        { details: { upstreamFailure: 'NOT_SETTLED', retryAfter: after } },
+      );
+    }
+    this.options.logger.info(log, 'lost action answer: no effect shown; sending the action again');
+    return this.sendAction(id, action);
+  }
+
+  /** Bookkeeping: a store hiccup here must not fail an action PayByGroup has carried out. */
+  private async afterAccepted(outcome: ActionOutcome, action: PurchaseAction): Promise<void> {
+    if (!outcome.accepted) return;
+    await this.options.state.actionAccepted(outcome.purchaseId, action).catch((error: unknown) => {
+      this.options.logger.warn(
+        { purchaseId: outcome.purchaseId, action, err: error },
+        'action accepted, but the purchase state could not be updated',
+      );
+    });
+  }
+}
+
+/** The status each action leaves a purchase in: proof, on read-back, that it happened. */
+const EFFECT_OF: Record<PurchaseAction, GroupPurchaseStatus> = {
+  [PurchaseAction.REFUND]: GroupPurchaseStatus.REFUNDED,
+  [PurchaseAction.CANCEL]: GroupPurchaseStatus.CANCELLED,
+  [PurchaseAction.COLLECT_FUNDS]: GroupPurchaseStatus.COLLECTED,
+  [PurchaseAction.SET_UNAVAILABLE]: GroupPurchaseStatus.UNAVAILABLE,
+};
+
+function refused(purchaseId: string, issue: UserIssue): ActionOutcome {
+  return { accepted: false, purchaseId, issues: [issue] };
+}
+
+function emptyIdIssue(): UserIssue {
+  return {
+    code: UserErrorCode.INVALID_INPUT,
+    field: ['purchaseId'],
+    message: 'purchaseId must not be empty.',
+  };
 }

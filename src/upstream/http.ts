@@ -1,6 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { refusedByGuard, type UpstreamGuard } from './guard.js';
 
 export interface PostJsonOptions {
   /** Human name of the upstream, used in error messages ("Chillr", "PayByGroup"). */
@@ -24,6 +25,11 @@ export interface PostJsonOptions {
    * @default undefined
    */
   repairJson?: (text: string) => string | undefined;
+  /**
+   * The upstream's bulkhead and circuit breaker; every attempt runs under it.
+   * @default none (no limit, no breaker)
+   */
+  guard?: UpstreamGuard;
   logger: Logger;
 }
 
@@ -40,61 +46,80 @@ export interface JsonResponse {
  * (`UPSTREAM_AUTH`) and a body that is not JSON (`UPSTREAM_BAD_RESPONSE`).
  */
 export async function postJson(options: PostJsonOptions): Promise<JsonResponse> {
-  const { upstream, url, timeoutMs, logger } = options;
   const retries = options.retries ?? 0;
-  const backoffMs = options.backoffMs ?? 100;
-  const path = new URL(url).pathname;
-  const payload = JSON.stringify(options.body);
+  const attempt = (n: number) => {
+    const once = () => attemptOnce(options, n);
+    return options.guard ? options.guard.run(once) : once();
+  };
+  if (retries === 0) return attempt(1);
+  // cockatiel's retry with exponential backoff and jitter; a call the guard refused (circuit
+  // open, queue full) is not retried, since nothing was sent and the next try would be refused too.
+  const policy = retry(handleWhen(isRetryable), {
+    maxAttempts: retries,
+    backoff: new ExponentialBackoff({ initialDelay: options.backoffMs ?? 100 }),
+  });
+  return policy.execute(({ attempt: retry }) => attempt(retry + 1));
+}
 
-  for (let attempt = 1; ; attempt++) {
-    const started = performance.now();
-    try {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: payload,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await response.text();
-      const ms = Math.round(performance.now() - started);
-      logger.debug({ upstream, path, status: response.status, ms, attempt }, 'upstream call');
-      if (response.status >= 500) {
-        throw new ServiceError(
-          ErrorCode.UPSTREAM_UNAVAILABLE,
-          `${upstream} answered HTTP ${response.status}; try again later.`,
-          { outcomeUnknown: true },
-        );
-      }
-      if (response.status === 401 || response.status === 403) {
-        throw new ServiceError(
-          ErrorCode.UPSTREAM_AUTH,
-          `${upstream} rejected this server's credentials (HTTP ${response.status}); the operator must fix the configuration.`,
-        );
-      }
-      let json: unknown;
-      try {
-        json = parseWithRepair(text, options.repairJson);
-      } catch {
-        throw new ServiceError(
-          ErrorCode.UPSTREAM_BAD_RESPONSE,
-          `${upstream} answered HTTP ${response.status} with a body that is not JSON (expected a JSON object; got ${describeText(text)}).`,
-          { outcomeUnknown: true },
-        );
-      }
-      return { status: response.status, json };
-    } catch (error) {
-      const failure = classify(error, upstream, timeoutMs);
-      const retryable =
-        failure.code === ErrorCode.UPSTREAM_TIMEOUT ||
-        failure.code === ErrorCode.UPSTREAM_UNAVAILABLE;
-      logger.warn(
-        { upstream, path, attempt, code: failure.code, err: failure.message },
-        'upstream call failed',
-      );
-      if (!retryable || attempt > retries) throw failure;
-      await sleep(backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
-    }
+/** One POST: the parsed answer, or a classified {@link ServiceError}. */
+async function attemptOnce(options: PostJsonOptions, attempt: number): Promise<JsonResponse> {
+  const { upstream, url, timeoutMs, logger } = options;
+  const path = new URL(url).pathname;
+  const started = performance.now();
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(options.body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await response.text();
+    const ms = Math.round(performance.now() - started);
+    logger.debug({ upstream, path, status: response.status, ms, attempt }, 'upstream call');
+    return readAnswer(options, response.status, text);
+  } catch (error) {
+    const failure = classify(error, upstream, timeoutMs);
+    logger.warn(
+      { upstream, path, attempt, code: failure.code, err: failure.message },
+      'upstream call failed',
+    );
+    throw failure;
   }
+}
+
+/** A 5xx, 401/403 or unreadable body becomes an error; any other status is the caller's. */
+function readAnswer(options: PostJsonOptions, status: number, text: string): JsonResponse {
+  const { upstream } = options;
+  if (status >= 500) {
+    throw new ServiceError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `${upstream} answered HTTP ${status}; try again later.`,
+      { outcomeUnknown: true, upstreamAnswered: true },
+    );
+  }
+  if (status === 401 || status === 403) {
+    throw new ServiceError(
+      ErrorCode.UPSTREAM_AUTH,
+      `${upstream} rejected this server's credentials (HTTP ${status}); the operator must fix the configuration.`,
+    );
+  }
+  try {
+    return { status, json: parseWithRepair(text, options.repairJson) };
+  } catch {
+    throw new ServiceError(
+      ErrorCode.UPSTREAM_BAD_RESPONSE,
+      `${upstream} answered HTTP ${status} with a body that is not JSON (expected a JSON object; got ${describeText(text)}).`,
+      { outcomeUnknown: true, upstreamAnswered: true },
+    );
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  return (
+    error instanceof ServiceError &&
+    !refusedByGuard(error) &&
+    (error.code === ErrorCode.UPSTREAM_TIMEOUT || error.code === ErrorCode.UPSTREAM_UNAVAILABLE)
+  );
 }
 
 function parseWithRepair(text: string, repair?: (text: string) => string | undefined): unknown {

@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import { print, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { startApp, type RunningApp } from '../../src/app.js';
+import { startApp, type AppOptions, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { credentialsOf, Redactor } from '../../src/redact.js';
 
 /** Credentials the tests configure; asserted never to appear in a response or log line. */
 export const TEST_SECRETS = {
@@ -33,7 +34,10 @@ export interface TestApp extends RunningApp {
  * Starts the whole service on an ephemeral port, with the in-process sandbox simulators on
  * ephemeral ports, an in-memory store unless `env` says otherwise, and captured logs.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: Pick<AppOptions, 'wrapStore'> = {},
+): Promise<TestApp> {
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -50,10 +54,20 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     STORE_URL: 'memory://',
     UPSTREAM_TIMEOUT_MS: '2000',
     PBG_CACHE_TTL_MS: '0',
+    // Test files share one app across cases that each inject upstream faults on purpose; the
+    // circuit breaker would turn their sum into fail-fast answers. Breaker tests set their own.
+    UPSTREAM_BREAKER_THRESHOLD: '1000',
     ...TEST_SECRETS,
     ...env,
   });
-  const app = await startApp(config, { logger: createLogger({ level: 'debug', destination }) });
+  const app = await startApp(config, {
+    ...options,
+    logger: createLogger({
+      level: 'debug',
+      destination,
+      redactor: new Redactor(credentialsOf(config)),
+    }),
+  });
   const post = async (body: unknown) => {
     const response = await fetch(`${app.url}/graphql`, {
       method: 'POST',

@@ -8,11 +8,26 @@ import { TEST_SECRETS, type TestApp } from './app.js';
 
 const auth = TEST_SECRETS.PBG_MERCHANT_AUTH;
 
+export interface ConnectOptions {
+  /** Headers of the upgrade request (e.g. the router secret). */
+  headers?: Record<string, string>;
+  /** The `connection_init` payload. */
+  connectionParams?: Record<string, unknown>;
+}
+
 /** A graphql-ws client on `${httpUrl}/graphql`, connected eagerly. Dispose it after use. */
-export function connectWs(httpUrl: string): Client {
+export function connectWs(httpUrl: string, options: ConnectOptions = {}): Client {
+  const headers = options.headers;
   return createClient({
     url: `${httpUrl.replace(/^http/, 'ws')}/graphql`,
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(url: string, protocols?: string | string[]) {
+            super(url, protocols, { headers });
+          }
+        }
+      : WebSocket,
+    connectionParams: options.connectionParams,
     lazy: false,
     retryAttempts: 0,
   });

@@ -1,0 +1,33 @@
+import type http from 'node:http';
+import express, { type Router } from 'express';
+import { requestId } from './request-id.js';
+
+export interface CallbackAppOptions {
+  /** The listener (from listenStartingUp) that serves nothing but the callbacks. */
+  server: http.Server;
+  /** The PayByGroup routes, mounted at /pbg. */
+  pbg: Router;
+  /** Express `trust proxy`, so the allow-list reads the address through trusted proxies only. */
+  trustProxy: boolean | number | string[];
+}
+
+/**
+ * The PayByGroup callbacks on their own port (CALLBACK_PORT): PayByGroup must reach them from
+ * the internet, while /graphql should only face the router. This listener serves /pbg and
+ * nothing else — no graph, no health endpoints.
+ */
+export function serveCallbacks(options: CallbackAppOptions): void {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy);
+  app.use(requestId);
+  app.use('/pbg', options.pbg);
+  app.use((req, res) => {
+    res.status(404).json({
+      result: false,
+      error: `This port serves only the PayByGroup callbacks under /pbg; no route for ${req.method} ${req.path}.`,
+    });
+  });
+  options.server.removeAllListeners('request');
+  options.server.on('request', app);
+}

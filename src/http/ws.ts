@@ -1,0 +1,97 @@
+import type http from 'node:http';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import type { Context } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { secretMatches } from '../constant-time.js';
+import type { Logger } from '../logger.js';
+
+export interface GraphqlWsOptions<C> {
+  httpServer: http.Server;
+  schema: GraphQLSchema;
+  /** Builds the context of one operation. */
+  context: () => C;
+  logger: Logger;
+  /** graphql-ws server ping interval. @default 12_000 */
+  keepAliveMs?: number;
+  /** How long a client may take to send connection_init. @default 5_000 */
+  initTimeoutMs?: number;
+  /** Largest WebSocket message; a bigger one closes the socket (1009). @default 1_048_576 */
+  maxPayloadBytes?: number;
+  /** Operations one connection may run at once; one more is refused with an error. @default 50 */
+  maxOperationsPerConnection?: number;
+  /**
+   * The router's shared secret: a connection must carry it in the upgrade request's `header`
+   * or as the `connection_init` payload field of the same name, else it is closed with 4403.
+   * @default undefined (no check)
+   */
+  routerSecret?: { secret: string; header: string };
+}
+
+/**
+ * graphql-ws on the same server and `/graphql` path as queries. The transport's own limits
+ * live here: who may connect (the router secret), how big a message may be, and how many
+ * operations one socket may hold — the last two so one client cannot hold thousands of
+ * subscriptions or send 20 MB frames that HTTP would refuse.
+ *
+ * Returns a function that closes every socket and the WebSocket server.
+ */
+export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<void> {
+  const wsServer = new WebSocketServer({
+    server: options.httpServer,
+    path: '/graphql',
+    maxPayload: options.maxPayloadBytes ?? 1_048_576,
+  });
+  const maxOperations = options.maxOperationsPerConnection ?? 50;
+  const cleanup = useServer(
+    {
+      schema: options.schema,
+      context: () => options.context() as never,
+      connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
+      // false closes the socket with 4403 Forbidden before anything runs.
+      onConnect: (ctx) => routerMayConnect(ctx, options.routerSecret, options.logger),
+      onSubscribe: (ctx) => {
+        // graphql-ws registers the new id before this runs and drops an id the moment its
+        // `complete` arrives, so this counts exactly what the socket holds, this one included.
+        const running = Object.keys(ctx.subscriptions).length;
+        if (running <= maxOperations) return undefined;
+        return [
+          new GraphQLError(
+            `This connection already runs ${running - 1} operations, the most one WebSocket may hold (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION=${maxOperations}); complete one or open another connection.`,
+            {
+              extensions: { code: 'BAD_USER_INPUT', limit: 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION' },
+            },
+          ),
+        ];
+      },
+      onError: (_ctx, _id, _payload, errors) => {
+        options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
+      },
+    },
+    wsServer,
+    options.keepAliveMs ?? 12_000,
+  );
+  return async () => {
+    await cleanup.dispose();
+    await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+  };
+}
+
+function routerMayConnect(
+  ctx: Context,
+  router: GraphqlWsOptions<unknown>['routerSecret'],
+  logger: Logger,
+): boolean {
+  if (!router) return true;
+  const request = (ctx.extra as { request?: http.IncomingMessage }).request;
+  const fromHeader = request?.headers[router.header];
+  const fromInit = ctx.connectionParams?.[router.header];
+  if (secretMatches(fromHeader, router.secret) || secretMatches(fromInit, router.secret)) {
+    return true;
+  }
+  logger.warn(
+    { header: router.header, ip: request?.socket.remoteAddress },
+    'WebSocket without the router secret refused',
+  );
+  return false;
+}

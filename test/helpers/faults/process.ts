@@ -1,0 +1,102 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ExecutionResult } from 'graphql';
+import { TEST_SECRETS } from '../app.js';
+
+/**
+ * The service as a separate process (`node dist/src/main.js`), so a test can `kill -9` it in
+ * the middle of a money-moving call and let another instance, sharing its store, pick the key up.
+ */
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+
+export interface ServiceProcess {
+  /** e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** Every line the process wrote (stdout and stderr). */
+  logs: string[];
+  /** POSTs GraphQL to the process, like TestApp.raw. */
+  raw(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ status: number; json: ExecutionResult; body: string }>;
+  /** Sends `signal` and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Why dist cannot be used (missing, or older than a source file it is built from), or
+ * undefined. `npm test` builds it first (schema:check); run `npm run build` before vitest alone.
+ */
+export function staleDist(): string | undefined {
+  let built: number;
+  try {
+    built = statSync(MAIN).mtimeMs;
+  } catch {
+    return `${relative(ROOT, MAIN)} is missing: run \`npm run build\` first`;
+  }
+  const newer = ['src', 'resolvers']
+    .flatMap((dir) => sources(join(ROOT, dir)))
+    .filter((file) => statSync(file).mtimeMs > built);
+  if (newer.length === 0) return undefined;
+  return `dist is older than ${newer.map((f) => relative(ROOT, f)).join(', ')}: run \`npm run build\` first`;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sources(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Starts the built service with `env` (plus the test credentials) and waits until it listens. */
+export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      PBG_CACHE_TTL_MS: '0',
+      ...TEST_SECRETS,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  createInterface({ input: child.stderr }).on('line', (line) => logs.push(line));
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      logs.push(line);
+      const match = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(line);
+      if (match && line.includes('listening')) resolve(match[1]!);
+    });
+    void exited.then(() =>
+      reject(new Error(`service exited before listening:\n${logs.join('\n')}`)),
+    );
+  });
+  return {
+    url,
+    logs,
+    async raw(query, variables) {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = await response.text();
+      return { status: response.status, json: JSON.parse(body) as ExecutionResult, body };
+    },
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
