@@ -390,6 +390,34 @@ describe('live status', () => {
   });
 
   describe('the sandbox loop', () => {
+    it('should log an action on a purchase it never saw once, with the whole purchase', async () => {
+      const live = subscribe(client, GroupPurchaseChangedDocument, {
+        filter: { purchaseIds: ['ABC_20001'] },
+      });
+      await untilLive(client, app);
+      const result = await app.gql(PerformPurchaseActionLiveDocument, {
+        input: { purchaseId: 'ABC_20001', action: 'REFUND' },
+      });
+      expect(result.data!.performPurchaseAction).toMatchObject({ accepted: true });
+      // The read-back after the action and the simulator's push race; whichever is observed
+      // first is the change (ACTION or PUSH), the other a repeat.
+      await app.sandbox.pbg!.settled();
+      const snapshot = app.sandbox.pbg!.pushes.at(-1)!.body.events[0]!;
+      await push({ merchant_auth: auth, events: [{ ...snapshot, num_people: 99 }] });
+      const [first, barrier] = await live.waitFor(2);
+      expect(['ACTION', 'PUSH']).toContain(first!.groupPurchaseChanged.source);
+      expect(first!.groupPurchaseChanged).toMatchObject({
+        previousStatus: null,
+        purchase: { purchaseId: 'ABC_20001', status: 'REFUNDED', merchantId: 'ABC' },
+      });
+      expect(barrier!.groupPurchaseChanged).toMatchObject({
+        source: 'PUSH',
+        changedFields: ['numPeople'],
+      });
+      expect(live.events).toHaveLength(2);
+      live.stop();
+    });
+
     it('should deliver the change of a performPurchaseAction once, as an ACTION, and the simulator push as a repeat', async () => {
       // A merchant's screen shows the purchase before acting on it: that read is the state the
       // action's change is compared with.
