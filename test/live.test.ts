@@ -257,6 +257,37 @@ describe('live status', () => {
       inventory.stop();
     });
 
+    it('should log a reconciliation sweep that PayByGroup fails, and find the change at a later one', async () => {
+      const sweeping = await startTestApp({ PBG_RECONCILE_INTERVAL_MS: '100' });
+      const ws = createClient({
+        url: `${sweeping.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+      });
+      try {
+        const pbg = sweeping.sandbox.pbg!;
+        await sweeping.raw('{ groupPurchase(purchaseId: "ABC_20006") { status } }');
+        const live = subscribe(ws, GroupPurchaseChangedDocument, {
+          filter: { purchaseIds: ['ABC_20006'] },
+        });
+        await untilLive(ws, sweeping);
+        // Every attempt of the next query fails (the client tries three times): that sweep fails.
+        pbg.injectFault({ endpoint: 'query', kind: 'http500', times: 3 });
+        await pbg.updatePurchase('ABC_20006', { num_people: 12 }, { push: false });
+        const [found] = await live.waitFor(1);
+        expect(found!.groupPurchaseChanged).toMatchObject({
+          source: 'RECONCILIATION',
+          purchase: { numPeople: 12 },
+        });
+        expect(sweeping.logs.some((line) => line.includes('reconciliation sweep failed'))).toBe(
+          true,
+        );
+        live.stop();
+      } finally {
+        await ws.dispose();
+        await sweeping.close();
+      }
+    });
+
     it('should refresh the state queries read from a push', async () => {
       const cached = await startTestApp({ PBG_CACHE_TTL_MS: '60000' });
       try {
