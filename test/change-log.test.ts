@@ -203,6 +203,12 @@ for (const store of stores) {
       expect(tooBig.errors![0]!.message).toContain('500');
       const garbled = await app.gql(GroupPurchaseChangesDocument, { after: 'not-a-cursor' });
       expect(garbled.errors?.[0]?.message).toMatch(/not a change-log cursor/);
+      const ahead = store.name === 'Redis' ? '99999999999999-0' : '999999999';
+      const future = await app.gql(GroupPurchaseChangesDocument, { after: ahead });
+      expect(future.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/ahead of the change log/),
+        extensions: { code: 'BAD_USER_INPUT', reason: 'CURSOR_MALFORMED' },
+      });
     });
 
     it('should refuse a cursor older than the retention, in a page and in a subscription', async () => {

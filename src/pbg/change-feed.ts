@@ -98,8 +98,19 @@ export class ChangeFeed {
         message: `${JSON.stringify(after.slice(0, 40))} is not a change-log cursor; use a cursor this service returned.`,
       };
     }
-    const page = await guardStore(() => this.ledger.readLog(after, 1));
-    return page.expired ? expired(after, this.options.retentionMs) : undefined;
+    const [page, head] = await guardStore(() =>
+      Promise.all([this.ledger.readLog(after, 1), this.ledger.head()]),
+    );
+    if (page.expired) return expired(after, this.options.retentionMs);
+    // A cursor past the end was never handed out by this log (another store's, or made up):
+    // following it would silently skip every change up to it.
+    if (compareCursors(after, head ?? '0') > 0) {
+      return {
+        problem: 'MALFORMED',
+        message: `Cursor ${after} is ahead of the change log; use a cursor this service returned.`,
+      };
+    }
+    return undefined;
   }
 
   /** Up to `first` matching changes after `after`, scanning at most `maxScan` log entries. */
