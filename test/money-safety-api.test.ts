@@ -111,7 +111,7 @@ describe('keys', () => {
   for (const move of ['create', 'collect'] as const) {
     it(`should answer UPSTREAM_OUTCOME_UNKNOWN for a lost answer without a key (${move})`, async () => {
       const s = await subject(move, session, upstreams);
-      s.proxy.inject('http5xx');
+      s.inject('http5xx');
       const reply = await s.call(app, false);
       expect(reply.answer, JSON.stringify(reply.json)).toEqual({
         error: 'UPSTREAM_OUTCOME_UNKNOWN',
@@ -244,7 +244,7 @@ describe('upstreams that echo the request, credentials included', () => {
   for (const c of cases) {
     it(`should not pass the credentials on: ${c.name}`, async () => {
       const s = await subject(c.move, session, upstreams);
-      s.proxy.inject(c.fault);
+      s.inject(c.fault);
       const reply = await s.call(app);
       expect(
         reply.answer.error ?? reply.answer.userErrors[0],
@@ -256,7 +256,7 @@ describe('upstreams that echo the request, credentials included', () => {
 
   it('should not pass the credentials on when the read-back of an unknown action is answered with an echo', async () => {
     const s = await subject('collect', session, upstreams);
-    s.proxy.inject('http5xx');
+    s.inject('http5xx');
     expect((await s.call(app)).answer.error).toBe('UPSTREAM_OUTCOME_UNKNOWN');
     s.proxy.inject(
       replace(false, 400, (r) => ({ error: `cannot read ${echo(r)}` })),

@@ -44,14 +44,25 @@ afterAll(async () => {
   await upstreams?.close();
 });
 
-/** Retries on `b` until the key stops being IDEMPOTENCY_IN_PROGRESS; the last answer. */
+/**
+ * Retries on `b` until the key settles — UNKNOWN for a create, accepted for an action (which a
+ * retry may only settle once the dead attempt's claim deadline has passed) — and returns the
+ * settled answer. On the way only IDEMPOTENCY_IN_PROGRESS and UNKNOWN may be answered.
+ */
 async function settleOn(b: TestApp, s: Subject): Promise<Answer> {
   const seen = await retryUntil(
     async () => (await s.call(b)).answer,
-    (a) => a.error !== 'IDEMPOTENCY_IN_PROGRESS',
+    (a) => (s.move === 'create' ? a.error === UNKNOWN : s.succeeded(a)),
     `${s.key} on the surviving instance`,
+    80,
   );
-  return seen.at(-1)!;
+  const final = seen.at(-1)!;
+  const interim = seen.slice(0, -1).filter((a) => a.error !== 'IDEMPOTENCY_IN_PROGRESS');
+  expect(
+    interim.filter((a) => a.error !== UNKNOWN),
+    'answers before settling',
+  ).toEqual([]);
+  return final;
 }
 
 for (const backend of [sqliteBackend(), redisBackend()]) {
@@ -65,7 +76,7 @@ for (const backend of [sqliteBackend(), redisBackend()]) {
 
       beforeAll(async () => {
         env = { ...upstreams.env, STORE_URL: await backend.open() };
-        b = await session.start(env);
+        b = await session.start({ ...env, UPSTREAM_TIMEOUT_MS: '1000' });
       });
       afterAll(async () => {
         await b?.close();
@@ -78,7 +89,11 @@ for (const backend of [sqliteBackend(), redisBackend()]) {
         // Long enough for the kill to land before the child gives up on the held call (the
         // kill follows the barrier at once, but a loaded machine can take a while), short
         // enough that the claim deadline (2 × timeout + 1 s) does not slow the retry much.
-        const child = await startServiceProcess({ ...env, UPSTREAM_TIMEOUT_MS: '1000' });
+        const child = await startServiceProcess({
+          ...env,
+          UPSTREAM_TIMEOUT_MS: '1000',
+          IDEMPOTENCY_CLAIM_MARGIN_MS: '500',
+        });
         try {
           const inflight = s.call(child).then(
             (reply) => `answered ${JSON.stringify(reply.json)}`,
@@ -145,7 +160,8 @@ for (const backend of [sqliteBackend(), redisBackend()]) {
       for (const move of backend.name === 'sqlite' ? (['create', 'refund'] as MoveName[]) : []) {
         it(`should log an unwritten ${move} outcome at shutdown with its key, and never act twice after`, async () => {
           const faulty = new FaultyStore();
-          const a = await session.start(env, faulty);
+          // A roomy timeout: these cases run beside process starts on a busy machine.
+          const a = await session.start({ ...env, UPSTREAM_TIMEOUT_MS: '1000' }, faulty);
           const s = await subject(move, session, upstreams);
           faulty.fail({ ops: ['set'], namespaces: ['idempotency'] });
           const first = await s.call(a);

@@ -133,7 +133,7 @@ describe.skipIf(redis.skip !== undefined)(
 
         it('should settle on B a key whose answer A lost, without a second act', async () => {
           const s = await subject(move, session, upstreams);
-          s.proxy.inject('http5xx');
+          s.inject('http5xx');
           expect((await s.call(a)).answer.error).toBe('UPSTREAM_OUTCOME_UNKNOWN');
           const fromB = (await s.call(b)).answer;
           if (move === 'create') expect(fromB.error).toBe('UPSTREAM_OUTCOME_UNKNOWN');

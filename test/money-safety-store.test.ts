@@ -132,6 +132,10 @@ for (const backend of allBackends()) {
           const first = await s.call(app);
           off();
           expect(s.succeeded(first.answer), JSON.stringify(first.json)).toBe(true);
+          expect(
+            faulty.count({ failed: true }),
+            'store calls failed after the send',
+          ).toBeGreaterThan(0);
           // Store down (claims, reads and writes): the retry is answered from the outbox.
           const beforeRecovery = await s.call(app);
 

@@ -81,7 +81,7 @@ for (const backend of allBackends()) {
         for (const fault of LOST_ANSWERS) {
           it(`should answer ${UNKNOWN} when the upstream acts and then the answer is lost (${fault}), and settle without a second act`, async () => {
             const s = await subject(move, session, upstreams);
-            s.proxy.inject(fault);
+            s.inject(fault);
             const first = await s.call(app);
             expect(first.answer, JSON.stringify(first.json)).toEqual({
               error: UNKNOWN,
@@ -95,7 +95,7 @@ for (const backend of allBackends()) {
 
         it(`should answer ${UNKNOWN} when the connection drops before the upstream saw the request, and never act twice`, async () => {
           const s = await subject(move, session, upstreams);
-          s.proxy.inject('drop');
+          s.inject('drop');
           const first = await s.call(app);
           expect(first.answer, JSON.stringify(first.json)).toEqual({
             error: UNKNOWN,
@@ -135,7 +135,7 @@ for (const backend of allBackends()) {
 
     it(`should answer ${UNKNOWN} for Chillr's code 59 after the batch was made, for the key's lifetime`, async () => {
       const s = await subject('create', session, upstreams);
-      s.proxy.inject({
+      s.inject({
         forward: true,
         answer: () => ({
           status: 200,

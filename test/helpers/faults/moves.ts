@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { unique, type Answer, type Caller, type Reply, type Session } from './harness.js';
-import type { FaultProxy } from './proxy.js';
+import type { Fault, FaultProxy } from './proxy.js';
 import type { Upstreams } from './upstreams.js';
 
 /**
@@ -16,6 +16,8 @@ export interface Subject {
   /** The name the proxy counts acts by. */
   actKey: string;
   proxy: FaultProxy;
+  /** The next money-moving request of this subject suffers `fault` at the proxy. */
+  inject(fault: Fault): void;
   /** Sends the mutation with `key` (or with no key when `withKey` is false). */
   call(app: Caller, withKey?: boolean): Promise<Reply>;
   /** The answer of a request the upstream carried out and the service learnt of. */
@@ -49,6 +51,7 @@ export async function subject(
       key,
       actKey: batch,
       proxy: upstreams.chillr,
+      inject: (fault) => upstreams.chillr.inject(fault, { key: batch }),
       call: (app, withKey = true) => session.create(app, batch, withKey ? key : undefined),
       succeeded: (a) => !a.error && typeof a.batchId === 'string' && a.userErrors.length === 0,
       effects: async () => (await upstreams.batchesNamed(batch)).length,
@@ -61,6 +64,7 @@ export async function subject(
     key,
     actKey: `${purchaseId}/${word}`,
     proxy: upstreams.pbg,
+    inject: (fault) => upstreams.pbg.inject(fault, { key: `${purchaseId}/${word}` }),
     call: (app, withKey = true) => session.act(app, purchaseId, action, withKey ? key : undefined),
     succeeded: (a) => !a.error && a.accepted === true && a.userErrors.length === 0,
     effects: async () => ((await upstreams.purchaseStatus(purchaseId)) === to ? 1 : 0),

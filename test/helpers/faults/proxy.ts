@@ -75,6 +75,7 @@ interface QueuedFault {
   fault: Fault;
   remaining: number;
   on: 'act' | 'read' | 'any';
+  key: string | undefined;
 }
 
 /** mulberry32: a small seeded PRNG, so a randomized run can be replayed from its seed. */
@@ -137,9 +138,21 @@ export class FaultProxy {
     this.port = (this.server.address() as AddressInfo).port;
   }
 
-  /** The next `times` requests of `on` suffer `fault`. Queued faults apply oldest first. */
-  inject(fault: Fault, options: { times?: number; on?: 'act' | 'read' | 'any' } = {}): void {
-    this.queue.push({ fault, remaining: options.times ?? 1, on: options.on ?? 'act' });
+  /**
+   * The next `times` requests of `on` (only those named `key`, if given) suffer `fault`. Queued
+   * faults apply oldest first. Naming the key keeps a straggler from another case (a request
+   * that reaches the proxy after its caller gave up) from taking the fault.
+   */
+  inject(
+    fault: Fault,
+    options: { times?: number; on?: 'act' | 'read' | 'any'; key?: string } = {},
+  ): void {
+    this.queue.push({
+      fault,
+      remaining: options.times ?? 1,
+      on: options.on ?? 'act',
+      key: options.key,
+    });
   }
 
   /**
@@ -194,12 +207,11 @@ export class FaultProxy {
     return this.actCounts.get(key) ?? 0;
   }
 
-  /** Acts per key, for every key that acted at least once. */
-  allActs(): Map<string, number> {
-    return new Map(this.actCounts);
-  }
-
-  /** Stops listening and drops every connection: the next calls are refused. */
+  /**
+   * Stops listening and drops every connection: the next calls are refused (ECONNREFUSED).
+   * `accept()` binds the same port again; another process could take it in between, which
+   * on loopback with an ephemeral port is unlikely enough for a test.
+   */
   async refuse(): Promise<void> {
     this.refusing = true;
     await this.closeServer();
@@ -238,15 +250,17 @@ export class FaultProxy {
     const request = this.describe(req, await readText(req));
     this.requests.push(request);
     for (const listener of [...this.listeners]) listener(request);
-    let fault = this.decide(request);
     const hold =
       request.kind === 'act'
         ? this.holds.find((h) => h.key === undefined || h.key === request.key)
         : undefined;
+    let fault: Fault;
     if (hold) {
       this.holds.splice(this.holds.indexOf(hold), 1);
       hold.arrived(request);
       fault = await hold.gate;
+    } else {
+      fault = this.decide(request);
     }
     this.applied.push({ key: request.key, fault: typeof fault === 'string' ? fault : 'replace' });
     if (fault === 'drop') {
@@ -272,7 +286,10 @@ export class FaultProxy {
   }
 
   private decide(request: ProxiedRequest): Fault {
-    const queued = this.queue.find((q) => q.on === 'any' || q.on === request.kind);
+    const queued = this.queue.find(
+      (q) =>
+        (q.on === 'any' || q.on === request.kind) && (q.key === undefined || q.key === request.key),
+    );
     if (queued) {
       queued.remaining -= 1;
       if (queued.remaining <= 0) this.queue.splice(this.queue.indexOf(queued), 1);

@@ -1,5 +1,6 @@
 import type { Keyv } from 'keyv';
 import type { Ledger, Store } from '../../../src/store/index.js';
+import { seededRandom } from './proxy.js';
 
 /**
  * A fault-injecting {@link Store}: it delegates every call to the store the service opened and
@@ -37,6 +38,13 @@ export interface FaultRule {
   except?: string[];
   /** How many matching calls fail before the rule disarms itself. @default until recover() */
   times?: number;
+  /**
+   * Fail only this share of the matching calls, drawn from a PRNG seeded with `seed` (the draws
+   * follow call order, so a concurrent run replays only approximately). @default 1
+   */
+  probability?: number;
+  /** @default 1 */
+  seed?: number;
 }
 
 /** One call the wrapper saw. `key` is the first key argument, when there is one. */
@@ -47,8 +55,10 @@ export interface StoreEvent {
   failed: boolean;
 }
 
-interface ArmedRule extends Required<Omit<FaultRule, 'times'>> {
+interface ArmedRule extends Required<Omit<FaultRule, 'times' | 'probability' | 'seed'>> {
   remaining: number;
+  /** Whether this matching call fails. */
+  draw: () => boolean;
 }
 
 export class StoreFault extends Error {
@@ -84,6 +94,7 @@ export class FaultyStore {
       namespaces: rule.namespaces ?? [],
       except: rule.except ?? [],
       remaining: rule.times ?? Number.POSITIVE_INFINITY,
+      draw: drawWith(rule.probability ?? 1, rule.seed ?? 1),
     });
     return this;
   }
@@ -111,7 +122,8 @@ export class FaultyStore {
         r.remaining > 0 &&
         r.ops.includes(op) &&
         (r.namespaces.length === 0 || r.namespaces.includes(namespace)) &&
-        !r.except.includes(namespace),
+        !r.except.includes(namespace) &&
+        r.draw(),
     );
     this.events.push({ op, namespace, key, failed: rule !== undefined });
     if (!rule) return;
@@ -188,4 +200,11 @@ export class FaultyStore {
     this.proxies.set(name, proxy);
     return proxy;
   }
+}
+
+/** A draw that is true with `probability`, from a PRNG seeded with `seed`. */
+function drawWith(probability: number, seed: number): () => boolean {
+  if (probability >= 1) return () => true;
+  const next = seededRandom(seed);
+  return () => next() < probability;
 }
