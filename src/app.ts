@@ -22,6 +22,7 @@ import { PbgClient } from './pbg/client.js';
 import { OfferCatalog } from './pbg/offers.js';
 import { ChangeFeed } from './pbg/change-feed.js';
 import { PurchaseStateStore } from './pbg/purchase-state.js';
+import { LogRetention } from './pbg/log-retention.js';
 import { Reconciler } from './pbg/reconcile.js';
 import { PurchaseService } from './pbg/service.js';
 import { startChillrSimulator, type ChillrSimulator } from './sandbox/chillr/index.js';
@@ -231,11 +232,17 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       store,
       merchantId: config.pbg.merchantId,
       intervalMs: config.pbg.reconcileIntervalMs,
-      logTtlMs: config.pbg.changeLogTtlMs,
       logger: logger.child({ component: 'pbg-reconcile' }),
     });
     reconciler.start();
     closers.push(() => reconciler.close());
+    const retention = new LogRetention({
+      state: purchaseState,
+      ttlMs: config.pbg.changeLogTtlMs,
+      logger: logger.child({ component: 'change-log' }),
+    });
+    retention.start();
+    closers.push(async () => retention.close());
 
     const pbg = pbgRoutes({
       callbacks,

@@ -22,8 +22,6 @@ export interface ReconcilerOptions {
    * @default 200
    */
   maxPerSweep?: number;
-  /** Also trims the change log to this age once per sweep. @default undefined (no trimming) */
-  logTtlMs?: number;
 }
 
 /** What one sweep did. */
@@ -103,8 +101,6 @@ export class Reconciler {
       );
       if (!won) return report;
       report.swept = true;
-      if (this.options.logTtlMs !== undefined)
-        await this.options.state.trimLog(this.options.logTtlMs);
       const ids = await this.options.state.openPurchases(this.options.maxPerSweep ?? 200);
       if (ids.length > 0) await this.compare(ids, report);
     } catch (error) {
