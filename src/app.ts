@@ -27,6 +27,7 @@ import { Reconciler } from './pbg/reconcile.js';
 import { PurchaseService } from './pbg/service.js';
 import { startChillrSimulator, type ChillrSimulator } from './sandbox/chillr/index.js';
 import { startPbgSimulator, type PbgSimulator } from './sandbox/pbg/index.js';
+import { sandboxStatePath } from './sandbox/state-file.js';
 import type { Services } from './services.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -95,6 +96,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       const simulator = await startChillrSimulator({
         port: config.chillr.sandboxPort,
         credentials: { apiKey: config.chillr.apiKey, apiSecretKey: config.chillr.apiSecretKey },
+        stateFile: sandboxStatePath(config.storeUrl, 'chillr'),
         logger: logger.child({ component: 'chillr-sandbox' }),
       });
       sandbox.chillr = simulator;
@@ -116,6 +118,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         merchantBaseUrl: config.pbg.publicBaseUrl ?? callbackListener?.url ?? url,
         // The loop is closed: the simulator POSTs its change pushes to this service.
         deliverChangePushes: true,
+        stateFile: sandboxStatePath(config.storeUrl, 'pbg'),
         logger: logger.child({ component: 'pbg-sandbox' }),
       });
       sandbox.pbg = simulator;
@@ -271,6 +274,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       bodyLimit: config.maxRequestBytes,
       trustProxy: config.trustProxy,
       readiness: () => store.ping(),
+      subscriptionCallback: {
+        allowedOrigins: config.subscriptionCallbackOrigins,
+        logger: logger.child({ component: 'subscription-callback' }),
+      },
       // With CALLBACK_PORT the callbacks live only there.
       routes: callbackListener ? undefined : (app) => app.use('/pbg', pbg),
     });

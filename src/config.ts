@@ -127,6 +127,11 @@ export interface Config {
   wsKeepAliveMs: number;
   /** graphql-ws: how long a client may take to send connection_init. @default 5000 */
   wsInitTimeoutMs: number;
+  /**
+   * Origins a router's subscription `callbackUrl` may point at (HTTP callback protocol).
+   * @default undefined (any http(s) URL)
+   */
+  subscriptionCallbackOrigins: string[] | undefined;
   chillr: ChillrConfig;
   pbg: PbgConfig;
 }
@@ -189,6 +194,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsMaxSubscriptionsPerConnection: read.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 10_000),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
     wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
+    subscriptionCallbackOrigins: read.origins('SUBSCRIPTION_CALLBACK_ORIGINS'),
     chillr: {
       baseUrl: chillrBaseUrl,
       apiKey: read.secret('CHILLR_API_KEY', chillrBaseUrl, SANDBOX_DEFAULTS.chillrApiKey),
@@ -384,6 +390,30 @@ class Reader {
     return undefined;
   }
 
+  /** Comma-separated origins such as `https://router.internal:4040` (no path). */
+  origins(name: string): string[] | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    const items = raw
+      .split(',')
+      .map((item) => item.trim().replace(/\/+$/, ''))
+      .filter(Boolean);
+    const bad = items.filter((item) => {
+      try {
+        const url = new URL(item);
+        return !/^https?:$/.test(url.protocol) || url.origin !== item;
+      } catch {
+        return true;
+      }
+    });
+    if (bad.length > 0) {
+      this.problems.push(
+        `${name} must be a comma-separated list of origins like https://router.internal:4040 (scheme, host, port; no path); not origins: ${bad.join(', ')}.`,
+      );
+    }
+    return items;
+  }
+
   trustProxy(name: string): boolean | number | string[] {
     const raw = this.string(name);
     if (raw === undefined || raw === 'false') return false;
@@ -427,4 +457,31 @@ function isProxySpec(item: string): boolean {
 function isIpAddress(value: string): boolean {
   const v4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
   return v4.test(value) || (/^[0-9a-f:]+$/i.test(value) && value.includes(':'));
+}
+
+/**
+ * `npm run supergraph` only (src/tools/supergraph.ts): where the demo gateway and the example
+ * orders subgraph listen, and where the composed supergraph is written. The payments subgraph
+ * itself keeps its own configuration ({@link loadConfig}).
+ */
+export interface SupergraphConfig {
+  /** Hive Gateway's port (`/graphql`, graphql-ws and SSE). @default 4100 */
+  gatewayPort: number;
+  /** The example orders subgraph (examples/orders/). @default 4003 */
+  ordersPort: number;
+  /** Where the composed supergraph SDL is written. @default 'supergraph.graphql' */
+  supergraphFile: string;
+}
+
+/** Reads and validates the supergraph demo's settings; throws {@link ConfigError}. */
+export function loadSupergraphConfig(env: Env = process.env): SupergraphConfig {
+  const problems: string[] = [];
+  const read = new Reader(env, problems);
+  const config: SupergraphConfig = {
+    gatewayPort: read.int('GATEWAY_PORT', 4100, 0, 65535),
+    ordersPort: read.int('ORDERS_PORT', 4003, 0, 65535),
+    supergraphFile: read.string('SUPERGRAPH_FILE') ?? 'supergraph.graphql',
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }

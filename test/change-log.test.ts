@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   GroupPurchaseChangedDocument,
   GroupPurchaseChangesDocument,
+  UpsertPurchaseOfferDocument,
   type GroupPurchaseChangedSubscription,
 } from './generated/graphql.js';
 import { silentLogger } from '../src/logger.js';
@@ -273,30 +275,42 @@ for (const store of stores) {
       const ws = connectWs(sweeping.url);
       try {
         const pbg = sweeping.sandbox.pbg!;
-        // The service knows both purchases from reads, in open statuses.
-        for (const id of ['ABC_12345', 'ABC_98765']) {
+        // Two purchases of this run's own (the sandbox may keep state between runs), started
+        // in PayByGroup and known to the service from a read, both pending.
+        const [open, closing] = [`REC_${randomUUID()}`, `REC_${randomUUID()}`];
+        for (const id of [open, closing]) {
+          const offer = await sweeping.gql(UpsertPurchaseOfferDocument, {
+            input: {
+              purchaseId: id,
+              purchaseCost: '90.00',
+              currency: 'USD',
+              imageUrl: 'https://merchant.example/rec.png',
+            },
+          });
+          expect(offer.errors).toBeUndefined();
+          await pbg.startPurchase({ purchaseId: id, numPeople: 2 });
           const read = await sweeping.raw(`{ groupPurchase(purchaseId: "${id}") { status } }`);
-          expect(read.json.errors).toBeUndefined();
+          expect(read.json.data).toEqual({ groupPurchase: { status: 'PENDING' } });
         }
         const live = subscribe(ws, GroupPurchaseChangedDocument, {
-          filter: { purchaseIds: ['ABC_12345', 'ABC_98765'] },
+          filter: { purchaseIds: [open, closing] },
         });
         await untilLive(ws, sweeping);
         const pushesBefore = pbg.pushes.length;
         // Lost pushes: one purchase still open, one gone to a final status.
-        await pbg.updatePurchase('ABC_12345', { num_people: 9 }, { push: false });
-        await pbg.updatePurchase('ABC_98765', { status: 'refunded' }, { push: false });
+        await pbg.updatePurchase(open, { num_people: 9 }, { push: false });
+        await pbg.updatePurchase(closing, { status: 'cancelled' }, { push: false });
         const found = (await live.waitFor(2)).map((e) => e.groupPurchaseChanged);
         expect(found.map((c) => c.source)).toEqual(['RECONCILIATION', 'RECONCILIATION']);
         const byId = Object.fromEntries(found.map((c) => [c.purchase.purchaseId, c]));
-        expect(byId.ABC_12345).toMatchObject({
+        expect(byId[open]).toMatchObject({
           changedFields: ['numPeople'],
           purchase: { numPeople: 9, status: 'PENDING' },
         });
-        expect(byId.ABC_98765).toMatchObject({
+        expect(byId[closing]).toMatchObject({
           changedFields: ['status'],
-          previousStatus: 'PAYMENT_COMPLETED',
-          purchase: { status: 'REFUNDED' },
+          previousStatus: 'PENDING',
+          purchase: { status: 'CANCELLED' },
         });
         expect(pbg.pushes.length).toBe(pushesBefore);
         live.stop();

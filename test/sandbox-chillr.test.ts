@@ -47,7 +47,9 @@ async function call(
   const init: RequestInit = { method, headers: { 'content-type': 'application/json' } };
   if (body !== undefined) {
     init.body =
-      typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+      typeof body === 'string' || body instanceof Uint8Array
+        ? (body as RequestInit['body'])
+        : JSON.stringify(body);
   }
   const res = await fetch(sim.url + path, init);
   const text = await res.text();
@@ -84,24 +86,42 @@ describe('Chillr sandbox: the document samples', () => {
   });
   afterAll(() => sim.close());
 
-  it('should answer the sample create request with the sample batch id', async () => {
+  it('should answer the sample create request like the document, with an ObjectId', async () => {
     const reply = await post(sim, COLLECT, SAMPLE_CREATE_REQUEST);
     expect(reply.status).toBe(200);
     expect(reply.json).toEqual({
       status: 'success',
       status_code: 0,
       message: 'Collect batch creation accepted',
-      data: { batch_id: '57453c1b636869174b000000', non_chillr_customers: ['9633789451'] },
+      data: {
+        batch_id: expect.stringMatching(/^[0-9a-f]{24}$/),
+        non_chillr_customers: ['9633789451'],
+      },
     });
   });
 
-  it('should hand out the following ids in sequence', async () => {
-    expect(await createBatch(sim, [{ msisdn: '9447741462', amount: '1' }])).toBe(
-      '57453c1b636869174b000001',
-    );
-    expect(await createBatch(sim, [{ msisdn: '9447741462', amount: '1' }])).toBe(
-      '57453c1b636869174b000002',
-    );
+  it('should mint time-ordered ObjectIds: the clock in the first 8 hex digits, then increasing', async () => {
+    const first = await createBatch(sim, [{ msisdn: '9447741462', amount: '1' }]);
+    const second = await createBatch(sim, [{ msisdn: '9447741462', amount: '1' }]);
+    const seconds = Math.floor(NOON_IST / 1000)
+      .toString(16)
+      .padStart(8, '0');
+    expect(first.slice(0, 8)).toBe(seconds);
+    expect(second.slice(0, 8)).toBe(seconds);
+    expect(second.slice(8, 18)).toBe(first.slice(8, 18));
+    expect(BigInt(`0x${second}`)).toBe(BigInt(`0x${first}`) + 1n);
+  });
+
+  it('should mint ids no other simulator (another run) mints', async () => {
+    const other = await startChillrSimulator({ now: () => new Date(NOON_IST) });
+    try {
+      const ours = await createBatch(sim, [{ msisdn: '9447741462', amount: '1' }]);
+      const theirs = await createBatch(other, [{ msisdn: '9447741462', amount: '1' }]);
+      expect(theirs).not.toBe(ours);
+      expect(theirs.slice(8, 18)).not.toBe(ours.slice(8, 18));
+    } finally {
+      await other.close();
+    }
   });
 
   it('should answer the sample status request like the document, as valid JSON', async () => {

@@ -89,6 +89,8 @@ export class BatchWatcher {
     }
     const leave = () => {
       done = true;
+      // A consumer waiting in next() (the callback plugin's loop) must see the end, too.
+      wake?.();
       const current = this.pollers.get(batchId);
       if (!current) return;
       current.subscribers.delete(subscriber);

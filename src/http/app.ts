@@ -13,6 +13,10 @@ import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
 import { requestId } from './request-id.js';
+import {
+  subscriptionCallbackPlugin,
+  type SubscriptionCallbackOptions,
+} from './subscription-callback.js';
 
 export interface HttpAppOptions<Context extends object> {
   schema: GraphQLSchema;
@@ -38,6 +42,8 @@ export interface HttpAppOptions<Context extends object> {
   redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
+  /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
+  subscriptionCallback?: SubscriptionCallbackOptions;
 }
 
 export interface HttpApp {
@@ -64,12 +70,17 @@ export async function createHttpApp<C extends object>(
     schema: options.schema,
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
+    // src/main.ts owns SIGTERM/SIGINT; Apollo's own handler raced it (15 s and exit 1).
+    stopOnTerminationSignals: false,
     formatError: createFormatError(logger, options.redactor),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       options.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
         : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+      ...(options.subscriptionCallback
+        ? [subscriptionCallbackPlugin<C>(options.subscriptionCallback)]
+        : []),
     ],
     logger: {
       debug: (m) => logger.debug(m),

@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { silentLogger } from '../../logger.js';
+import { silentLogger, type Logger } from '../../logger.js';
 import { handleCheckCollectStatus, handleCollect, requestedBatchId } from './api.js';
 import { handleControl, type ControlContext } from './control.js';
 import { FaultQueue } from './faults.js';
 import { BodyTooLargeError, readBody, sendJson, sendText, sendTooLarge } from './http.js';
-import { BatchStore } from './store.js';
+import { StateFile } from '../state-file.js';
+import { BatchStore, isSavedBatches, type SavedBatches } from './store.js';
 import type {
   ChillrCallCounts,
   ChillrCredentials,
@@ -34,14 +35,41 @@ function baseUrl(host: string, port: number): string {
   return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
 }
 
+/**
+ * The batch store, restored from `options.stateFile` when it holds a saved state, else seeded;
+ * with a state file every change is saved at once.
+ */
+function openBatchStore(options: ChillrSimulatorOptions, logger: Logger): BatchStore {
+  const now = options.now ?? (() => new Date());
+  if (options.stateFile === undefined) {
+    const store = new BatchStore(now);
+    if (options.seed !== false) store.seedSample();
+    return store;
+  }
+  const file = new StateFile<SavedBatches>(options.stateFile, logger);
+  const saved = file.load(isSavedBatches);
+  const store: BatchStore = new BatchStore(now, () => file.save(store.snapshot()));
+  if (saved) {
+    store.restore(saved);
+    logger.info(
+      { file: file.path, batches: saved.batches.length },
+      'chillr sandbox: state restored',
+    );
+  } else if (options.seed !== false) {
+    store.seedSample();
+  } else {
+    file.save(store.snapshot());
+  }
+  return store;
+}
+
 /** Starts the simulator; resolves once it is listening. */
 export async function startChillrSimulator(
   options: ChillrSimulatorOptions = {},
 ): Promise<ChillrSimulator> {
   const logger = options.logger ?? silentLogger;
   const credentials = { ...(options.credentials ?? SANDBOX_CHILLR_CREDENTIALS) };
-  const store = new BatchStore(options.now ?? (() => new Date()));
-  if (options.seed !== false) store.seedSample();
+  const store = openBatchStore(options, logger);
   const faults = new FaultQueue();
   const calls: ChillrCallCounts = { collect: 0, checkCollectStatus: 0, byBatchId: new Map() };
   const resetCalls = (): void => {

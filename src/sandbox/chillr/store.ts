@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { expiryInstant, parseExpiryDate } from './dates.js';
 import { isChillrUser, normaliseMsisdn } from './msisdn.js';
 import type { SettablePaymentStatus } from './types.js';
@@ -46,23 +47,89 @@ export class SandboxControlError extends Error {
   }
 }
 
-/** The document's create-batch sample answers with this id; a fresh simulator hands it out first. */
-const FIRST_BATCH_ID = 0x57453c1b636869174b000000n;
 /** The status sample's transaction id; later transactions count up from it. */
 const SAMPLE_TRANSACTION_ID = 614410700416;
 export const SAMPLE_BATCH_ID = '5743fcb263686923fc0d0000';
 
+/**
+ * Mints ids the way Chillr's look (MongoDB ObjectIds, like the document's
+ * `57453c1b636869174b000000`): 4 bytes of Unix seconds, 5 random bytes chosen once per
+ * minter, a 3-byte counter starting at a random value. Time-ordered, and unique across runs
+ * and processes without any saved counter.
+ */
+export function objectIdMinter(now: () => Date): () => string {
+  const random = randomBytes(5).toString('hex');
+  let counter = randomBytes(3).readUIntBE(0, 3);
+  return () => {
+    const seconds = Math.floor(now().getTime() / 1000) >>> 0;
+    counter = (counter + 1) % 0x1000000;
+    return seconds.toString(16).padStart(8, '0') + random + counter.toString(16).padStart(6, '0');
+  };
+}
+
+/** What survives a restart (see `BatchStore.snapshot`); dates as ISO strings. */
+export interface SavedBatches {
+  version: 1;
+  nextTransactionId: number;
+  batches: Array<
+    Omit<SimBatch, 'expiresAt' | 'createdAt'> & { expiresAt: string; createdAt: string }
+  >;
+}
+
+export function isSavedBatches(value: unknown): value is SavedBatches {
+  const v = value as Partial<SavedBatches> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    v.version === 1 &&
+    Number.isSafeInteger(v.nextTransactionId) &&
+    Array.isArray(v.batches) &&
+    v.batches.every((b) => typeof b?.batchId === 'string' && Array.isArray(b.customers))
+  );
+}
+
 export class BatchStore {
   private readonly batches = new Map<string, SimBatch>();
-  private nextBatchId = FIRST_BATCH_ID;
   private nextTransactionId = SAMPLE_TRANSACTION_ID + 1;
+  private readonly mintId: () => string;
 
-  constructor(private readonly now: () => Date) {}
+  /** @param onChange called after every change, with nothing (read `snapshot()`). */
+  constructor(
+    private readonly now: () => Date,
+    private readonly onChange: () => void = () => undefined,
+  ) {
+    this.mintId = objectIdMinter(now);
+  }
 
-  /** Creates a batch from already validated input; ids and transaction ids are sequential. */
+  /** Everything needed to rebuild this store after a restart. */
+  snapshot(): SavedBatches {
+    return {
+      version: 1,
+      nextTransactionId: this.nextTransactionId,
+      batches: this.all().map((b) => ({
+        ...structuredClone(b),
+        expiresAt: b.expiresAt.toISOString(),
+        createdAt: b.createdAt.toISOString(),
+      })),
+    };
+  }
+
+  /** Replaces the contents with a snapshot taken by `snapshot()`. */
+  restore(saved: SavedBatches): void {
+    this.batches.clear();
+    this.nextTransactionId = saved.nextTransactionId;
+    for (const b of saved.batches) {
+      this.batches.set(b.batchId, {
+        ...b,
+        expiresAt: new Date(b.expiresAt),
+        createdAt: new Date(b.createdAt),
+      });
+    }
+  }
+
+  /** Creates a batch from already validated input; ids are minted like Chillr's ObjectIds. */
   create(input: NewBatch): SimBatch {
-    const batchId = this.nextBatchId.toString(16).padStart(24, '0');
-    this.nextBatchId += 1n;
+    const batchId = this.mintId();
     const expiry = parseExpiryDate(input.expiryDate);
     if (!expiry) throw new Error(`BatchStore.create: unvalidated expiry date ${input.expiryDate}`);
     const batch: SimBatch = {
@@ -80,6 +147,7 @@ export class BatchStore {
       }),
     };
     this.batches.set(batchId, batch);
+    this.onChange();
     return batch;
   }
 
@@ -109,6 +177,7 @@ export class BatchStore {
         { msisdn: '9633789451', amount: '600', chillrUser: false },
       ],
     });
+    this.onChange();
   }
 
   get(batchId: string): SimBatch | undefined {
@@ -148,12 +217,14 @@ export class BatchStore {
     }
     // Allowed on an expired batch too: a test may want a payment that landed just before expiry.
     customer.paymentStatus = status;
+    this.onChange();
     return batch;
   }
 
   expire(batchId: string): SimBatch {
     const batch = this.require(batchId);
     batch.expiredByControl = true;
+    this.onChange();
     return batch;
   }
 

@@ -52,6 +52,12 @@ export interface ChillrSimulatorOptions {
    */
   seed?: boolean;
   /**
+   * A JSON file that keeps the simulator's batches across restarts: read at start (a missing
+   * file means a fresh, seeded simulator) and rewritten after every change.
+   * @default undefined (state lives in memory only)
+   */
+  stateFile?: string;
+  /**
    * Clock used for every expiry decision; tests pass a controllable one.
    * @default () => new Date()
    */

@@ -13,7 +13,15 @@ import { ChangePusher } from './pushes.js';
 import { matches, type PurchaseFilter } from './query.js';
 import { seedPurchases } from './seed.js';
 import { nextStatus, type Action } from './status.js';
-import { PurchaseStore, snapshot, triggersPush, type Purchase } from './store.js';
+import { StateFile } from '../state-file.js';
+import {
+  isSavedPurchases,
+  PurchaseStore,
+  snapshot,
+  triggersPush,
+  type Purchase,
+  type SavedPurchases,
+} from './store.js';
 import type { PbgCalls } from './types.js';
 
 /** Options after defaults and checks. */
@@ -24,6 +32,8 @@ export interface CoreConfig {
   merchantBaseUrl: string | undefined;
   deliverChangePushes: boolean;
   seed: boolean;
+  /** Where purchases survive restarts; undefined keeps them in memory only. */
+  stateFile: string | undefined;
   now: () => Date;
   logger: Logger;
 }
@@ -40,6 +50,7 @@ export class PbgCore {
   readonly pusher: ChangePusher;
   readonly merchant: MerchantClient;
   readonly calls: PbgCalls = { query: 0, action: 0, queryBodies: [], actionBodies: [] };
+  private readonly stateFile: StateFile<SavedPurchases> | undefined;
 
   constructor(
     readonly config: CoreConfig,
@@ -58,7 +69,26 @@ export class PbgCore {
       signal,
       logger: config.logger,
     });
-    if (config.seed) for (const p of seedPurchases(config.merchantId)) this.store.add(p);
+    this.stateFile =
+      config.stateFile === undefined
+        ? undefined
+        : new StateFile<SavedPurchases>(config.stateFile, config.logger);
+    const saved = this.stateFile?.load(isSavedPurchases);
+    if (saved) {
+      this.store.restore(saved);
+      config.logger.info(
+        { file: config.stateFile, purchases: saved.purchases.length },
+        'PBG sandbox: state restored',
+      );
+    } else {
+      if (config.seed) for (const p of seedPurchases(config.merchantId)) this.store.add(p);
+      this.persist();
+    }
+  }
+
+  /** Saves the purchases when a state file is configured; called after every change. */
+  private persist(): void {
+    this.stateFile?.save(this.store.snapshot());
   }
 
   resetCalls(): void {
@@ -104,6 +134,7 @@ export class PbgCore {
     const purchase = this.store.add(
       buildPurchase(input, answer as JsonObject, this.config.merchantId, this.config.now()),
     );
+    this.persist();
     this.config.logger.info({ purchaseId: input.purchaseId }, 'PBG sandbox: purchase started');
     return snapshot(purchase);
   }
@@ -157,13 +188,16 @@ export class PbgCore {
       if (value === undefined) delete purchase[key];
       else purchase[key] = structuredClone(value);
     }
+    this.persist();
     if (options.push !== false && triggersPush(before, purchase)) {
       this.pushChange(purchaseId, purchase);
     }
     return snapshot(purchase);
   }
 
+  /** Every change that PBG pushes is saved first, so a restart cannot lose what was pushed. */
   private pushChange(purchaseId: string, purchase: Purchase): void {
+    this.persist();
     this.pusher.push(purchaseId, [snapshot(purchase)]);
   }
 

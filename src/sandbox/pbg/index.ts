@@ -62,6 +62,7 @@ function resolveConfig(options: PbgSimulatorOptions): CoreConfig {
     merchantBaseUrl,
     deliverChangePushes: options.deliverChangePushes ?? false,
     seed: options.seed ?? true,
+    stateFile: options.stateFile,
     now: options.now ?? (() => new Date()),
     logger: options.logger ?? silentLogger,
   };

@@ -10,6 +10,27 @@ export type Purchase = JsonObject;
 /** Fields whose change makes PBG send a Change Push (the document's "important values"). */
 export const PUSH_TRIGGERS = ['status', 'commit_deadline', 'num_people'] as const;
 
+/** What survives a restart (see `PurchaseStore.snapshot`). */
+export interface SavedPurchases {
+  version: 1;
+  nextPbgNumber: number;
+  purchases: Purchase[];
+}
+
+export function isSavedPurchases(value: unknown): value is SavedPurchases {
+  const v = value as Partial<SavedPurchases> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    v.version === 1 &&
+    Number.isSafeInteger(v.nextPbgNumber) &&
+    Array.isArray(v.purchases) &&
+    v.purchases.every(
+      (p) => typeof p === 'object' && p !== null && typeof p.purchase_id === 'string',
+    )
+  );
+}
+
 /** In-memory purchases keyed by the merchant's purchase_id, in creation order. */
 export class PurchaseStore {
   private readonly byId = new Map<string, Purchase>();
@@ -32,6 +53,18 @@ export class PurchaseStore {
       this.byId.set(id, stored);
     }
     return this.byId.get(id) as Purchase;
+  }
+
+  /** Everything needed to rebuild this store after a restart. */
+  snapshot(): SavedPurchases {
+    return { version: 1, nextPbgNumber: this.nextPbgNumber, purchases: this.all().map(snapshot) };
+  }
+
+  /** Replaces the contents with a snapshot taken by `snapshot()`. */
+  restore(saved: SavedPurchases): void {
+    this.byId.clear();
+    this.nextPbgNumber = saved.nextPbgNumber;
+    for (const purchase of saved.purchases) this.add(purchase);
   }
 
   get(purchaseId: string): Purchase | undefined {

@@ -51,6 +51,13 @@ export interface PbgSimulatorOptions {
    */
   seed?: boolean;
   /**
+   * A JSON file that keeps the purchases across restarts: read at start (a missing file means
+   * a fresh, seeded simulator) and rewritten after every change. Pushes, callbacks and call
+   * counts are not kept.
+   * @default undefined (purchases live in memory only)
+   */
+  stateFile?: string;
+  /**
    * Clock for created_at and default commit deadlines of new purchases.
    * @default () => new Date()
    */
