@@ -20,7 +20,7 @@ import {
 
 /** The Federation 2 features this subgraph uses; printed at the top of schema.graphql. */
 export const FEDERATION_LINK =
-  'extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable"])';
+  'extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@shareable", "@authenticated", "@requiresScopes", "@cost", "@listSize"])';
 
 const resolvers = [
   CollectBatchResolver,

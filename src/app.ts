@@ -9,6 +9,7 @@ import { createEventBus } from './events/pubsub.js';
 import { createHttpApp } from './http/app.js';
 import { serveCallbacks } from './http/callback-app.js';
 import { listenStartingUp } from './http/listen.js';
+import { createOperationGuard } from './http/plugin/index.js';
 import { attachGraphqlWs } from './http/ws.js';
 import { pbgRoutes } from './http/pbg-routes.js';
 import { Idempotency } from './idempotency.js';
@@ -260,6 +261,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     }
 
     const schema = await buildFederatedSchema(events.bus);
+    const guard = createOperationGuard({
+      schema,
+      limits: { ...config.graphqlLimits, hideSuggestions: config.nodeEnv === 'production' },
+      auth: config.auth,
+      logger: logger.child({ component: 'auth' }),
+    });
     const routerSecret = config.router.secret
       ? { secret: config.router.secret, header: config.router.secretHeader }
       : undefined;
@@ -273,6 +280,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       routerSecret,
       bodyLimit: config.maxRequestBytes,
       trustProxy: config.trustProxy,
+      guard: guard.apollo,
       readiness: () => store.ping(),
       subscriptionCallback: {
         allowedOrigins: config.subscriptionCallbackOrigins,
@@ -293,6 +301,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       maxPayloadBytes: config.maxRequestBytes,
       maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,
       routerSecret,
+      guard: guard.ws,
     });
     // httpApp.stop() (Apollo's drain) closes the HTTP server, so it replaces the plain close above;
     // sockets close first, or the drain would wait for them.

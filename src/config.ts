@@ -67,6 +67,32 @@ export interface PbgConfig {
   callbackMaxBytes: number;
 }
 
+/** Per-operation limits over HTTP and WebSocket (src/http/plugin/limits/options.ts). */
+export interface GraphQLLimitsConfig {
+  /** GRAPHQL_MAX_ALIASES. @default 30 */
+  maxAliases: number;
+  /** GRAPHQL_MAX_DEPTH. @default 10 */
+  maxDepth: number;
+  /** GRAPHQL_MAX_TOKENS. @default 5000 */
+  maxTokens: number;
+  /** GRAPHQL_MAX_COST (graphql-armor's structural cost). @default 5000 */
+  maxCost: number;
+}
+
+/** Verifying the token the router forwards (src/http/plugin/auth/). */
+export interface AuthConfig {
+  /** AUTH_JWKS_URL: where the signing keys are published. */
+  jwksUrl: string;
+  /** AUTH_JWT_ISSUER: the `iss` every token must carry. */
+  issuer: string;
+  /** AUTH_JWT_AUDIENCE: the `aud` every token must carry. */
+  audience: string;
+  /** AUTH_JWKS_COOLDOWN_MS: least time between two key-set fetches for an unknown `kid`. @default 30000 */
+  jwksCooldownMs: number;
+  /** AUTH_JWKS_CACHE_MAX_AGE_MS: how long fetched keys are trusted before a refetch. @default 600000 */
+  jwksCacheMaxAgeMs: number;
+}
+
 export interface Config {
   /** @default 4000 */
   port: number;
@@ -134,6 +160,9 @@ export interface Config {
   subscriptionCallbackOrigins: string[] | undefined;
   chillr: ChillrConfig;
   pbg: PbgConfig;
+  graphqlLimits: GraphQLLimitsConfig;
+  /** Set when AUTH_JWKS_URL is: the subgraph verifies tokens itself. @default undefined */
+  auth: AuthConfig | undefined;
 }
 
 /** The credentials the sandbox simulators accept when none are configured. Not secrets. */
@@ -221,6 +250,13 @@ export function loadConfig(env: Env = process.env): Config {
       publicBaseUrl: read.url('PUBLIC_BASE_URL'),
       callbackMaxBytes: read.int('PBG_CALLBACK_MAX_BYTES', 4_194_304, 1024, 9_437_184),
     },
+    graphqlLimits: {
+      maxAliases: read.int('GRAPHQL_MAX_ALIASES', 30, 1, 100_000),
+      maxDepth: read.int('GRAPHQL_MAX_DEPTH', 10, 1, 1000),
+      maxTokens: read.int('GRAPHQL_MAX_TOKENS', 5000, 10, 10_000_000),
+      maxCost: read.int('GRAPHQL_MAX_COST', 5000, 1, 100_000_000),
+    },
+    auth: readAuth(read, problems),
   };
 
   if (nodeEnv === 'production' && (!chillrBaseUrl || !pbgBaseUrl)) {
@@ -232,6 +268,39 @@ export function loadConfig(env: Env = process.env): Config {
   checkRouterPosture(config, read.bool('ALLOW_UNAUTHENTICATED_ROUTER', false), problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** AUTH_JWKS_URL turns verification on, and then needs the issuer and audience to check. */
+function readAuth(read: Reader, problems: string[]): AuthConfig | undefined {
+  const jwksUrl = read.url('AUTH_JWKS_URL');
+  const issuer = read.string('AUTH_JWT_ISSUER');
+  const audience = read.string('AUTH_JWT_AUDIENCE');
+  const jwksCooldownMs = read.int('AUTH_JWKS_COOLDOWN_MS', 30_000, 0, 3_600_000);
+  const jwksCacheMaxAgeMs = read.int('AUTH_JWKS_CACHE_MAX_AGE_MS', 600_000, 0, 86_400_000);
+  if (jwksUrl === undefined) {
+    if (issuer !== undefined || audience !== undefined) {
+      problems.push(
+        'AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE only take effect with AUTH_JWKS_URL (the key set tokens are verified against); set it, or unset them.',
+      );
+    }
+    return undefined;
+  }
+  const missing = [
+    ['AUTH_JWT_ISSUER', issuer],
+    ['AUTH_JWT_AUDIENCE', audience],
+  ].filter(([, value]) => value === undefined);
+  if (missing.length > 0) {
+    problems.push(
+      `AUTH_JWKS_URL is set, so ${missing.map(([name]) => name).join(' and ')} must be too: a token is accepted only from the expected issuer for the expected audience.`,
+    );
+  }
+  return {
+    jwksUrl,
+    issuer: issuer ?? '',
+    audience: audience ?? '',
+    jwksCooldownMs,
+    jwksCacheMaxAgeMs,
+  };
 }
 
 /**

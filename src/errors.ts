@@ -24,6 +24,19 @@ export enum ErrorCode {
   IDEMPOTENCY_IN_PROGRESS = 'IDEMPOTENCY_IN_PROGRESS',
   /** The store (keyv backend) failed before the upstream was called; nothing changed upstream. */
   STORE_UNAVAILABLE = 'STORE_UNAVAILABLE',
+  /**
+   * The operation broke a per-operation limit (aliases, depth, tokens, cost); `extensions.limit`
+   * names the setting and `extensions.max` its value. Nothing ran.
+   */
+  OPERATION_LIMIT_EXCEEDED = 'OPERATION_LIMIT_EXCEEDED',
+  /**
+   * AUTH_JWKS_URL is set and the operation needs a token (a field with `@authenticated` or
+   * `@requiresScopes`), but none came, or it failed verification (signature, issuer, audience,
+   * expiry). Nothing ran.
+   */
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  /** The token is valid but lacks a scope the operation needs (`extensions.requiredScopes`). Nothing ran. */
+  FORBIDDEN = 'FORBIDDEN',
   /** An argument failed validation in a way that is not reported as a userError. */
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   /** A bug. The message is generic; details are in the log under the request id. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { composeServices } from '@apollo/composition';
-import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { parse } from 'graphql';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateCollectBatchErrorsOnlyDocument } from './generated/graphql.js';
 import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { BILLING_SDL, startBillingSubgraph } from './helpers/billing-subgraph.js';
+import { introspectAndComposeForGateway } from './helpers/supergraph.js';
 
 const schemaFile = new URL('../schema.graphql', import.meta.url);
 
@@ -119,12 +120,10 @@ describe('federation', () => {
       );
       gateway = new ApolloServer({
         gateway: new ApolloGateway({
-          supergraphSdl: new IntrospectAndCompose({
-            subgraphs: [
-              { name: 'payments', url: `${app.url}/graphql` },
-              { name: 'billing', url: billing.url },
-            ],
-          }),
+          supergraphSdl: introspectAndComposeForGateway([
+            { name: 'payments', url: `${app.url}/graphql` },
+            { name: 'billing', url: billing.url },
+          ]),
         }),
       });
       gatewayUrl = (

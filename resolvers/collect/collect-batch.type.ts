@@ -1,4 +1,12 @@
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import {
+  AUTHENTICATED,
+  cost,
+  COST,
+  LIST_SIZE,
+  listSize,
+  REQUIRES_READ,
+} from '../common/directives.js';
 import { CollectBatchStatus } from '../common/enums.js';
 import { DateScalar } from '../common/scalars.js';
 import { CollectSummary } from './collect-summary.type.js';
@@ -8,6 +16,10 @@ import { CustomerPayment } from './customer-payment.type.js';
   description: 'A Chillr mass-collect batch: bill requests sent to many numbers at once',
 })
 @Directive('@key(fields: "id")')
+@Directive(AUTHENTICATED)
+@Directive(REQUIRES_READ)
+// Resolving one (a query, a payload's batch, `_entities`) is one Chillr status call.
+@Directive(cost(COST.upstreamCall))
 export class CollectBatch {
   @Field(() => ID)
   id!: string;
@@ -28,9 +40,11 @@ export class CollectBatch {
   rawStatus!: string | null;
 
   @Field(() => [CustomerPayment])
+  @Directive(listSize(LIST_SIZE.batchCustomers))
   payments!: CustomerPayment[];
 
   @Field(() => [String])
+  @Directive(listSize(LIST_SIZE.batchCustomers))
   nonChillrCustomers!: string[];
 
   @Field(() => CollectSummary)

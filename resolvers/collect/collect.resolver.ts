@@ -1,4 +1,15 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Ctx,
+  Directive,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import { AUTHENTICATED, cost, COST, REQUIRES_READ, REQUIRES_WRITE } from '../common/directives.js';
 import type { CreateBatchOutcome } from '../../src/chillr/service.js';
 import type { CollectBatchView } from '../../src/chillr/view.js';
 import { UserError } from '../common/user-error.type.js';
@@ -13,6 +24,9 @@ export class CollectBatchResolver {
     nullable: true,
     description: 'A Chillr batch by id; null when Chillr does not know it',
   })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  @Directive(cost(COST.upstreamCall))
   collectBatch(
     @Arg('id', () => ID) id: string,
     @Ctx() context: GraphQLContext,
@@ -23,6 +37,8 @@ export class CollectBatchResolver {
   @Mutation(() => CreateCollectBatchPayload, {
     description: 'Sends bill-collect requests to many numbers at once (one Chillr batch)',
   })
+  @Directive(REQUIRES_WRITE)
+  @Directive(cost(COST.moneyMutation))
   createCollectBatch(
     @Arg('input', () => CreateCollectBatchInput) input: CreateCollectBatchInput,
     @Ctx() context: GraphQLContext,

@@ -1,4 +1,5 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import { cost, COST, LIST_SIZE, listSize } from '../common/directives.js';
 import { UserError } from '../common/user-error.type.js';
 import { CollectBatch } from './collect-batch.type.js';
 
@@ -12,11 +13,15 @@ export class CreateCollectBatchPayload {
   batchId!: string | null;
 
   @Field(() => CollectBatch, { nullable: true })
+  // Read on demand through the request's loader: one Chillr status call.
+  @Directive(cost(COST.upstreamCall))
   batch!: CollectBatch | null;
 
   @Field(() => [String])
+  @Directive(listSize(LIST_SIZE.batchCustomers))
   nonChillrCustomers!: string[];
 
   @Field(() => [UserError])
+  @Directive(listSize(LIST_SIZE.userErrors))
   userErrors!: UserError[];
 }

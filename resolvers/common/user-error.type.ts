@@ -1,4 +1,5 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Directive, Field, ObjectType } from 'type-graphql';
+import { LIST_SIZE, listSize } from './directives.js';
 import { UserErrorCode } from './enums.js';
 
 @ObjectType({ description: 'A problem with the input that the caller can fix' })
@@ -9,6 +10,7 @@ export class UserError {
   @Field()
   message!: string;
 
+  @Directive(listSize(LIST_SIZE.fieldPath))
   @Field(() => [String], {
     nullable: true,
     description: 'path to the offending input field, e.g. ["customers", "1", "msisdn"]',

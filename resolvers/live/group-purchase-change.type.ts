@@ -1,4 +1,5 @@
-import { Field, ID, InputType, ObjectType } from 'type-graphql';
+import { Directive, Field, ID, InputType, ObjectType } from 'type-graphql';
+import { cost, COST, LIST_SIZE, listSize } from '../common/directives.js';
 import { GroupPurchaseChangeSource, GroupPurchaseStatus } from '../common/enums.js';
 import { DateTimeScalar } from '../common/scalars.js';
 import { GroupPurchase } from '../purchase/group-purchase.type.js';
@@ -20,8 +21,11 @@ export class GroupPurchaseChange {
   source!: GroupPurchaseChangeSource;
 
   @Field(() => GroupPurchase, { description: 'the purchase as observed' })
+  // Served from the change log, not read from PayByGroup.
+  @Directive(cost(COST.inMemory))
   purchase!: GroupPurchase;
 
+  @Directive(listSize(LIST_SIZE.changedFields))
   @Field(() => [String], {
     description: 'which of status, commitDeadline, numPeople changed since the last known state',
   })

@@ -1,6 +1,7 @@
 import {
   Arg,
   Ctx,
+  Directive,
   ID,
   Int,
   Query,
@@ -14,6 +15,7 @@ import { ErrorCode, ServiceError } from '../../src/errors.js';
 import type { ChangeFeed } from '../../src/pbg/change-feed.js';
 import type { GroupPurchaseChange as Change } from '../../src/pbg/types.js';
 import { CollectBatch } from '../collect/collect-batch.type.js';
+import { AUTHENTICATED, cost, COST, pagedListSize, REQUIRES_READ } from '../common/directives.js';
 import type { GraphQLContext } from '../context.js';
 import { createLoaders } from '../loaders.js';
 import {
@@ -49,6 +51,9 @@ export class LiveResolver {
     },
     description: 'with after: replays the change log after that cursor, then continues live',
   })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  @Directive(cost(COST.inMemory))
   groupPurchaseChanged(
     @Root() change: Change,
     @Ctx() context: GraphQLContext,
@@ -68,6 +73,11 @@ export class LiveResolver {
     description:
       'the change log, oldest first, after a cursor (from the start of retention without one)',
   })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  // One store read per page; the router multiplies the edges by `first` (default 50).
+  @Directive(cost(COST.storeRead))
+  @Directive(pagedListSize('first', 'edges', 50))
   async groupPurchaseChanges(
     @Ctx() context: GraphQLContext,
     // Declared last to first: type-graphql prints parameters in reverse, and the contract's order
@@ -102,6 +112,10 @@ export class LiveResolver {
       context.services.batchWatcher.watch(args.id),
     description: 'polls Chillr; emits on change; completes when the batch is terminal',
   })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  // One shared poller per batch id, however many subscribers: priced as one upstream call.
+  @Directive(cost(COST.upstreamCall))
   collectBatchUpdated(
     @Root() batch: CollectBatchView,
     @Arg('id', () => ID) _id: string,

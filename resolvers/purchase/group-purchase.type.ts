@@ -1,10 +1,15 @@
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { AUTHENTICATED, cost, COST, REQUIRES_READ } from '../common/directives.js';
 import { GroupPurchaseStatus, InventoryState } from '../common/enums.js';
 import { Money } from '../common/money.type.js';
 import { DateTimeScalar, JSONObjectScalar } from '../common/scalars.js';
 
 @ObjectType({ description: 'A PayByGroup group purchase: one purchase split by a group' })
 @Directive('@key(fields: "purchaseId")')
+@Directive(AUTHENTICATED)
+@Directive(REQUIRES_READ)
+// Resolving one (a query, an action's fresh read, `_entities`) is one PayByGroup query.
+@Directive(cost(COST.upstreamCall))
 export class GroupPurchase {
   @Field(() => ID)
   purchaseId!: string;
@@ -58,6 +63,8 @@ export class GroupPurchase {
     nullable: true,
     description: "from this service's offer catalog, which answers PBG's inventory calls",
   })
+  // A read from the offer store, batched per request.
+  @Directive(cost(COST.storeRead))
   inventoryState?: InventoryState | null;
 
   @Field(() => JSONObjectScalar, { description: 'every field PBG returned, as sent' })

@@ -1,4 +1,23 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Ctx,
+  Directive,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
+import {
+  AUTHENTICATED,
+  cost,
+  COST,
+  LIST_SIZE,
+  listSize,
+  REQUIRES_READ,
+  REQUIRES_WRITE,
+} from '../common/directives.js';
 import type { ActionOutcome } from '../../src/pbg/service.js';
 import type { GroupPurchaseRecord, InventoryState } from '../../src/pbg/types.js';
 import { InventoryState as InventoryStateEnum } from '../common/enums.js';
@@ -14,6 +33,9 @@ export class GroupPurchaseResolver {
     nullable: true,
     description: 'A PayByGroup purchase by id; null when PayByGroup does not know it',
   })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  @Directive(cost(COST.upstreamCall))
   groupPurchase(
     @Arg('purchaseId', () => ID) purchaseId: string,
     @Ctx() context: GraphQLContext,
@@ -25,6 +47,11 @@ export class GroupPurchaseResolver {
     description:
       "Purchases matching every given constraint; the merchant defaults to this service's",
   })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  // One PayByGroup call for the whole list: each item is priced as in memory.
+  @Directive(cost(COST.inMemory))
+  @Directive(listSize(LIST_SIZE.groupPurchases))
   async groupPurchases(
     @Arg('filter', () => GroupPurchaseFilter, { nullable: true })
     filter: GroupPurchaseFilter | null,
@@ -56,6 +83,8 @@ export class GroupPurchaseResolver {
   @Mutation(() => PurchaseActionPayload, {
     description: 'Collect funds, set unavailable, refund or cancel a group purchase',
   })
+  @Directive(REQUIRES_WRITE)
+  @Directive(cost(COST.moneyMutation))
   performPurchaseAction(
     @Arg('input', () => PurchaseActionInput) input: PurchaseActionInput,
     @Ctx() context: GraphQLContext,

@@ -8,6 +8,7 @@ import {
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { GraphQLSchema } from 'graphql';
+import type { OperationGuard } from './plugin/index.js';
 import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
@@ -42,6 +43,8 @@ export interface HttpAppOptions<Context extends object> {
   redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
+  /** Operation limits and token rules (src/http/plugin/). @default none */
+  guard?: OperationGuard['apollo'];
   /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
   subscriptionCallback?: SubscriptionCallbackOptions;
 }
@@ -73,7 +76,9 @@ export async function createHttpApp<C extends object>(
     // src/main.ts owns SIGTERM/SIGINT; Apollo's own handler raced it (15 s and exit 1).
     stopOnTerminationSignals: false,
     formatError: createFormatError(logger, options.redactor),
+    validationRules: options.guard?.validationRules,
     plugins: [
+      ...(options.guard?.plugins ?? []),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       options.production
         ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
@@ -129,6 +134,7 @@ export async function createHttpApp<C extends object>(
     '/graphql',
     routerOnly(options.routerSecret, logger),
     json,
+    options.guard?.middleware ?? ((_req, _res, next) => next()),
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
   );
 

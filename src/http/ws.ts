@@ -5,6 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
+import type { OperationGuard } from './plugin/index.js';
 
 export interface GraphqlWsOptions<C> {
   httpServer: http.Server;
@@ -26,6 +27,8 @@ export interface GraphqlWsOptions<C> {
    * @default undefined (no check)
    */
   routerSecret?: { secret: string; header: string };
+  /** Operation limits and token rules, the same as over HTTP (src/http/plugin/). @default none */
+  guard?: OperationGuard['ws'];
 }
 
 /**
@@ -50,11 +53,12 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
       connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
       // false closes the socket with 4403 Forbidden before anything runs.
       onConnect: (ctx) => routerMayConnect(ctx, options.routerSecret, options.logger),
-      onSubscribe: (ctx) => {
+      onSubscribe: (ctx, id, payload) => {
         // graphql-ws registers the new id before this runs and drops an id the moment its
         // `complete` arrives, so this counts exactly what the socket holds, this one included.
         const running = Object.keys(ctx.subscriptions).length;
-        if (running <= maxOperations) return undefined;
+        // Within the cap: the same limits and token rules as HTTP, before anything executes.
+        if (running <= maxOperations) return options.guard?.onSubscribe(ctx, id, payload);
         return [
           new GraphQLError(
             `This connection already runs ${running - 1} operations, the most one WebSocket may hold (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION=${maxOperations}); complete one or open another connection.`,
@@ -64,8 +68,10 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
           ),
         ];
       },
+      onNext: (_ctx, _id, _payload, _args, result) => options.guard?.scrubResult(result),
       onError: (_ctx, _id, _payload, errors) => {
         options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
+        return options.guard?.scrub(errors).map((e) => e.toJSON());
       },
     },
     wsServer,

@@ -1,0 +1,32 @@
+/** Verifying, inside the subgraph, the bearer token the router forwards (defence in depth). */
+export interface AuthOptions {
+  /** Where the issuer publishes its signing keys (JWKS). `AUTH_JWKS_URL`. */
+  jwksUrl: string;
+  /** The `iss` a token must carry. `AUTH_JWT_ISSUER`. */
+  issuer: string;
+  /** The `aud` a token must carry (one of, when it is a list). `AUTH_JWT_AUDIENCE`. */
+  audience: string;
+  /**
+   * Least time between two key-set fetches. A token signed by a key not in the cached set
+   * (a rotation: a new `kid`) triggers a refetch once this has passed. `AUTH_JWKS_COOLDOWN_MS`.
+   * @default 30000
+   */
+  jwksCooldownMs?: number;
+  /**
+   * How long a fetched key set is used before it is fetched again even without an unknown
+   * `kid`. `AUTH_JWKS_CACHE_MAX_AGE_MS`.
+   * @default 600000
+   */
+  jwksCacheMaxAgeMs?: number;
+  /**
+   * Timeout of one key-set fetch; past it the token is refused (UNAUTHENTICATED), never
+   * accepted unverified.
+   * @default 5000
+   */
+  jwksTimeoutMs?: number;
+  /**
+   * Leeway for `exp` and `nbf` between this host's clock and the issuer's, in seconds.
+   * @default 5
+   */
+  clockToleranceSec?: number;
+}

@@ -1,0 +1,167 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { RequestHandler } from 'express';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import { ErrorCode } from '../../../errors.js';
+import { hideSuggestions, withoutSuggestions } from '../suggestions.js';
+import { DEFAULT_MAX_DIRECTIVES, LIMIT_VARIABLES, type OperationLimitsOptions } from './options.js';
+
+export type { OperationLimitsOptions } from './options.js';
+
+type Limit = keyof typeof LIMIT_VARIABLES;
+
+const OUR_LIMITS = new Set<unknown>(Object.values(LIMIT_VARIABLES));
+
+/** What graphql-armor found, e.g. "Aliases limit of 30 exceeded, found 10000." */
+function armorFinding(error: GraphQLError): string {
+  return error.message.replace(/^Syntax Error:\s*/, '').trim();
+}
+
+/** The one error every refused operation gets: which limit, its value, and what was found. */
+export function limitExceeded(limit: Limit, max: number, finding: string): GraphQLError {
+  const variable = LIMIT_VARIABLES[limit];
+  return new GraphQLError(
+    `Operation refused before execution: ${finding} The limit is ${variable}=${max}.`,
+    {
+      extensions: {
+        code: ErrorCode.OPERATION_LIMIT_EXCEEDED,
+        limit: variable,
+        max,
+        http: { status: 400 },
+      },
+    },
+  );
+}
+
+export interface OperationLimits {
+  /** For `new ApolloServer({ validationRules })`: aliases, depth, cost, directives. */
+  validationRules: ValidationRule[];
+  /** For `new ApolloServer({ plugins })`: limit errors keep their code; suggestions hidden. */
+  plugin: ApolloServerPlugin;
+  /**
+   * Express middleware between the JSON body parser and Apollo Server: the token limit must
+   * run before parsing, and Apollo Server has no hook that can refuse there cleanly.
+   */
+  tokenLimit: RequestHandler;
+  /**
+   * The same checks for an operation that did not come through Apollo Server (graphql-ws):
+   * parse with the token limit, validate with the standard rules and the limits.
+   */
+  check(
+    schema: Parameters<typeof validate>[0],
+    source: string,
+  ): { document: DocumentNode; errors?: undefined } | { errors: GraphQLError[] };
+  /** Suggestions removed when configured; the errors otherwise as they are. */
+  scrub<E extends { message: string }>(errors: readonly E[]): E[];
+}
+
+export function createOperationLimits(options: OperationLimitsOptions): OperationLimits {
+  const validationRules = armorRules(options);
+  const scrub = <E extends { message: string }>(errors: readonly E[]): E[] =>
+    options.hideSuggestions ? errors.map(hideSuggestions) : [...errors];
+  return {
+    validationRules,
+    scrub,
+    tokenLimit(req, res, next) {
+      const body = req.body as { query?: unknown } | undefined;
+      const query = req.method === 'GET' ? req.query.query : body?.query;
+      const refused = typeof query === 'string' && tokenLimitError(query, options.maxTokens);
+      if (!refused) return next();
+      const { extensions, message } = refused.toJSON();
+      const { http: _http, ...rest } = extensions ?? {};
+      res.status(400).json({ errors: [{ message, extensions: rest }] });
+    },
+    plugin: {
+      async requestDidStart() {
+        return {
+          async didEncounterErrors({ errors }) {
+            // Apollo formats these afterwards; rewriting in place is what this hook is for.
+            for (const error of errors) {
+              // Apollo re-codes validation errors GRAPHQL_VALIDATION_FAILED; a limit keeps its own.
+              if (OUR_LIMITS.has(error.extensions.limit)) {
+                (error as { extensions: Record<string, unknown> }).extensions = {
+                  ...error.extensions,
+                  code: ErrorCode.OPERATION_LIMIT_EXCEEDED,
+                };
+              }
+              if (options.hideSuggestions) error.message = withoutSuggestions(error.message);
+            }
+          },
+        };
+      },
+    },
+    check(schema, source) {
+      const refused = tokenLimitError(source, options.maxTokens);
+      if (refused) return { errors: [refused] };
+      let document: DocumentNode;
+      try {
+        document = parse(source);
+      } catch (error) {
+        return { errors: scrub([error as GraphQLError]) };
+      }
+      const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+      return errors.length > 0 ? { errors: scrub(errors) } : { document };
+    },
+  };
+}
+
+/**
+ * graphql-armor's validation rules, each reporting {@link limitExceeded} instead of its own
+ * message. Its token limit is applied by {@link tokenLimitError} (it must run before parsing).
+ */
+function armorRules(options: OperationLimitsOptions): ValidationRule[] {
+  const report = (limit: Limit, max: number) => ({
+    n: max,
+    propagateOnRejection: false,
+    onReject: [
+      (context: ValidationContext | null, error: GraphQLError) =>
+        context?.reportError(limitExceeded(limit, max, armorFinding(error))),
+    ],
+  });
+  const maxDirectives = options.maxDirectives ?? DEFAULT_MAX_DIRECTIVES;
+  const { validationRules } = new ApolloArmor({
+    maxTokens: { enabled: false },
+    blockFieldSuggestion: { enabled: false },
+    maxAliases: report('maxAliases', options.maxAliases),
+    maxDepth: { ...report('maxDepth', options.maxDepth), flattenFragments: true },
+    maxDirectives: report('maxDirectives', maxDirectives),
+    costLimit: {
+      ...report('maxCost', options.maxCost),
+      maxCost: options.maxCost,
+      flattenFragments: true,
+    },
+  }).protect();
+  return validationRules as ValidationRule[];
+}
+
+/**
+ * graphql-armor's token-counting parser, stopped at the first token past the limit, so a
+ * 100,000-token document costs no more than a `maxTokens` one. Other syntax errors are left
+ * to Apollo Server (or graphql-ws) to report as usual.
+ */
+function tokenLimitError(source: string | undefined, maxTokens: number): GraphQLError | undefined {
+  if (source === undefined) return undefined;
+  let exceeded = false;
+  try {
+    new MaxTokensParserWLexer(source, {
+      n: maxTokens,
+      onReject: [() => (exceeded = true)],
+      propagateOnRejection: true,
+      noLocation: true,
+    }).parseDocument();
+  } catch {
+    // exceeded says whether this was the limit.
+  }
+  return exceeded
+    ? limitExceeded('maxTokens', maxTokens, `Token limit of ${maxTokens} exceeded.`)
+    : undefined;
+}
