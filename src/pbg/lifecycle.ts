@@ -1,4 +1,4 @@
-import { GroupPurchaseStatus as S } from './types.js';
+import { GroupPurchaseStatus as S, PurchaseAction } from './types.js';
 
 /**
  * The life cycle of a group purchase, in the one place that decides whether an observation moves
@@ -62,3 +62,15 @@ export function isBackwards(from: S, to: S): boolean {
   if (a === null || b === null) return false;
   return b < a || (a === b && a === 2);
 }
+
+/**
+ * The status PayByGroup moves a purchase to when it accepts an action (status.ts's RULES): what
+ * an accepted action records, and the proof, on read-back, that an action whose answer was lost
+ * did happen.
+ */
+export const STATUS_AFTER_ACTION: Readonly<Record<PurchaseAction, S>> = {
+  [PurchaseAction.COLLECT_FUNDS]: S.COLLECTED,
+  [PurchaseAction.SET_UNAVAILABLE]: S.UNAVAILABLE,
+  [PurchaseAction.REFUND]: S.REFUNDED,
+  [PurchaseAction.CANCEL]: S.CANCELLED,
+};

@@ -9,7 +9,7 @@ import {
   type LedgerWrite,
   type Store,
 } from '../store/index.js';
-import { isBackwards, isFinal } from './lifecycle.js';
+import { isBackwards, isFinal, STATUS_AFTER_ACTION } from './lifecycle.js';
 import { purchaseObjectProblem } from './limits.js';
 import {
   GroupPurchaseChangeSource as Source,
@@ -288,7 +288,7 @@ export class PurchaseStateStore {
       if (read) await this.observe([read], Source.ACTION);
       return;
     }
-    const status = ACTION_RESULT[action];
+    const status = STATUS_AFTER_ACTION[action];
     const word = wordOfStatus(status)!;
     await this.observe(
       [{ ...known, status, rawStatus: word, attributes: { ...known.attributes, status: word } }],
@@ -325,14 +325,6 @@ function nextRound<T extends { record: GroupPurchaseRecord }>(rest: readonly T[]
   }
   return round;
 }
-
-/** The status PayByGroup moves a purchase to when it accepts an action (status.ts's RULES). */
-const ACTION_RESULT: Readonly<Record<PurchaseAction, GroupPurchaseStatus>> = {
-  [PurchaseAction.COLLECT_FUNDS]: GroupPurchaseStatus.COLLECTED,
-  [PurchaseAction.SET_UNAVAILABLE]: GroupPurchaseStatus.UNAVAILABLE,
-  [PurchaseAction.REFUND]: GroupPurchaseStatus.REFUNDED,
-  [PurchaseAction.CANCEL]: GroupPurchaseStatus.CANCELLED,
-};
 
 /**
  * The decision for one observation against the stored state: pure, so the compare-and-set

@@ -8,11 +8,11 @@ import {
 } from '../errors.js';
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Logger } from '../logger.js';
+import { STATUS_AFTER_ACTION } from './lifecycle.js';
 import type { PbgClient } from './client.js';
 import type { PurchaseStateStore } from './purchase-state.js';
 import {
   GroupPurchaseChangeSource,
-  GroupPurchaseStatus,
   PurchaseAction,
   type GroupPurchaseRecord,
   type PurchaseQuery,
@@ -189,13 +189,22 @@ export class PurchaseService {
     action: PurchaseAction,
     attempt: { settled: boolean; settledAt: number },
   ): Promise<ActionOutcome> {
+    const stamp = await this.options.state.readStamp();
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,
       purchaseId: id,
     });
-    const status = found.find((p) => p.purchaseId === id)?.status ?? null;
+    const purchase = found.find((p) => p.purchaseId === id);
+    // What the read-back saw is an observation like any read; failing to record it is
+    // bookkeeping and must not stand in the way of the answer.
+    if (purchase) {
+      await this.observeRead([purchase], stamp).catch((error: unknown) => {
+        this.options.logger.warn({ purchaseId: id, err: error }, 'read-back not recorded');
+      });
+    }
+    const status = purchase?.status ?? null;
     const log = { purchaseId: id, action, status };
-    if (status === EFFECT_OF[action]) {
+    if (status === STATUS_AFTER_ACTION[action]) {
       this.options.logger.info(log, 'lost action answer resolved: the purchase shows its effect');
       return { accepted: true, purchaseId: id, issues: [] };
     }
@@ -222,14 +231,6 @@ export class PurchaseService {
     });
   }
 }
-
-/** The status each action leaves a purchase in: proof, on read-back, that it happened. */
-const EFFECT_OF: Record<PurchaseAction, GroupPurchaseStatus> = {
-  [PurchaseAction.REFUND]: GroupPurchaseStatus.REFUNDED,
-  [PurchaseAction.CANCEL]: GroupPurchaseStatus.CANCELLED,
-  [PurchaseAction.COLLECT_FUNDS]: GroupPurchaseStatus.COLLECTED,
-  [PurchaseAction.SET_UNAVAILABLE]: GroupPurchaseStatus.UNAVAILABLE,
-};
 
 function refused(purchaseId: string, issue: UserIssue): ActionOutcome {
   return { accepted: false, purchaseId, issues: [issue] };
