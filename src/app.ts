@@ -25,7 +25,10 @@ import { PbgCallbacks } from './pbg/callbacks.js';
 import { ChangePushReceiver } from './pbg/change-push.js';
 import { PbgClient } from './pbg/client.js';
 import { OfferCatalog } from './pbg/offers.js';
+import { ChangeFeed } from './pbg/change-feed.js';
 import { PurchaseStateStore } from './pbg/purchase-state.js';
+import { LogRetention } from './pbg/log-retention.js';
+import { Reconciler } from './pbg/reconcile.js';
 import { PurchaseService } from './pbg/service.js';
 import { startChillrSimulator, type ChillrSimulator } from './sandbox/chillr/index.js';
 import { startPbgSimulator, type PbgSimulator } from './sandbox/pbg/index.js';
@@ -54,6 +57,10 @@ export interface RunningApp {
   config: Config;
   services: Services;
   store: Store;
+  /** The owner of purchase state (its counters: `stats()`). */
+  purchaseState: PurchaseStateStore;
+  /** Finds what change pushes missed (every PBG_RECONCILE_INTERVAL_MS; tests call sweep()). */
+  reconciler: Reconciler;
   /** The in-process simulators standing in for unconfigured upstreams. */
   sandbox: { chillr?: ChillrSimulator; pbg?: PbgSimulator };
   /** GET /metrics: `${url}/metrics`, or its own port's when METRICS_PORT is set. */
@@ -163,7 +170,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       new UpstreamGuard({ upstream, ...config.upstreamGuard, logger });
     const guards = { chillr: guardOf('Chillr'), pbg: guardOf('PayByGroup') };
     const offers = new OfferCatalog(store);
-    const purchaseState = new PurchaseStateStore(store);
+
+    const changeFeed = new ChangeFeed({
+      store,
+      bus: events.bus,
+      logger,
+      retentionMs: config.pbg.changeLogTtlMs,
+    });
+    changeFeed.start();
+    closers.push(async () => changeFeed.close());
     const collect = new CollectService({
       client: new ChillrClient({
         baseUrl: chillrBaseUrl,
@@ -195,21 +210,33 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       batchPollers: () => batchWatcher.stats().pollers,
       breakers: { chillr: () => guards.chillr.breakerState, pbg: () => guards.pbg.breakerState },
     });
+    const pbgClient = new PbgClient({
+      baseUrl: pbgBaseUrl,
+      apiKey: config.pbg.apiKey,
+      merchantId: config.pbg.merchantId,
+      merchantAuth: config.pbg.merchantAuth,
+      timeoutMs: config.upstreamTimeoutMs,
+      redactor: upstreamRedactor,
+      guard: guards.pbg,
+      telemetry,
+      logger: logger.child({ component: 'pbg-client' }),
+    });
+    const purchaseState = new PurchaseStateStore({
+      store,
+      bus: events.bus,
+      merchantId: config.pbg.merchantId,
+      readPurchase: async (purchaseId) =>
+        (await pbgClient.query({ merchantId: config.pbg.merchantId, purchaseId })).find(
+          (p) => p.purchaseId === purchaseId,
+        ) ?? null,
+      logger: logger.child({ component: 'purchase-state' }),
+    });
     const services: Services = {
       collect,
       batchWatcher,
+      changeFeed,
       purchases: new PurchaseService({
-        client: new PbgClient({
-          baseUrl: pbgBaseUrl,
-          apiKey: config.pbg.apiKey,
-          merchantId: config.pbg.merchantId,
-          merchantAuth: config.pbg.merchantAuth,
-          timeoutMs: config.upstreamTimeoutMs,
-          redactor: upstreamRedactor,
-          guard: guards.pbg,
-          telemetry,
-          logger: logger.child({ component: 'pbg-client' }),
-        }),
+        client: pbgClient,
         idempotency,
         requireIdempotencyKey: config.requireIdempotencyKey,
         merchantId: config.pbg.merchantId,
@@ -228,12 +255,28 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     const changePush = new ChangePushReceiver({
       callbacks,
-      store,
       state: purchaseState,
-      bus: events.bus,
       logger: logger.child({ component: 'pbg-change-push' }),
       metrics: telemetry.metrics,
     });
+    const reconciler = new Reconciler({
+      client: pbgClient,
+      purchases: services.purchases,
+      state: purchaseState,
+      store,
+      merchantId: config.pbg.merchantId,
+      intervalMs: config.pbg.reconcileIntervalMs,
+      logger: logger.child({ component: 'pbg-reconcile' }),
+    });
+    reconciler.start();
+    closers.push(() => reconciler.close());
+    const retention = new LogRetention({
+      state: purchaseState,
+      ttlMs: config.pbg.changeLogTtlMs,
+      logger: logger.child({ component: 'change-log' }),
+    });
+    retention.start();
+    closers.push(async () => retention.close());
 
     const pbg = pbgRoutes({
       callbacks,
@@ -318,6 +361,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       sandbox,
       metricsUrl: `${metricsListener?.url ?? url}/metrics`,
       telemetry,
+      purchaseState,
+      reconciler,
       close: () => (closing ??= closeAll(closers, logger)),
     };
   } catch (error) {

@@ -44,6 +44,17 @@ export interface PbgConfig {
    */
   cacheTtlMs: number;
   /**
+   * How long the purchase change log keeps a change (cursors older than that are refused).
+   * @default 604800000 (7 days)
+   */
+  changeLogTtlMs: number;
+  /**
+   * How often one instance compares the purchases it knows in a non-final state with PayByGroup,
+   * to find changes no push announced. 0 = never.
+   * @default 60000
+   */
+  reconcileIntervalMs: number;
+  /**
    * Base URL PBG uses to reach this service (the sandbox simulator calls it back there).
    * @default `http://127.0.0.1:<the port actually bound>`
    */
@@ -251,6 +262,8 @@ export function loadConfig(env: Env = process.env): Config {
       allowedIps: read.list('PBG_ALLOWED_IPS'),
       sandboxPort: read.int('PBG_SANDBOX_PORT', 4002, 0, 65535),
       cacheTtlMs: read.int('PBG_CACHE_TTL_MS', 30_000, 0, 86_400_000),
+      changeLogTtlMs: read.int('PBG_CHANGE_LOG_TTL_MS', 7 * 86_400_000, 60_000, 366 * 86_400_000),
+      reconcileIntervalMs: read.int('PBG_RECONCILE_INTERVAL_MS', 60_000, 0, 86_400_000),
       publicBaseUrl: read.url('PUBLIC_BASE_URL'),
       callbackMaxBytes: read.int('PBG_CALLBACK_MAX_BYTES', 4_194_304, 1024, 9_437_184),
     },

@@ -59,6 +59,19 @@ describe('configuration', () => {
     expect(problems[0]).not.toContain('hunter2');
   });
 
+  it('should keep the change log 7 days and reconcile every minute unless told otherwise', () => {
+    const defaults = loadConfig({});
+    expect(defaults.pbg.changeLogTtlMs).toBe(7 * 86_400_000);
+    expect(defaults.pbg.reconcileIntervalMs).toBe(60_000);
+    const off = loadConfig({ PBG_RECONCILE_INTERVAL_MS: '0', PBG_CHANGE_LOG_TTL_MS: '3600000' });
+    expect(off.pbg.reconcileIntervalMs).toBe(0);
+    expect(off.pbg.changeLogTtlMs).toBe(3_600_000);
+    const problems = problemsOf({ PBG_CHANGE_LOG_TTL_MS: '5', PBG_RECONCILE_INTERVAL_MS: 'often' });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^PBG_CHANGE_LOG_TTL_MS must be a whole number from 60000/);
+    expect(problems[1]).toMatch(/^PBG_RECONCILE_INTERVAL_MS must be a whole number from 0/);
+  });
+
   it('should refuse the sandbox in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })[0]).toMatch(
       /NODE_ENV=production needs CHILLR_BASE_URL and PBG_BASE_URL/,

@@ -6,6 +6,7 @@ import {
   CreateCollectBatchErrorsOnlyDocument,
   GroupPurchaseChangedDocument,
   PerformPurchaseActionLiveDocument,
+  UpsertPurchaseOfferDocument,
   type GroupPurchaseChangedSubscription,
 } from './generated/graphql.js';
 import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
@@ -97,7 +98,12 @@ describe('live status', () => {
           attributes: expect.objectContaining({ purchase_cost: '1250.00 USD' }),
         },
       });
-      expect(b!.groupPurchaseChanged.eventId).toMatch(/^[0-9a-f]{64}$/);
+      // One change, one id: the eventId is the change's cursor, and cursors order the log.
+      expect(b!.groupPurchaseChanged.eventId).toBe(b!.groupPurchaseChanged.cursor);
+      expect(Number(b!.groupPurchaseChanged.cursor)).toBeGreaterThan(
+        Number(a!.groupPurchaseChanged.cursor),
+      );
+      expect(b!.groupPurchaseChanged.source).toBe('PUSH');
       expect(live.events).toHaveLength(2);
     });
 
@@ -211,6 +217,75 @@ describe('live status', () => {
       expect(new Set(received.map((e) => e.groupPurchaseChanged.purchase.purchaseId)).size).toBe(
         5000,
       );
+    });
+
+    it('should resolve inventoryState per event, as the catalog is at delivery', async () => {
+      const upsert = (inventoryState: 'AVAILABLE' | 'UNAVAILABLE') =>
+        app.gql(UpsertPurchaseOfferDocument, {
+          input: {
+            purchaseId: 'INV_1',
+            purchaseCost: '100.00',
+            currency: 'USD',
+            imageUrl: 'https://merchant.example/inv.png',
+            inventoryState,
+          },
+        });
+      expect((await upsert('AVAILABLE')).errors).toBeUndefined();
+      const inventory = subscribe<{
+        groupPurchaseChanged: { purchase: { numPeople: number; inventoryState: string } };
+      }>(
+        client,
+        `subscription { groupPurchaseChanged(filter: { purchaseIds: ["INV_1"] }) {
+          purchase { numPeople inventoryState } } }`,
+      );
+      await untilLive(client, app);
+      await push({
+        merchant_auth: auth,
+        events: [{ purchase_id: 'INV_1', status: 'pending', num_people: 1 }],
+      });
+      await inventory.waitFor(1);
+      expect((await upsert('UNAVAILABLE')).errors).toBeUndefined();
+      await push({
+        merchant_auth: auth,
+        events: [{ purchase_id: 'INV_1', status: 'pending', num_people: 2 }],
+      });
+      const events = await inventory.waitFor(2);
+      expect(events.map((e) => e.groupPurchaseChanged.purchase)).toEqual([
+        { numPeople: 1, inventoryState: 'AVAILABLE' },
+        { numPeople: 2, inventoryState: 'UNAVAILABLE' },
+      ]);
+      inventory.stop();
+    });
+
+    it('should log a reconciliation sweep that PayByGroup fails, and find the change at a later one', async () => {
+      const sweeping = await startTestApp({ PBG_RECONCILE_INTERVAL_MS: '100' });
+      const ws = createClient({
+        url: `${sweeping.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+      });
+      try {
+        const pbg = sweeping.sandbox.pbg!;
+        await sweeping.raw('{ groupPurchase(purchaseId: "ABC_20006") { status } }');
+        const live = subscribe(ws, GroupPurchaseChangedDocument, {
+          filter: { purchaseIds: ['ABC_20006'] },
+        });
+        await untilLive(ws, sweeping);
+        // Every attempt of the next query fails (the client tries three times): that sweep fails.
+        pbg.injectFault({ endpoint: 'query', kind: 'http500', times: 3 });
+        await pbg.updatePurchase('ABC_20006', { num_people: 12 }, { push: false });
+        const [found] = await live.waitFor(1);
+        expect(found!.groupPurchaseChanged).toMatchObject({
+          source: 'RECONCILIATION',
+          purchase: { numPeople: 12 },
+        });
+        expect(sweeping.logs.some((line) => line.includes('reconciliation sweep failed'))).toBe(
+          true,
+        );
+        live.stop();
+      } finally {
+        await ws.dispose();
+        await sweeping.close();
+      }
     });
 
     it('should refresh the state queries read from a push', async () => {
@@ -346,17 +421,46 @@ describe('live status', () => {
   });
 
   describe('the sandbox loop', () => {
-    it('should deliver the change of a performPurchaseAction through the simulator push', async () => {
+    it('should log an action on a purchase it never saw once, with the whole purchase', async () => {
       const live = subscribe(client, GroupPurchaseChangedDocument, {
-        filter: { purchaseIds: ['ABC_98765'] },
+        filter: { purchaseIds: ['ABC_20001'] },
       });
       await untilLive(client, app);
-      // A merchant's screen shows the purchase before acting on it; that read is the baseline.
+      const result = await app.gql(PerformPurchaseActionLiveDocument, {
+        input: { purchaseId: 'ABC_20001', action: 'REFUND' },
+      });
+      expect(result.data!.performPurchaseAction).toMatchObject({ accepted: true });
+      // The read-back after the action and the simulator's push race; whichever is observed
+      // first is the change (ACTION or PUSH), the other a repeat.
+      await app.sandbox.pbg!.settled();
+      const snapshot = app.sandbox.pbg!.pushes.at(-1)!.body.events[0]!;
+      await push({ merchant_auth: auth, events: [{ ...snapshot, num_people: 99 }] });
+      const [first, barrier] = await live.waitFor(2);
+      expect(['ACTION', 'PUSH']).toContain(first!.groupPurchaseChanged.source);
+      expect(first!.groupPurchaseChanged).toMatchObject({
+        previousStatus: null,
+        purchase: { purchaseId: 'ABC_20001', status: 'REFUNDED', merchantId: 'ABC' },
+      });
+      expect(barrier!.groupPurchaseChanged).toMatchObject({
+        source: 'PUSH',
+        changedFields: ['numPeople'],
+      });
+      expect(live.events).toHaveLength(2);
+      live.stop();
+    });
+
+    it('should deliver the change of a performPurchaseAction once, as an ACTION, and the simulator push as a repeat', async () => {
+      // A merchant's screen shows the purchase before acting on it: that read is the state the
+      // action's change is compared with.
       expect(
         (await app.raw('{ groupPurchase(purchaseId: "ABC_98765") { status } }')).json.data,
       ).toEqual({
         groupPurchase: { status: 'PAYMENT_COMPLETED' },
       });
+      const live = subscribe(client, GroupPurchaseChangedDocument, {
+        filter: { purchaseIds: ['ABC_98765'] },
+      });
+      await untilLive(client, app);
       const result = await app.gql(PerformPurchaseActionLiveDocument, {
         input: { purchaseId: 'ABC_98765', action: 'COLLECT_FUNDS' },
       });
@@ -364,13 +468,27 @@ describe('live status', () => {
         accepted: true,
         purchase: { status: 'COLLECTED' },
       });
-      const [event] = await live.waitFor(1);
-      // The payload's fresh read already saw COLLECTED; the push still reports the change.
-      expect(event!.groupPurchaseChanged).toMatchObject({
+      // The simulator's own push of the same change has been answered: it was a repeat.
+      await app.sandbox.pbg!.settled();
+      expect(app.sandbox.pbg!.pushes.at(-1)).toMatchObject({ delivered: true });
+      // A later change of the same purchase is the barrier: a second delivery would precede it.
+      await push({
+        merchant_auth: auth,
+        events: [{ ...app.sandbox.pbg!.pushes.at(-1)!.body.events[0], status: 'refunded' }],
+      });
+      const [action, refund] = await live.waitFor(2);
+      expect(action!.groupPurchaseChanged).toMatchObject({
+        source: 'ACTION',
         changedFields: ['status'],
         previousStatus: 'PAYMENT_COMPLETED',
         purchase: { purchaseId: 'ABC_98765', status: 'COLLECTED' },
       });
+      expect(refund!.groupPurchaseChanged).toMatchObject({
+        source: 'PUSH',
+        changedFields: ['status'],
+        previousStatus: 'COLLECTED',
+      });
+      expect(live.events).toHaveLength(2);
       live.stop();
     });
   });

@@ -77,6 +77,11 @@ describe('GET /metrics after a query, a mutation, a change push and a subscripti
     });
     expect(push.status).toBe(200);
 
+    // A change PayByGroup never pushed, found by a reconciliation sweep.
+    await graphql(app, PURCHASE, { id: 'ABC_12345' });
+    await app.sandbox.pbg!.updatePurchase('ABC_12345', { num_people: 9 }, { push: false });
+    await app.reconciler.sweep();
+
     const client = connectWs(app.url);
     const live = subscribe(client, CollectBatchUpdatedDocument, { id });
     await live.waitFor(1);
@@ -103,14 +108,14 @@ describe('GET /metrics after a query, a mutation, a change push and a subscripti
     expect(samples(text, 'payments_cache_requests_total')).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/cache="batch_status",result="miss"/),
-        'payments_cache_requests_total{cache="purchase_state",result="miss"} 1',
+        'payments_cache_requests_total{cache="purchase_state",result="miss"} 2',
         'payments_cache_requests_total{cache="purchase_state",result="hit"} 1',
       ]),
     );
     expect(samples(text, 'payments_dataloader_batch_size_count')).toEqual(
       expect.arrayContaining([
         'payments_dataloader_batch_size_count{loader="collectBatch"} 1',
-        'payments_dataloader_batch_size_count{loader="groupPurchase"} 2',
+        'payments_dataloader_batch_size_count{loader="groupPurchase"} 3',
       ]),
     );
     const operations = samples(text, 'payments_graphql_operations_total');
@@ -137,7 +142,9 @@ describe('GET /metrics after a query, a mutation, a change push and a subscripti
         expect.stringMatching(/outcome="stale"/),
       ]),
     );
-    expect(samples(text, 'payments_reconciliation_changes_total')).toHaveLength(1);
+    expect(samples(text, 'payments_reconciliation_changes_total')).toEqual([
+      'payments_reconciliation_changes_total 1',
+    ]);
     expect(samples(text, 'payments_idempotency_total')).toEqual(
       expect.arrayContaining([
         'payments_idempotency_total{outcome="first"} 1',

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   GroupPurchaseDocument,
   GroupPurchasesDocument,
@@ -391,10 +391,14 @@ describe('PayByGroup purchases over GraphQL', () => {
     const statusOf = async (purchaseId: string) =>
       (await gql(app, GroupPurchaseStatusDocument, { purchaseId })).data!.groupPurchase?.status;
 
-    beforeAll(async () => {
+    // A fresh service per test: the tests rewind the simulator's statuses (setStatus), and a
+    // service that had already seen a later status would rightly keep it (a move backwards is
+    // stale), which is not what these tests are about.
+    beforeEach(async () => {
       app = await start();
+      pbg().resetCalls();
     });
-    beforeEach(() => pbg().resetCalls());
+    afterEach(() => app.close());
 
     const cases = [
       ['COLLECT_FUNDS', 'collect_funds', 'ABC_98765', 'payment_completed', 'COLLECTED'],

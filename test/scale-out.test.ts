@@ -105,7 +105,8 @@ describe.skipIf(redisSkip !== undefined)(
       expect(toA).toEqual({ status: 200, json: { result: true } });
       const [first] = await live.waitFor(1);
       expect(first!.groupPurchaseChanged).toEqual({
-        eventId: expect.stringMatching(/^[0-9a-f]{64}$/),
+        // A Redis Stream id: the change log's cursor is the change's id.
+        eventId: expect.stringMatching(/^\d+-\d+$/),
         changedFields: ['status', 'numPeople'],
         previousStatus: null,
         purchase: { purchaseId: 'ABC_12345', status: 'COLLECTED', rawStatus: 'collected' },
@@ -133,13 +134,90 @@ describe.skipIf(redisSkip !== undefined)(
       expect(events[1]!.groupPurchaseChanged.eventId).not.toBe(first!.groupPurchaseChanged.eventId);
       expect(live.events).toHaveLength(2);
       expect(live.errors).toEqual([]);
-      // The event is stored once in the shared store, under its id.
-      expect(
-        await inspect.namespace('events').get(first!.groupPurchaseChanged.eventId),
-      ).toMatchObject({
-        state: 'published',
-        change: { eventId: first!.groupPurchaseChanged.eventId },
+      // The change log in Redis holds each change once, in order, under the id delivered.
+      const { entries } = await inspect.ledger.readLog<{ purchase: { purchaseId: string } }>(
+        undefined,
+        10_000,
+      );
+      const logged = entries.filter((e) => e.value.purchase.purchaseId === 'ABC_12345');
+      expect(logged.map((e) => e.cursor)).toEqual(
+        events.map((e) => e.groupPurchaseChanged.eventId),
+      );
+    });
+
+    it('should never move a purchase backwards when an older snapshot reaches the other instance', async () => {
+      const live = track(
+        subscribe<AbcChange>(
+          clientB,
+          `subscription { groupPurchaseChanged(filter: { purchaseIds: ["BACK_1"] }) {
+            eventId changedFields previousStatus purchase { purchaseId status rawStatus } } }`,
+        ),
+      );
+      await untilLive(clientB, a);
+      const snapshot = (status: string) => ({
+        merchant_auth: auth,
+        events: [{ purchase_id: 'BACK_1', merchant_id: 'ABC', status, num_people: 4 }],
       });
+      expect(await push(a, snapshot('pending'))).toEqual({ status: 200, json: { result: true } });
+      expect(await push(a, snapshot('collected'))).toEqual({ status: 200, json: { result: true } });
+      // PayByGroup re-sends the older snapshot to B: acknowledged, so PBG stops re-sending ...
+      expect(await push(b, snapshot('pending'))).toEqual({ status: 200, json: { result: true } });
+      // ... neither applied nor published: the refund (the barrier) follows COLLECTED directly.
+      expect(await push(b, snapshot('refunded'))).toEqual({ status: 200, json: { result: true } });
+      const events = await live.waitFor(3);
+      expect(events.map((e) => e.groupPurchaseChanged.purchase.status)).toEqual([
+        'PENDING',
+        'COLLECTED',
+        'REFUNDED',
+      ]);
+      expect(events[2]!.groupPurchaseChanged.previousStatus).toBe('COLLECTED');
+      expect(live.events).toHaveLength(3);
+      // Both instances read the newest state.
+      for (const app of [a, b]) {
+        const read = await app.raw('{ groupPurchase(purchaseId: "BACK_1") { status } }');
+        expect(read.json.data).toEqual({ groupPurchase: { status: 'REFUNDED' } });
+      }
+      // The stale one was counted on B, where it arrived.
+      expect(b.purchaseState.stats().stale).toBeGreaterThanOrEqual(1);
+    });
+
+    it('should keep every purchase moving forward under concurrent pushes to A and B in any order', async () => {
+      const ids = Array.from({ length: 20 }, (_, i) => `RACE_${i}`);
+      const steps = ['pending', 'payment_completed', 'collected', 'refunded'];
+      // Every snapshot of every purchase, twice, half to A and half to B, all at once, in an
+      // order that differs per purchase (rotated), so old ones often arrive after new ones.
+      const sends = ids.flatMap((id, i) =>
+        [...steps, ...steps].map((status, k) => ({
+          to: (i + k) % 2 === 0 ? a : b,
+          order: (k * 7 + i) % 8,
+          events: [{ purchase_id: id, merchant_id: 'ABC', status, num_people: 4 }],
+        })),
+      );
+      sends.sort((x, y) => x.order - y.order);
+      const answers = await Promise.all(
+        sends.map(({ to, events }) => push(to, { merchant_auth: auth, events })),
+      );
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      const { entries } = await inspect.ledger.readLog<{
+        purchase: { purchaseId: string; status: string };
+      }>(undefined, 100_000);
+      const stage = ['PENDING', 'PAYMENT_COMPLETED', 'COLLECTED', 'REFUNDED'];
+      for (const id of ids) {
+        const logged = entries
+          .filter((e) => e.value.purchase.purchaseId === id)
+          .map((e) => stage.indexOf(e.value.purchase.status));
+        // Strictly forward, each status at most once, ending on the last.
+        expect(logged.every((s, k) => k === 0 || s > logged[k - 1]!)).toBe(true);
+        expect(logged.at(-1)).toBe(3);
+      }
+      const read = await b.raw(
+        `{ ${ids.map((id) => `${id}: groupPurchase(purchaseId: "${id}") { status }`).join(' ')} }`,
+      );
+      expect(
+        new Set(
+          Object.values(read.json.data as Record<string, { status: string }>).map((p) => p.status),
+        ),
+      ).toEqual(new Set(['REFUNDED']));
     });
 
     it('should make one upstream create for one idempotencyKey sent to A and B concurrently', async () => {
@@ -342,8 +420,10 @@ describe.skipIf(redisSkip !== undefined)(
           events: [{ purchase_id: 'STATE_1', status: 'collected', num_people: 4 }],
         }),
       ).toEqual({ status: 200, json: { result: true } });
-      expect(await inspect.namespace('purchases').get('STATE_1')).toMatchObject({
-        record: { purchaseId: 'STATE_1', status: 'COLLECTED', numPeople: 4 },
+      const stored = await inspect.ledger.getMany<{ record: unknown }>(['STATE_1']);
+      expect(stored.get('STATE_1')).toMatchObject({
+        version: 1,
+        value: { record: { purchaseId: 'STATE_1', status: 'COLLECTED', numPeople: 4 } },
       });
       const purchase = await b.raw(
         'query { groupPurchase(purchaseId: "STATE_1") { purchaseId status numPeople } }',

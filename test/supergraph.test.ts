@@ -156,9 +156,14 @@ describe('npm run supergraph: Hive Gateway over payments + orders', () => {
         action: COLLECT_FUNDS, idempotencyKey: "${randomUUID()}" }) { accepted purchase { status } } }`);
       expect(acted.performPurchaseAction).toMatchObject({ accepted: true });
 
-      // Probe events may still be arriving: look for this purchase's event by content.
+      // Probe events may still be arriving, and the read above is this service's first sight
+      // of the purchase (a change of its own): look for the collection by content.
       const ours = (live: { events: Json[] }) =>
-        live.events.find((e) => e.groupPurchaseChanged.purchase.purchaseId === 'ABC_98765');
+        live.events.find(
+          (e) =>
+            e.groupPurchaseChanged.purchase.purchaseId === 'ABC_98765' &&
+            e.groupPurchaseChanged.purchase.status === 'COLLECTED',
+        );
       for (const live of [overWs, overSse]) {
         await expect.poll(() => ours(live), { timeout: 10_000 }).toBeDefined();
         expect(ours(live)!.groupPurchaseChanged).toMatchObject({

@@ -1,7 +1,12 @@
 import { registerEnumType } from 'type-graphql';
 import { CollectBatchStatus, PaymentStatus } from '../../src/chillr/types.js';
 import { UserErrorCode } from '../../src/errors.js';
-import { GroupPurchaseStatus, InventoryState, PurchaseAction } from '../../src/pbg/types.js';
+import {
+  GroupPurchaseChangeSource,
+  GroupPurchaseStatus,
+  InventoryState,
+  PurchaseAction,
+} from '../../src/pbg/types.js';
 
 /**
  * The graph's enums are the service's own, registered as they are: one definition, so the
@@ -24,6 +29,18 @@ registerEnumType(GroupPurchaseStatus, {
   name: 'GroupPurchaseStatus',
   description: "A PayByGroup purchase's state; UNKNOWN keeps PayByGroup's own word in rawStatus",
 });
+registerEnumType(GroupPurchaseChangeSource, {
+  name: 'GroupPurchaseChangeSource',
+  description: 'How this service learned of a change',
+  valuesConfig: {
+    PUSH: { description: "PayByGroup's change push" },
+    RECONCILIATION: {
+      description:
+        "a periodic comparison with PayByGroup's own answer, or a read that found a change no push announced",
+    },
+    ACTION: { description: 'an action this service performed and PayByGroup accepted' },
+  },
+});
 registerEnumType(PurchaseAction, {
   name: 'PurchaseAction',
   description: 'What the merchant can do to a group purchase',
@@ -35,6 +52,7 @@ registerEnumType(InventoryState, {
 
 export {
   CollectBatchStatus,
+  GroupPurchaseChangeSource,
   GroupPurchaseStatus,
   InventoryState,
   PaymentStatus,

@@ -1,16 +1,27 @@
 import { Directive, Field, ID, InputType, ObjectType } from 'type-graphql';
 import { cost, COST, LIST_SIZE, listSize } from '../common/directives.js';
-import { GroupPurchaseStatus } from '../common/enums.js';
+import { GroupPurchaseChangeSource, GroupPurchaseStatus } from '../common/enums.js';
 import { DateTimeScalar } from '../common/scalars.js';
 import { GroupPurchase } from '../purchase/group-purchase.type.js';
 
-@ObjectType({ description: 'One change PayByGroup pushed for a purchase' })
+@ObjectType({ description: 'One change of a purchase, as kept in the change log' })
 export class GroupPurchaseChange {
-  @Field(() => ID, { description: 'stable for the same event, so a client can drop repeats' })
+  @Field(() => ID, {
+    description: 'stable for the same change (it is the cursor), so a client can drop repeats',
+  })
   eventId!: string;
 
-  @Field(() => GroupPurchase, { description: 'the purchase as pushed' })
-  // Served from the pushed event, not read from PayByGroup.
+  @Field(() => String, {
+    description:
+      'orders this change after every earlier one; resume a subscription or a page after it',
+  })
+  cursor!: string;
+
+  @Field(() => GroupPurchaseChangeSource)
+  source!: GroupPurchaseChangeSource;
+
+  @Field(() => GroupPurchase, { description: 'the purchase as observed' })
+  // Served from the change log, not read from PayByGroup.
   @Directive(cost(COST.inMemory))
   purchase!: GroupPurchase;
 
@@ -40,4 +51,34 @@ export class GroupPurchaseChangeFilter {
     description: 'the new status is one of these',
   })
   statuses?: GroupPurchaseStatus[] | null;
+}
+
+@ObjectType()
+export class GroupPurchaseChangeEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => GroupPurchaseChange)
+  node!: GroupPurchaseChange;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field(() => String, {
+    nullable: true,
+    description: 'where this page stopped reading the log; pass it as `after` for the next page',
+  })
+  endCursor!: string | null;
+
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+}
+
+@ObjectType()
+export class GroupPurchaseChangeConnection {
+  @Field(() => [GroupPurchaseChangeEdge])
+  edges!: GroupPurchaseChangeEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
 }

@@ -1,48 +1,107 @@
 import {
   Arg,
+  Ctx,
   Directive,
   ID,
+  Int,
+  Query,
   Resolver,
   Root,
   Subscription,
   type SubscribeResolverData,
 } from 'type-graphql';
-import { AUTHENTICATED, cost, COST, REQUIRES_READ } from '../common/directives.js';
 import type { CollectBatchView } from '../../src/chillr/view.js';
-import {
-  GROUP_PURCHASE_CHANGED,
-  type GroupPurchaseChange as Change,
-} from '../../src/events/pubsub.js';
+import { ErrorCode, ServiceError } from '../../src/errors.js';
+import type { ChangeFeed } from '../../src/pbg/change-feed.js';
+import type { GroupPurchaseChange as Change } from '../../src/pbg/types.js';
 import { CollectBatch } from '../collect/collect-batch.type.js';
+import { AUTHENTICATED, cost, COST, pagedListSize, REQUIRES_READ } from '../common/directives.js';
 import type { GraphQLContext } from '../context.js';
-import { GroupPurchaseChange, GroupPurchaseChangeFilter } from './group-purchase-change.type.js';
+import { createLoaders } from '../loaders.js';
+import {
+  GroupPurchaseChange,
+  GroupPurchaseChangeConnection,
+  GroupPurchaseChangeFilter,
+} from './group-purchase-change.type.js';
+
+/** Most changes one `groupPurchaseChanges` page returns. */
+export const MAX_CHANGES_PAGE = 500;
+
+interface ChangedArgs {
+  filter?: GroupPurchaseChangeFilter | null;
+  after?: string | null;
+}
 
 @Resolver()
 export class LiveResolver {
   /**
-   * Served from the pushed event itself: no PayByGroup call per event per subscriber. The
-   * filter runs per subscriber on each published change.
+   * A follower of the change log (src/pbg/change-feed.ts): with `after`, the changes logged
+   * after that cursor first, then live ones, in log order — no PayByGroup call per event per
+   * subscriber, and no gap or repeat at the seam.
    */
   @Subscription(() => GroupPurchaseChange, {
-    topics: GROUP_PURCHASE_CHANGED,
-    filter: ({
-      payload,
+    subscribe: async ({
       args,
-    }: {
-      payload: Change;
-      args: { filter?: GroupPurchaseChangeFilter | null };
-    }) => matches(payload, args.filter ?? null),
-    description: 'PayByGroup change pushes, as they arrive',
+      context,
+    }: SubscribeResolverData<unknown, ChangedArgs, GraphQLContext>) => {
+      const feed = context.services.changeFeed;
+      const after = args.after ?? undefined;
+      await assertReadable(feed, after);
+      return feed.follow(args.filter ?? null, after);
+    },
+    description: 'with after: replays the change log after that cursor, then continues live',
   })
   @Directive(AUTHENTICATED)
   @Directive(REQUIRES_READ)
   @Directive(cost(COST.inMemory))
   groupPurchaseChanged(
     @Root() change: Change,
+    @Ctx() context: GraphQLContext,
+    @Arg('after', () => String, { nullable: true }) _after: string | null,
     @Arg('filter', () => GroupPurchaseChangeFilter, { nullable: true })
     _filter: GroupPurchaseChangeFilter | null,
   ): Change {
+    // A subscription's context lives as long as the subscription. Fresh loaders per event keep
+    // fields like inventoryState as they are at delivery time, and keep the loaders' caches
+    // from growing with every purchase the subscription ever saw. Events of one subscription
+    // are resolved one after another, so replacing them here cannot disturb an earlier event.
+    context.loaders = createLoaders(context.services);
     return change;
+  }
+
+  @Query(() => GroupPurchaseChangeConnection, {
+    description:
+      'the change log, oldest first, after a cursor (from the start of retention without one)',
+  })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  // One store read per page; the router multiplies the edges by `first` (default 50).
+  @Directive(cost(COST.storeRead))
+  @Directive(pagedListSize('first', 'edges', 50))
+  async groupPurchaseChanges(
+    @Ctx() context: GraphQLContext,
+    // Declared last to first: type-graphql prints parameters in reverse, and the contract's order
+    // is (filter, after, first).
+    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => GroupPurchaseChangeFilter, { nullable: true })
+    filter: GroupPurchaseChangeFilter | null,
+  ): Promise<GroupPurchaseChangeConnection> {
+    const size = first ?? 50;
+    if (!Number.isInteger(size) || size < 1 || size > MAX_CHANGES_PAGE) {
+      throw new ServiceError(
+        ErrorCode.BAD_USER_INPUT,
+        `first must be from 1 to ${MAX_CHANGES_PAGE} (MAX_CHANGES_PAGE); got ${first}.`,
+        { details: { field: 'first', limit: MAX_CHANGES_PAGE } },
+      );
+    }
+    const feed = context.services.changeFeed;
+    await assertReadable(feed, after ?? undefined);
+    const page = await feed.page(filter, after ?? undefined, size);
+    return {
+      edges: page.changes.map((node) => ({ cursor: node.cursor, node: node as never })),
+      pageInfo: { endCursor: page.endCursor ?? after ?? null, hasNextPage: page.hasNextPage },
+    };
   }
 
   @Subscription(() => CollectBatch, {
@@ -65,11 +124,12 @@ export class LiveResolver {
   }
 }
 
-export function matches(change: Change, filter: GroupPurchaseChangeFilter | null): boolean {
-  if (!filter) return true;
-  const { purchase } = change;
-  if (filter.purchaseIds?.length && !filter.purchaseIds.includes(purchase.purchaseId)) return false;
-  if (filter.merchantId && purchase.merchantId !== filter.merchantId) return false;
-  if (filter.statuses?.length && !filter.statuses.includes(purchase.status)) return false;
-  return true;
+/** A cursor that is malformed or past retention is the caller's error, said plainly. */
+async function assertReadable(feed: ChangeFeed, after: string | undefined): Promise<void> {
+  const problem = await feed.check(after);
+  if (problem) {
+    throw new ServiceError(ErrorCode.BAD_USER_INPUT, problem.message, {
+      details: { field: 'after', reason: `CURSOR_${problem.problem}` },
+    });
+  }
 }

@@ -2,24 +2,19 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { GroupPurchaseRecord, GroupPurchaseStatus } from '../pbg/types.js';
 
-/** One change of one purchase, as stored and as delivered to subscribers. */
-export interface GroupPurchaseChange {
-  /** sha256 of the event's content: the same event pushed twice has the same id. */
-  eventId: string;
-  /** The purchase as pushed: subscribers are served from the event, not from PBG. */
-  purchase: GroupPurchaseRecord;
-  /** Which of status, commitDeadline, numPeople differ from the last known state. */
-  changedFields: string[];
-  previousStatus: GroupPurchaseStatus | null;
-  /** ISO-8601 instant the push arrived. */
-  receivedAt: string;
+/**
+ * "The change log has grown up to `cursor`": a wake-up, not the change itself. Subscribers read
+ * the log after the last cursor they delivered, so what they get is in log order with no gap,
+ * whichever instance wrote it and in whatever order Redis delivered the wake-ups.
+ */
+export interface ChangeLogAdvanced {
+  cursor: string;
 }
 
 export const GROUP_PURCHASE_CHANGED = 'GROUP_PURCHASE_CHANGED';
 
-export type EventBus = PubSub<{ [GROUP_PURCHASE_CHANGED]: [GroupPurchaseChange] }>;
+export type EventBus = PubSub<{ [GROUP_PURCHASE_CHANGED]: [ChangeLogAdvanced] }>;
 
 export interface EventBusOptions {
   /** Redis for pub/sub across instances; unset → in-process. @default undefined */
@@ -30,8 +25,8 @@ export interface EventBusOptions {
 /**
  * Pub/sub for live updates. In-process by default; with REDIS_URL every instance publishes to
  * and hears from Redis, so a push received by instance A reaches a subscriber on instance B.
- * It is a plain event bus (no GraphQL): the change-push receiver publishes, the subscription
- * resolvers listen.
+ * It is a plain event bus (no GraphQL): the purchase state owner publishes after each commit to
+ * the change log, the subscription feeds listen.
  */
 export async function createEventBus(
   options: EventBusOptions,

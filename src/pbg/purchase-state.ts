@@ -1,88 +1,406 @@
+import { canonicalJson } from '../canonical-json.js';
+import { GROUP_PURCHASE_CHANGED, type EventBus } from '../events/pubsub.js';
+import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
-import type { Store } from '../store/index.js';
-import type { GroupPurchaseRecord, PurchaseAction } from './types.js';
+import {
+  compareCursors,
+  type Ledger,
+  type LedgerState,
+  type LedgerWrite,
+  type Store,
+} from '../store/index.js';
+import { isBackwards, isFinal, STATUS_AFTER_ACTION } from './lifecycle.js';
+import { purchaseObjectProblem } from './limits.js';
+import {
+  GroupPurchaseChangeSource as Source,
+  GroupPurchaseStatus,
+  PurchaseAction,
+  wordOfStatus,
+  type GroupPurchaseChange,
+  type GroupPurchaseRecord,
+} from './types.js';
 
-interface StateEntry {
-  /** The latest state seen, from a read or a push; null when only an action is known. */
-  record: GroupPurchaseRecord | null;
-  /** Epoch ms `record` was read or pushed; 0 once it is known to be stale. */
-  fetchedAt: number;
+export interface PurchaseStateOptions {
+  store: Store;
+  /** Where a stored change is announced (a wake-up for subscription feeds). */
+  bus: EventBus;
+  logger: Logger;
   /**
-   * What the next change push is compared with (changedFields, previousStatus): the last
-   * pushed state, or the last read one — except that reads made after one of our own actions
-   * do not move it, because they already show the change the push will announce.
+   * This service's merchant. Only its purchases (and pushed ones without merchant_id: PBG
+   * pushes to this merchant's URL) are reconciled; another merchant's, seen in a list, are not.
+   * @default undefined (every purchase)
    */
-  baseline: GroupPurchaseRecord | null;
-  /** An action was accepted and its push has not arrived yet. */
-  awaitingPush: boolean;
+  merchantId?: string;
+  /**
+   * Reads one purchase from PayByGroup, for an accepted action on a purchase this service has
+   * no state for (see actionAccepted).
+   * @default undefined (such an action records nothing; the push or the next read brings it)
+   */
+  readPurchase?: (purchaseId: string) => Promise<GroupPurchaseRecord | null>;
+  /** @default () => new Date() */
+  now?: () => Date;
 }
 
+/** A purchase's state as kept in the ledger. */
+interface StoredState {
+  record: GroupPurchaseRecord;
+  /** Epoch ms this state was first observed; 0 when it was inferred from an accepted action. */
+  observedAt: number;
+}
+
+/** What one observation turned out to be. */
+export type Observed =
+  | { kind: 'change'; change: GroupPurchaseChange }
+  | { kind: 'repeat'; current: GroupPurchaseRecord }
+  /** Older than what is known: logged as a warning and counted, not applied, not published. */
+  | { kind: 'stale'; current: GroupPurchaseRecord; observed: GroupPurchaseStatus }
+  /** Broke a size or nesting limit; nothing was compared or stored. */
+  | { kind: 'refused'; reason: string };
+
+export interface ObserveOptions {
+  /**
+   * For reads: the change-log head before the read was sent (`readStamp()`). A purchase that
+   * changed after it is not overwritten by what the read brings back.
+   */
+  readStamp?: string;
+}
+
+/** Counters since start, per outcome. */
+export interface ObservationStats {
+  changes: number;
+  repeats: number;
+  stale: number;
+  refused: number;
+}
+
+/** Compare-and-set rounds before an observation gives up (the caller answers 503 / errors). */
+const MAX_ATTEMPTS = 20;
+/** The fields whose change makes PBG push, compared with the previous state. */
+const WATCHED = ['status', 'commitDeadline', 'numPeople'] as const;
+/** Where a read that repeats the known state records when it was seen (for the read cache). */
+const SEEN_NAMESPACE = 'purchase-seen';
+
 /**
- * The last known state of each purchase. Reads within the freshness window are served from it,
- * so a pushed change is what the next query shows; change pushes diff against its baseline.
- * Kept in the store, so every instance sharing the store agrees.
+ * The one owner of purchase state. Every observation — a change push, a read, an accepted
+ * action, a reconciliation — goes through `observe`, which compares it with the stored state
+ * and sets the new one atomically (a compare-and-set on the purchase's version, in the store's
+ * engine, so it holds across instances):
+ *
+ * - equal to the stored state (same fields, as PBG sent them) → a *repeat*: nothing is written;
+ * - a move backwards along the life cycle (lifecycle.ts), or a read that started before the
+ *   stored state was written → *stale*: logged and counted, not applied, not published;
+ * - anything else → a *change*: the state and its change-log entry are written in one step, and
+ *   then a wake-up goes to the bus. So A → B → A is three changes.
  */
 export class PurchaseStateStore {
-  private readonly entries;
+  private readonly counts: ObservationStats = { changes: 0, repeats: 0, stale: 0, refused: 0 };
 
-  constructor(store: Store) {
-    this.entries = store.namespace<StateEntry>('purchases');
+  constructor(private readonly options: PurchaseStateOptions) {}
+
+  private get ledger(): Ledger {
+    return this.options.store.ledger;
   }
 
-  private get(purchaseId: string): Promise<StateEntry | undefined> {
-    return guardStore(() => this.entries.get(purchaseId));
+  stats(): ObservationStats {
+    return { ...this.counts };
   }
 
-  private set(purchaseId: string, entry: StateEntry): Promise<boolean> {
-    return guardStore(() => this.entries.set(purchaseId, entry));
+  /**
+   * Observes purchases from one source; outcomes in the order of `records`. A purchase listed
+   * twice is observed twice, in order. Rejects (STORE_UNAVAILABLE) when the store fails: then
+   * some observations may be stored and others not, and observing them again is safe.
+   */
+  async observe(
+    records: readonly GroupPurchaseRecord[],
+    source: Source,
+    options: ObserveOptions = {},
+  ): Promise<Observed[]> {
+    const outcomes = new Array<Observed>(records.length);
+    const receivedAt = (this.options.now?.() ?? new Date()).toISOString();
+    let rest = records.map((record, index) => ({ record, index }));
+    try {
+      while (rest.length > 0) {
+        const round = nextRound(rest);
+        rest = rest.filter((item) => !round.has(item));
+        const items = [...round];
+        const results = await guardStore(() =>
+          this.observeRound(items, source, options, receivedAt),
+        );
+        items.forEach(({ index }, i) => (outcomes[index] = results[i]!));
+      }
+    } finally {
+      // Also after a failure: what the earlier rounds logged must still wake its followers.
+      await this.afterObserving(outcomes.filter(Boolean), source);
+    }
+    return outcomes;
   }
 
-  /** The known state if it was read or pushed less than `ttlMs` ago. */
+  /** One compare-and-set batch over distinct purchases, retried for those whose version moved. */
+  private async observeRound(
+    items: ReadonlyArray<{ record: GroupPurchaseRecord }>,
+    source: Source,
+    options: ObserveOptions,
+    receivedAt: string,
+  ): Promise<Observed[]> {
+    const outcomes = new Array<Observed>(items.length);
+    let pending = items.map((item, i) => ({ ...item, i }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === MAX_ATTEMPTS) {
+        throw new Error(`purchase state kept moving for ${MAX_ATTEMPTS} compare-and-set rounds`);
+      }
+      const ids = pending.map((p) => p.record.purchaseId);
+      const current = await this.ledger.getMany<StoredState>(ids);
+      const context: DecisionContext = { source, options, receivedAt, isOurs: this.isOurs };
+      const decided = pending.map((p) => ({
+        ...p,
+        ...decide(current.get(p.record.purchaseId), p.record, context),
+      }));
+      const writes = decided.filter((d) => d.write !== undefined);
+      const results = await this.ledger.commit(writes.map((d) => d.write!));
+      const lost = new Set<number>();
+      writes.forEach((d, k) => {
+        const result = results[k]!;
+        if (!result.ok) lost.add(d.i);
+        else if (d.outcome.kind === 'change') {
+          d.outcome.change.cursor = d.outcome.change.eventId = result.cursor!;
+        }
+      });
+      for (const d of decided) if (!lost.has(d.i)) outcomes[d.i] = d.outcome;
+      pending = pending.filter((p) => lost.has(p.i));
+    }
+    return outcomes;
+  }
+
+  private readonly isOurs = (record: GroupPurchaseRecord): boolean =>
+    this.options.merchantId === undefined ||
+    record.merchantId === null ||
+    record.merchantId === this.options.merchantId;
+
+  /** Counting, logging stale ones, the wake-up for subscribers, and "seen" for the read cache. */
+  private async afterObserving(outcomes: Observed[], source: Source): Promise<void> {
+    let newest: string | undefined;
+    const repeats: string[] = [];
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'change') {
+        this.counts.changes += 1;
+        const { cursor } = outcome.change;
+        if (newest === undefined || compareCursors(cursor, newest) > 0) newest = cursor;
+      } else if (outcome.kind === 'repeat') {
+        this.counts.repeats += 1;
+        repeats.push(outcome.current.purchaseId);
+      } else if (outcome.kind === 'refused') this.counts.refused += 1;
+      else this.counts.stale += 1;
+    }
+    this.logStale(outcomes, source);
+    if (newest !== undefined) this.announce(newest);
+    if (repeats.length > 0) await this.markSeen(repeats);
+  }
+
+  private logStale(outcomes: Observed[], source: Source): void {
+    const stale = outcomes.flatMap((o) => (o.kind === 'stale' ? [o] : []));
+    if (stale.length === 0) return;
+    this.options.logger.warn(
+      {
+        source,
+        stale: stale.length,
+        // The first few, enough to find them; a push of thousands must not log thousands.
+        moves: stale.slice(0, 20).map((o) => ({
+          purchaseId: o.current.purchaseId,
+          known: o.current.status,
+          observed: o.observed,
+        })),
+      },
+      'stale purchase observations kept out: older than the known state',
+    );
+  }
+
+  /**
+   * Tells followers the log grew. The change is already durable, so a failed publish is only
+   * logged: followers also re-read the log on their own every few seconds (change-feed.ts).
+   */
+  private announce(cursor: string): void {
+    try {
+      void Promise.resolve(this.options.bus.publish(GROUP_PURCHASE_CHANGED, { cursor })).catch(
+        (error: unknown) =>
+          this.options.logger.warn({ err: error }, 'change wake-up not published'),
+      );
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'change wake-up not published');
+    }
+  }
+
+  /**
+   * Reads never leave a trace in the change log when nothing is new, but the read cache still
+   * needs to know the state was just confirmed. A plain keyv write (no version): losing it only
+   * costs one more upstream read. A failure is logged, never raised — the read itself worked.
+   */
+  private async markSeen(purchaseIds: string[]): Promise<void> {
+    const seen = this.options.store.namespace<number>(SEEN_NAMESPACE);
+    const now = Date.now();
+    try {
+      await Promise.all(purchaseIds.map((id) => seen.set(id, now, 86_400_000)));
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'could not record when purchases were last read');
+    }
+  }
+
+  /** The change-log head now: pass it to `observe` as `readStamp` for a read about to be sent. */
+  async readStamp(): Promise<string> {
+    return (await guardStore(() => this.ledger.head())) ?? '0';
+  }
+
+  /** The known state if it was observed less than `ttlMs` ago. */
   async fresh(
     purchaseId: string,
     ttlMs: number,
     now = Date.now(),
   ): Promise<GroupPurchaseRecord | null> {
-    const entry = await this.get(purchaseId);
-    if (!entry?.record || entry.fetchedAt === 0 || now - entry.fetchedAt >= ttlMs) return null;
-    return entry.record;
+    const [states, seenAt] = await guardStore(() =>
+      Promise.all([
+        this.ledger.getMany<StoredState>([purchaseId]),
+        this.options.store.namespace<number>(SEEN_NAMESPACE).get(purchaseId),
+      ]),
+    );
+    const state = states.get(purchaseId)?.value;
+    if (!state) return null;
+    const at = Math.max(state.observedAt, seenAt ?? 0);
+    return now - at < ttlMs ? state.record : null;
   }
 
-  /** What a change push for this purchase is compared with. */
-  async baseline(purchaseId: string): Promise<GroupPurchaseRecord | null> {
-    return (await this.get(purchaseId))?.baseline ?? null;
+  /** The stored state of each purchase (absent ones are missing). */
+  async current(purchaseIds: readonly string[]): Promise<Map<string, GroupPurchaseRecord>> {
+    const states = await guardStore(() => this.ledger.getMany<StoredState>(purchaseIds));
+    return new Map([...states].map(([id, state]) => [id, state.value.record]));
   }
 
-  /** A state read from PBG. */
-  async putRead(record: GroupPurchaseRecord, now = Date.now()): Promise<void> {
-    const entry = await this.get(record.purchaseId);
-    const awaitingPush = entry?.awaitingPush ?? false;
-    await this.set(record.purchaseId, {
-      record,
-      fetchedAt: now,
-      baseline: awaitingPush ? (entry?.baseline ?? null) : record,
-      awaitingPush,
-    });
+  /**
+   * PayByGroup accepted one of our actions: the purchase is now in the action's status, whether
+   * or not PayByGroup's own push ever arrives. Observed as an ACTION change built from the known
+   * state (that push then is a repeat). A purchase this service has never seen has no state to
+   * build on, so it is read from PayByGroup (`readPurchase`) — after the action, so the read
+   * shows its effect — and that read is the ACTION change. Rejects when the store or that read
+   * fails: the caller logs it, since the action itself has happened.
+   */
+  async actionAccepted(purchaseId: string, action: PurchaseAction): Promise<void> {
+    const known = (await this.current([purchaseId])).get(purchaseId);
+    if (!known) {
+      const read = await this.options.readPurchase?.(purchaseId);
+      if (read) await this.observe([read], Source.ACTION);
+      return;
+    }
+    const status = STATUS_AFTER_ACTION[action];
+    const word = wordOfStatus(status)!;
+    await this.observe(
+      [{ ...known, status, rawStatus: word, attributes: { ...known.attributes, status: word } }],
+      Source.ACTION,
+    );
   }
 
-  /** A state PBG pushed. */
-  async putPushed(record: GroupPurchaseRecord, now = Date.now()): Promise<void> {
-    await this.set(record.purchaseId, {
-      record,
-      fetchedAt: now,
-      baseline: record,
-      awaitingPush: false,
-    });
+  /** Up to `limit` purchases known in a non-final state, least recently reconciled first. */
+  openPurchases(limit: number): Promise<string[]> {
+    return guardStore(() => this.ledger.takeOpen(limit));
   }
 
-  /** One of our actions was accepted: stop serving the old state, keep the baseline for the push. */
-  async actionAccepted(purchaseId: string, _action?: PurchaseAction): Promise<void> {
-    const entry = await this.get(purchaseId);
-    await this.set(purchaseId, {
-      record: entry?.record ?? null,
-      fetchedAt: 0,
-      baseline: entry?.baseline ?? null,
-      awaitingPush: true,
-    });
+  /** Deletes changes older than `maxAgeMs` from the log. */
+  trimLog(maxAgeMs: number): Promise<number> {
+    return guardStore(() => this.ledger.trim(maxAgeMs));
   }
+}
+
+/** Purchases per compare-and-set batch: one store round trip, well inside Lua's argument limit. */
+const ROUND_SIZE = 500;
+
+/**
+ * The next batch: up to ROUND_SIZE observations of distinct purchases, in order. A batch holds
+ * one write per key, so a purchase observed twice waits for the next round for its second one.
+ */
+function nextRound<T extends { record: GroupPurchaseRecord }>(rest: readonly T[]): Set<T> {
+  const ids = new Set<string>();
+  const round = new Set<T>();
+  for (const item of rest) {
+    if (round.size === ROUND_SIZE) break;
+    if (ids.has(item.record.purchaseId)) continue;
+    ids.add(item.record.purchaseId);
+    round.add(item);
+  }
+  return round;
+}
+
+/**
+ * The decision for one observation against the stored state: pure, so the compare-and-set
+ * retry can simply call it again with the state it lost to.
+ */
+interface DecisionContext {
+  source: Source;
+  options: ObserveOptions;
+  receivedAt: string;
+  /** Whether reconciliation should keep asking about this purchase while it is open. */
+  isOurs: (record: GroupPurchaseRecord) => boolean;
+}
+
+function decide(
+  stored: LedgerState<StoredState> | undefined,
+  record: GroupPurchaseRecord,
+  { source, options, receivedAt, isOurs }: DecisionContext,
+): { outcome: Observed; write?: LedgerWrite<StoredState> } {
+  const problem = purchaseObjectProblem(record.attributes);
+  if (problem !== undefined) return { outcome: { kind: 'refused', reason: problem } };
+  const previous = stored?.value.record;
+  if (previous && canonicalJson(previous.attributes) === canonicalJson(record.attributes)) {
+    return { outcome: { kind: 'repeat', current: previous } };
+  }
+  if (previous && isStale(stored, record, options)) {
+    return { outcome: { kind: 'stale', current: previous, observed: record.status } };
+  }
+  const change: GroupPurchaseChange = {
+    cursor: '',
+    eventId: '',
+    source,
+    purchase: record,
+    changedFields: changedFields(previous, record),
+    previousStatus: previous?.status ?? null,
+    receivedAt,
+  };
+  const { cursor: _c, eventId: _e, ...logged } = change;
+  return {
+    outcome: { kind: 'change', change },
+    write: {
+      key: record.purchaseId,
+      expectedVersion: stored?.version ?? 0,
+      // An ACTION state is what PayByGroup's rules say the action leads to, not what it sent:
+      // it is recorded (and published) but not served as a fresh read, so the next read asks.
+      value: {
+        record,
+        observedAt: source === Source.ACTION ? 0 : Date.parse(receivedAt),
+      } satisfies StoredState,
+      open: !isFinal(record.status) && isOurs(record),
+      log: logged,
+    },
+  };
+}
+
+/** A read that started before the stored state was written, or a move backwards. */
+function isStale(
+  stored: LedgerState<StoredState>,
+  record: GroupPurchaseRecord,
+  options: ObserveOptions,
+): boolean {
+  if (
+    options.readStamp !== undefined &&
+    stored.cursor !== undefined &&
+    compareCursors(stored.cursor, options.readStamp) > 0
+  ) {
+    return true;
+  }
+  return isBackwards(stored.value.record.status, record.status);
+}
+
+function changedFields(
+  previous: GroupPurchaseRecord | undefined,
+  next: GroupPurchaseRecord,
+): string[] {
+  if (!previous) return WATCHED.filter((field) => next[field] !== null);
+  return WATCHED.filter((field) =>
+    field === 'status' ? previous.rawStatus !== next.rawStatus : previous[field] !== next[field],
+  );
 }

@@ -9,10 +9,11 @@ import {
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
+import { STATUS_AFTER_ACTION } from './lifecycle.js';
 import type { PbgClient } from './client.js';
 import type { PurchaseStateStore } from './purchase-state.js';
 import {
-  GroupPurchaseStatus,
+  GroupPurchaseChangeSource,
   PurchaseAction,
   type GroupPurchaseRecord,
   type PurchaseQuery,
@@ -27,7 +28,7 @@ export interface PurchaseServiceOptions {
   requireIdempotencyKey?: boolean;
   /** The merchant this service acts for; queries default to it. */
   merchantId: string;
-  /** Last known purchase states (also written by change pushes). */
+  /** The owner of purchase state: every read is observed through it. */
   state: PurchaseStateStore;
   /**
    * How long a known state is served to `groupPurchase`/`_entities` without asking PBG again.
@@ -74,8 +75,8 @@ export class PurchaseService {
     const ttl = this.options.cacheTtlMs ?? 0;
     if (ttl > 0) {
       const known = await this.options.state.fresh(id, ttl, this.now());
-      // The cache holds what any read saw, other merchants' purchases included; serve only
-      // what the PBG query below would return (it filters on our merchant). A pushed event
+      // The state holds what any observation saw, other merchants' purchases included; serve
+      // only what the PBG query below would return (it filters on our merchant). A pushed event
       // without merchant_id is ours: PBG pushes to this merchant's URL.
       const hit =
         known !== undefined &&
@@ -84,24 +85,50 @@ export class PurchaseService {
       this.options.metrics?.cache('purchase_state', hit);
       if (hit) return known;
     }
+    const stamp = await this.options.state.readStamp();
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,
       purchaseId: id,
     });
     const purchase = found.find((p) => p.purchaseId === id) ?? found[0] ?? null;
-    if (purchase) await this.options.state.putRead(purchase, this.now());
-    return purchase;
+    if (!purchase) return null;
+    const [served] = await this.observeRead([purchase], stamp);
+    return served ?? purchase;
   }
 
   /** Purchases matching every given constraint; the merchant defaults to ours. */
   async list(filter: PurchaseQuery): Promise<GroupPurchaseRecord[]> {
+    const stamp = await this.options.state.readStamp();
     const purchases = await this.options.client.query({
       ...filter,
       merchantId: filter.merchantId ?? this.options.merchantId,
     });
-    const now = this.now();
-    await Promise.all(purchases.map((purchase) => this.options.state.putRead(purchase, now)));
-    return purchases;
+    return this.observeRead(purchases, stamp);
+  }
+
+  /**
+   * Records what a read brought back (a change no push announced becomes a RECONCILIATION
+   * change) and answers with what the service now knows: the read, or — when a newer state was
+   * stored while the read was in flight, or the read would move a purchase backwards — the
+   * stored one. `stamp` is `state.readStamp()` taken before the read was sent.
+   */
+  async observeRead(
+    purchases: readonly GroupPurchaseRecord[],
+    stamp: string,
+  ): Promise<GroupPurchaseRecord[]> {
+    const outcomes = await this.options.state.observe(
+      purchases,
+      GroupPurchaseChangeSource.RECONCILIATION,
+      { readStamp: stamp },
+    );
+    // A known purchase that moved without a push: what `payments_reconciliation_changes_total`
+    // counts (a purchase seen for the first time is not a missed push).
+    const missed = outcomes.filter((o) => o.kind === 'change' && o.change.previousStatus !== null);
+    if (missed.length > 0) this.options.metrics?.reconciliationFound(missed.length);
+    return purchases.map((purchase, i) => {
+      const outcome = outcomes[i]!;
+      return outcome.kind === 'stale' || outcome.kind === 'repeat' ? outcome.current : purchase;
+    });
   }
 
   private now(): number {
@@ -172,13 +199,22 @@ export class PurchaseService {
     action: PurchaseAction,
     attempt: { settled: boolean; settledAt: number },
   ): Promise<ActionOutcome> {
+    const stamp = await this.options.state.readStamp();
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,
       purchaseId: id,
     });
-    const status = found.find((p) => p.purchaseId === id)?.status ?? null;
+    const purchase = found.find((p) => p.purchaseId === id);
+    // What the read-back saw is an observation like any read; failing to record it is
+    // bookkeeping and must not stand in the way of the answer.
+    if (purchase) {
+      await this.observeRead([purchase], stamp).catch((error: unknown) => {
+        this.options.logger.warn({ purchaseId: id, err: error }, 'read-back not recorded');
+      });
+    }
+    const status = purchase?.status ?? null;
     const log = { purchaseId: id, action, status };
-    if (status === EFFECT_OF[action]) {
+    if (status === STATUS_AFTER_ACTION[action]) {
       this.options.logger.info(log, 'lost action answer resolved: the purchase shows its effect');
       return { accepted: true, purchaseId: id, issues: [] };
     }
@@ -205,14 +241,6 @@ export class PurchaseService {
     });
   }
 }
-
-/** The status each action leaves a purchase in: proof, on read-back, that it happened. */
-const EFFECT_OF: Record<PurchaseAction, GroupPurchaseStatus> = {
-  [PurchaseAction.REFUND]: GroupPurchaseStatus.REFUNDED,
-  [PurchaseAction.CANCEL]: GroupPurchaseStatus.CANCELLED,
-  [PurchaseAction.COLLECT_FUNDS]: GroupPurchaseStatus.COLLECTED,
-  [PurchaseAction.SET_UNAVAILABLE]: GroupPurchaseStatus.UNAVAILABLE,
-};
 
 function refused(purchaseId: string, issue: UserIssue): ActionOutcome {
   return { accepted: false, purchaseId, issues: [issue] };

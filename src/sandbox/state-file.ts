@@ -1,12 +1,14 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
-import { parseStoreUrl } from '../store/url.js';
+import { parseStoreUrl, redactUrl } from '../store/url.js';
 
 /**
  * Where a simulator keeps its state between runs, beside the service's own store so that the
  * two cannot disagree after a restart: next to the SQLite file (`sqlite:data/payments.db` →
- * `data/sandbox-chillr.json`), under `data/` for a Redis store, and nowhere for `memory://`
+ * `data/sandbox-chillr.json`), under `data/` for a Redis store (one file per Redis server and
+ * database), and nowhere for `memory://`
  * (tests: the simulator forgets everything with the process, like the store does).
  */
 export function sandboxStatePath(
@@ -20,8 +22,11 @@ export function sandboxStatePath(
       return undefined;
     case 'sqlite':
       return path.join(path.dirname(location.path), file);
-    case 'redis':
-      return path.join('data', file);
+    case 'redis': {
+      // One file per Redis server and database, so two Redis stores never share a sandbox.
+      const server = createHash('sha256').update(redactUrl(location.url)).digest('hex').slice(0, 8);
+      return path.join('data', `sandbox-${simulator}-${server}.json`);
+    }
   }
 }
 

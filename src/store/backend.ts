@@ -1,4 +1,5 @@
 import type { Keyv } from 'keyv';
+import type { Ledger } from './ledger.js';
 
 /** What each kind of store (memory, SQLite, Redis) provides to the `Store` in index.ts. */
 export interface Backend {
@@ -14,6 +15,8 @@ export interface Backend {
    * unexpired value; true if this call stored it.
    */
   setIfAbsent(keyv: Keyv, key: string, value: unknown, ttlMs: number | undefined): Promise<boolean>;
+  /** Versioned states and the ordered change log, in this engine's own structures. */
+  readonly ledger: Ledger;
   /** Throws (rejects) if the backend cannot serve requests. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,18 +1,21 @@
 import type { Keyv } from 'keyv';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Backend } from './backend.js';
+import type { Ledger } from './ledger.js';
 import { createMemoryBackend } from './memory.js';
 import { openRedisBackend } from './redis.js';
 import { openSqliteBackend } from './sqlite.js';
 import { parseStoreUrl } from './url.js';
 
 export { parseStoreUrl, redactUrl } from './url.js';
+export type { Ledger, LedgerLogEntry, LedgerState, LedgerWrite } from './ledger.js';
+export { compareCursors } from './ledger.js';
 
 /** Keyv namespaces over one backend: memory, a SQLite file, or Redis. */
 export interface Store {
   /**
-   * A keyv instance for one namespace ('batches', 'idempotency', 'batch-status', 'purchases',
-   * 'offers', 'events'), cached per name. Its methods reject when the backend fails instead of
+   * A keyv instance for one namespace ('batches', 'idempotency', 'batch-status', 'offers',
+   * 'purchase-seen', 'locks'), cached per name. Its methods reject when the backend fails instead of
    * quietly returning `undefined`/`false` (keyv's default) — except `clear()` over Redis, which
    * the Redis adapter only reports as an 'error' event. Names: letters, digits, `-` and `_`.
    * Release the backend with `Store.close()`, not `keyv.disconnect()`: namespaces share one
@@ -26,6 +29,11 @@ export interface Store {
    * `value` must be JSON-like (not undefined, a function or a symbol); `ttlMs` > 0 if given.
    */
   setIfAbsent(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<boolean>;
+  /**
+   * Versioned states with an ordered change log beside them, in the engine's own structures
+   * (see ledger.ts): what purchase state and its change log are kept in.
+   */
+  readonly ledger: Ledger;
   /** Rejects if the backend is not usable (readiness probe). */
   ping(): Promise<void>;
   /** The backend without secrets: 'memory', 'sqlite:data/payments.db', 'redis://host:6379'. */
@@ -102,6 +110,11 @@ class KeyvNamespaces implements Store {
 
   get description(): string {
     return this.#backend.description;
+  }
+
+  get ledger(): Ledger {
+    this.#assertOpen();
+    return this.#backend.ledger;
   }
 
   namespace<T>(name: string): Keyv<T> {

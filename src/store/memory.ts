@@ -1,5 +1,6 @@
 import { Keyv } from 'keyv';
 import type { Backend } from './backend.js';
+import { MemoryLedger } from './ledger-memory.js';
 
 /**
  * The in-process store: keyv's default Map store, one Map per namespace, all owned by one Store
@@ -18,6 +19,8 @@ export function createMemoryBackend(): Backend {
 
   return {
     description: 'memory',
+
+    ledger: new MemoryLedger(),
 
     createKeyv(namespace) {
       return new Keyv({ store: new Map(), namespace, throwOnErrors: true });

@@ -3,6 +3,7 @@ import KeyvRedis, { createClient } from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import { expiresAt, serializeFor, type Backend } from './backend.js';
+import { RedisLedger } from './ledger-redis.js';
 import { redactUrl } from './url.js';
 
 export interface RedisBackendOptions {
@@ -69,6 +70,8 @@ export async function openRedisBackend(
 
   return {
     description,
+
+    ledger: new RedisLedger((args) => client.sendCommand(args)),
 
     createKeyv(namespace) {
       const adapter = new KeyvRedis(client, {

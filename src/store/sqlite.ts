@@ -1,6 +1,7 @@
 import { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import { expiresAt, serializeFor, type Backend } from './backend.js';
+import { SqliteLedger } from './ledger-sqlite.js';
 import { KeyvSqlite } from './sqlite-adapter.js';
 import { SqliteDatabase } from './sqlite-database.js';
 
@@ -23,6 +24,7 @@ export interface SqliteBackendOptions {
 export function openSqliteBackend(path: string, options: SqliteBackendOptions): Backend {
   const { logger } = options;
   const database = new SqliteDatabase(path, { busyTimeoutMs: options.busyTimeoutMs });
+  const ledger = new SqliteLedger(database.path, options.busyTimeoutMs ?? 5000);
 
   const sweep = (): void => {
     try {
@@ -38,6 +40,8 @@ export function openSqliteBackend(path: string, options: SqliteBackendOptions): 
 
   return {
     description: `sqlite:${path}`,
+
+    ledger,
 
     createKeyv(namespace) {
       // One adapter per namespace over the shared database: keyv writes the namespace onto
@@ -59,6 +63,7 @@ export function openSqliteBackend(path: string, options: SqliteBackendOptions): 
 
     async close() {
       clearInterval(sweeper);
+      ledger.close();
       database.close();
     },
   };

@@ -38,7 +38,13 @@ function routes(core: PbgCore): Route[] {
           if (!purchase) throw new SandboxError(404, `no purchase ${JSON.stringify(id)}`);
           return [200, purchase];
         },
-        PATCH: async ({ id, body }) => [200, await core.updatePurchase(id, body())],
+        // A body `{"silent": true, "patch": {...}}` changes the purchase without a push.
+        PATCH: async ({ id, body }) => {
+          const raw = body();
+          const silent = isObject(raw) && raw.silent === true && isObject(raw.patch);
+          const patch = silent ? (raw as { patch: unknown }).patch : raw;
+          return [200, await core.updatePurchase(id, patch, { push: !silent })];
+        },
       },
     },
     {

@@ -168,7 +168,15 @@ export class PbgCore {
     return snapshot(purchase);
   }
 
-  async updatePurchase(purchaseId: string, patch: unknown): Promise<Purchase> {
+  /**
+   * `push: false` changes the purchase silently: the Change Push PBG would send is neither sent
+   * nor recorded, as when PBG's push is lost (its document promises no retries).
+   */
+  async updatePurchase(
+    purchaseId: string,
+    patch: unknown,
+    options: { push?: boolean } = {},
+  ): Promise<Purchase> {
     const purchase = this.store.get(purchaseId);
     if (!purchase) throw new SandboxError(404, `no purchase ${JSON.stringify(purchaseId)}`);
     if (!isObject(patch)) throw new SandboxError(400, 'the patch must be a JSON object');
@@ -181,7 +189,9 @@ export class PbgCore {
       else purchase[key] = structuredClone(value);
     }
     this.persist();
-    if (triggersPush(before, purchase)) this.pushChange(purchaseId, purchase);
+    if (options.push !== false && triggersPush(before, purchase)) {
+      this.pushChange(purchaseId, purchase);
+    }
     return snapshot(purchase);
   }
 

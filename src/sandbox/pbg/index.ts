@@ -100,7 +100,7 @@ export async function startPbgSimulator(options: PbgSimulatorOptions = {}): Prom
     callbacks: core.merchant.records,
     startPurchase: (input) => core.startPurchase(input),
     payShare: (purchaseId) => core.payShare(purchaseId),
-    updatePurchase: (purchaseId, patch) => core.updatePurchase(purchaseId, patch),
+    updatePurchase: (purchaseId, patch, options) => core.updatePurchase(purchaseId, patch, options),
     injectFault: (fault: PbgFault) => core.faults.add(parseFault(fault)),
     settled: () => core.pusher.settled(),
     close: () => {

@@ -106,11 +106,13 @@ export interface PbgSimulator {
   payShare(purchaseId: string): Promise<Record<string, unknown>>;
   /**
    * Sets any fields (a value of undefined deletes the field). Pushes a change when status,
-   * commit_deadline or num_people changed. purchase_id cannot change.
+   * commit_deadline or num_people changed — unless `push: false`, which changes the purchase
+   * silently (a lost push, for reconciliation to find). purchase_id cannot change.
    */
   updatePurchase(
     purchaseId: string,
     patch: Record<string, unknown>,
+    options?: { push?: boolean },
   ): Promise<Record<string, unknown>>;
   /** Makes the next request(s) to an upstream endpoint fail; faults queue per endpoint. */
   injectFault(fault: PbgFault): void;

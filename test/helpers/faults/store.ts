@@ -1,5 +1,5 @@
 import type { Keyv } from 'keyv';
-import type { Store } from '../../../src/store/index.js';
+import type { Ledger, Store } from '../../../src/store/index.js';
 import { seededRandom } from './proxy.js';
 
 /**
@@ -131,6 +131,30 @@ export class FaultyStore {
     throw new StoreFault(op, namespace);
   }
 
+  /**
+   * The purchase ledger (versioned states + change log, issue 8) as the namespace `ledger`:
+   * reads are `get`, commits and open-key rotation `set`, trimming `delete`. Resolved lazily,
+   * like the namespaces: the real store may close first.
+   */
+  private ledger(): Ledger {
+    const real = () => this.real.ledger;
+    const guard =
+      <A extends unknown[], R>(op: StoreOp, call: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        this.check(op, 'ledger', undefined);
+        return call(...args);
+      };
+    return {
+      getMany: guard('get', (keys) => real().getMany(keys)),
+      commit: guard('set', (writes) => real().commit(writes)),
+      readLog: guard('get', (after, limit) => real().readLog(after, limit)),
+      head: guard('get', () => real().head()),
+      trim: guard('delete', (maxAgeMs) => real().trim(maxAgeMs)),
+      takeOpen: guard('set', (limit) => real().takeOpen(limit)),
+      isCursor: (cursor) => real().isCursor(cursor),
+    } as Ledger;
+  }
+
   private store(): Store {
     const real = this.real;
     return {
@@ -146,6 +170,7 @@ export class FaultyStore {
       get description() {
         return real.description;
       },
+      ledger: this.ledger(),
       close: () => real.close(),
     };
   }

@@ -1,0 +1,234 @@
+import { GROUP_PURCHASE_CHANGED, type EventBus } from '../events/pubsub.js';
+import type { Logger } from '../logger.js';
+import { guardStore } from '../store/guard.js';
+import { compareCursors, type Ledger, type Store } from '../store/index.js';
+import type { GroupPurchaseChange, GroupPurchaseStatus } from './types.js';
+
+/** Which changes a reader wants; every given constraint must hold. */
+export interface ChangeFilter {
+  purchaseIds?: readonly string[] | null;
+  merchantId?: string | null;
+  statuses?: readonly GroupPurchaseStatus[] | null;
+}
+
+export interface ChangeFeedOptions {
+  store: Store;
+  bus: EventBus;
+  logger: Logger;
+  /** How long the log keeps a change; named in the error for an expired cursor. */
+  retentionMs: number;
+  /**
+   * How long a follower waits for a wake-up before reading the log anyway: a safety net for a
+   * wake-up lost with a Redis reconnect, or for instances sharing a SQLite file without Redis.
+   * @default 5000
+   */
+  recheckMs?: number;
+  /** Log entries read per store round trip. @default 200 */
+  readSize?: number;
+  /** Most log entries one page request scans before it answers (with hasNextPage). @default 5000 */
+  maxScan?: number;
+}
+
+/** Why a cursor cannot be read after. */
+export type CursorProblem =
+  { problem: 'MALFORMED'; message: string } | { problem: 'EXPIRED'; message: string };
+
+export interface ChangePage {
+  changes: GroupPurchaseChange[];
+  /** Where the scan stopped: pass it as `after` for the next page (undefined: nothing read). */
+  endCursor: string | undefined;
+  hasNextPage: boolean;
+}
+
+type LoggedChange = Omit<GroupPurchaseChange, 'cursor' | 'eventId'>;
+
+/**
+ * Reading the change log: pages for clients that pull, and followers for subscriptions, which
+ * replay the log after a cursor and then continue live.
+ *
+ * A follower never takes changes from the bus. The bus only says "the log has grown up to
+ * cursor X"; the follower then reads the log after the last cursor it delivered. So what a
+ * subscriber receives is exactly the log, in the log's order: no gap and no repeat at the seam
+ * between replay and live, and none when instances' wake-ups cross in Redis.
+ */
+export class ChangeFeed {
+  private latest: string | undefined;
+  private readonly waiters = new Set<() => void>();
+  private stopListening: (() => void) | undefined;
+
+  constructor(private readonly options: ChangeFeedOptions) {}
+
+  private get ledger(): Ledger {
+    return this.options.store.ledger;
+  }
+
+  /** Starts listening to the bus for wake-ups (one listener per process, whatever the load). */
+  start(): void {
+    const wakeups = this.options.bus.subscribe(GROUP_PURCHASE_CHANGED);
+    const iterator = wakeups[Symbol.asyncIterator]();
+    this.stopListening = () => void iterator.return?.();
+    void (async () => {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        this.advance(next.value.cursor);
+      }
+    })().catch((error: unknown) =>
+      this.options.logger.error({ err: error }, 'change feed stopped hearing wake-ups'),
+    );
+  }
+
+  close(): void {
+    this.stopListening?.();
+    for (const wake of this.waiters) wake();
+  }
+
+  private advance(cursor: string): void {
+    if (this.latest !== undefined && compareCursors(cursor, this.latest) <= 0) return;
+    this.latest = cursor;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Undefined when `after` can be read after; otherwise why not, for the caller to report. */
+  async check(after: string | undefined): Promise<CursorProblem | undefined> {
+    if (after === undefined) return undefined;
+    if (!this.ledger.isCursor(after)) {
+      return {
+        problem: 'MALFORMED',
+        message: `${JSON.stringify(after.slice(0, 40))} is not a change-log cursor; use a cursor this service returned.`,
+      };
+    }
+    const [page, head] = await guardStore(() =>
+      Promise.all([this.ledger.readLog(after, 1), this.ledger.head()]),
+    );
+    if (page.expired) return expired(after, this.options.retentionMs);
+    // A cursor past the end was never handed out by this log (another store's, or made up):
+    // following it would silently skip every change up to it.
+    if (compareCursors(after, head ?? '0') > 0) {
+      return {
+        problem: 'MALFORMED',
+        message: `Cursor ${after} is ahead of the change log; use a cursor this service returned.`,
+      };
+    }
+    return undefined;
+  }
+
+  /** Up to `first` matching changes after `after`, scanning at most `maxScan` log entries. */
+  async page(
+    filter: ChangeFilter | null,
+    after: string | undefined,
+    first: number,
+  ): Promise<ChangePage> {
+    const readSize = this.options.readSize ?? 200;
+    const maxScan = this.options.maxScan ?? 5000;
+    const changes: GroupPurchaseChange[] = [];
+    let cursor = after;
+    let scanned = 0;
+    for (;;) {
+      const size = Math.min(readSize, maxScan - scanned + 1);
+      const { entries } = await guardStore(() => this.ledger.readLog<LoggedChange>(cursor, size));
+      for (const entry of entries) {
+        if (changes.length === first || scanned === maxScan) {
+          return { changes, endCursor: cursor, hasNextPage: true };
+        }
+        scanned += 1;
+        cursor = entry.cursor;
+        const change = { ...entry.value, cursor: entry.cursor, eventId: entry.cursor };
+        if (matches(change, filter)) changes.push(change);
+      }
+      if (entries.length < size) return { changes, endCursor: cursor, hasNextPage: false };
+    }
+  }
+
+  /**
+   * The matching changes after `after` (after the current end of the log without one), then
+   * every later one as it is logged, until `return()` is called. Check `after` first (`check`).
+   */
+  follow(
+    filter: ChangeFilter | null,
+    after: string | undefined,
+  ): AsyncIterableIterator<GroupPurchaseChange> {
+    const stop = new AbortController();
+    const changes = this.run(filter, after, stop.signal);
+    return {
+      next: () => changes.next(),
+      // Abort first: the generator may be waiting for a wake-up, not at a yield, and a return()
+      // queued behind that wait would otherwise never run.
+      return: async () => {
+        stop.abort();
+        this.waiters.forEach((wake) => wake());
+        return changes.return(undefined);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  private async *run(
+    filter: ChangeFilter | null,
+    after: string | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<GroupPurchaseChange, void, undefined> {
+    let last = after ?? (await guardStore(() => this.ledger.head())) ?? '0';
+    const readSize = this.options.readSize ?? 200;
+    while (!signal.aborted) {
+      const { entries, expired: gone } = await guardStore(() =>
+        this.ledger.readLog<LoggedChange>(last, readSize),
+      );
+      if (gone) throw new Error(expired(last, this.options.retentionMs).message);
+      for (const entry of entries) {
+        last = entry.cursor;
+        const change = { ...entry.value, cursor: entry.cursor, eventId: entry.cursor };
+        if (matches(change, filter)) yield change;
+        if (signal.aborted) return;
+      }
+      if (entries.length < readSize) await this.wakeAfter(last, signal);
+    }
+  }
+
+  /** Resolves once the log is known to have grown past `cursor`, on abort, or after recheckMs. */
+  private wakeAfter(cursor: string, signal: AbortSignal): Promise<void> {
+    if (this.latest !== undefined && compareCursors(this.latest, cursor) > 0)
+      return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        if (
+          !signal.aborted &&
+          this.latest !== undefined &&
+          compareCursors(this.latest, cursor) <= 0
+        ) {
+          return;
+        }
+        this.waiters.delete(wake);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        resolve();
+      }, this.options.recheckMs ?? 5000);
+      this.waiters.add(wake);
+    });
+  }
+}
+
+export function matches(change: GroupPurchaseChange, filter: ChangeFilter | null): boolean {
+  if (!filter) return true;
+  const { purchase } = change;
+  if (filter.purchaseIds?.length && !filter.purchaseIds.includes(purchase.purchaseId)) return false;
+  if (filter.merchantId && purchase.merchantId !== filter.merchantId) return false;
+  if (filter.statuses?.length && !filter.statuses.includes(purchase.status)) return false;
+  return true;
+}
+
+function expired(cursor: string, retentionMs: number): CursorProblem {
+  const days = Math.round((retentionMs / 86_400_000) * 100) / 100;
+  return {
+    problem: 'EXPIRED',
+    message:
+      `Cursor ${cursor} is older than the change log's retention (PBG_CHANGE_LOG_TTL_MS = ` +
+      `${retentionMs} ms, about ${days} days): the changes after it are gone. Start again without ` +
+      'a cursor, and re-read the purchases you follow.',
+  };
+}

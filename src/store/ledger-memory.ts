@@ -1,0 +1,123 @@
+import type {
+  Ledger,
+  LedgerCommitResult,
+  LedgerLogPage,
+  LedgerState,
+  LedgerWrite,
+} from './ledger.js';
+
+interface MemoryState {
+  version: number;
+  /** JSON text, as the other engines keep it: a caller mutating what it read changes nothing. */
+  value: string;
+  cursor?: string;
+}
+
+interface MemoryLogEntry {
+  seq: number;
+  at: number;
+  value: string;
+}
+
+/**
+ * The ledger of `memory://`: a Map of states and an array as the log. No method awaits between
+ * reading and writing, so a commit is atomic against every other call in this process, which is
+ * the only place memory state exists.
+ */
+export class MemoryLedger implements Ledger {
+  readonly #states = new Map<string, MemoryState>();
+  /** Open keys → when each was last checked (epoch ms). */
+  readonly #open = new Map<string, number>();
+  readonly #log: MemoryLogEntry[] = [];
+  #lastSeq = 0;
+  #trimmedUpTo = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
+    const found = new Map<string, LedgerState<T>>();
+    for (const key of keys) {
+      const state = this.#states.get(key);
+      if (!state) continue;
+      found.set(key, {
+        version: state.version,
+        value: JSON.parse(state.value) as T,
+        ...(state.cursor === undefined ? {} : { cursor: state.cursor }),
+      });
+    }
+    return found;
+  }
+
+  async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+    return writes.map((write) => this.#applyOne(write));
+  }
+
+  #applyOne(write: LedgerWrite<unknown>): LedgerCommitResult {
+    const previous = this.#states.get(write.key);
+    const version = previous?.version ?? 0;
+    if (version !== write.expectedVersion) return { ok: false };
+    if (!write.open) this.#open.delete(write.key);
+    else if (!this.#open.has(write.key)) this.#open.set(write.key, this.now());
+    let cursor = previous?.cursor;
+    if (write.log !== undefined) {
+      this.#lastSeq += 1;
+      this.#log.push({ seq: this.#lastSeq, at: this.now(), value: JSON.stringify(write.log) });
+      cursor = String(this.#lastSeq);
+    }
+    const value = JSON.stringify(write.value);
+    this.#states.set(write.key, { version: version + 1, value, cursor });
+    return write.log === undefined
+      ? { ok: true, version: version + 1 }
+      : { ok: true, version: version + 1, cursor: cursor! };
+  }
+
+  async readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>> {
+    const from = after === undefined ? 0 : Number(after);
+    const start = this.#firstAfter(from);
+    const slice = this.#log.slice(start, start + limit);
+    return {
+      expired: after !== undefined && from < this.#trimmedUpTo,
+      entries: slice.map((e) => ({ cursor: String(e.seq), value: JSON.parse(e.value) as T })),
+    };
+  }
+
+  /** Index of the first entry with seq > `seq` (binary search: seqs only grow). */
+  #firstAfter(seq: number): number {
+    let low = 0;
+    let high = this.#log.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.#log[mid]!.seq > seq) high = mid;
+      else low = mid + 1;
+    }
+    return low;
+  }
+
+  async head(): Promise<string | undefined> {
+    return this.#lastSeq === 0 ? undefined : String(this.#lastSeq);
+  }
+
+  async trim(maxAgeMs: number): Promise<number> {
+    const cutoff = this.now() - maxAgeMs;
+    let count = 0;
+    while (this.#log.length > 0 && this.#log[0]!.at < cutoff) {
+      this.#trimmedUpTo = this.#log.shift()!.seq;
+      count += 1;
+    }
+    return count;
+  }
+
+  isCursor(cursor: string): boolean {
+    return /^\d{1,15}$/.test(cursor);
+  }
+
+  async takeOpen(limit: number): Promise<string[]> {
+    const keys = [...this.#open.entries()]
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([key]) => key);
+    const at = this.now();
+    for (const key of keys) this.#open.set(key, at);
+    return keys;
+  }
+}

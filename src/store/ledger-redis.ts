@@ -1,0 +1,178 @@
+import {
+  compareCursors,
+  type Ledger,
+  type LedgerCommitResult,
+  type LedgerLogPage,
+  type LedgerState,
+  type LedgerWrite,
+} from './ledger.js';
+
+/** One raw Redis command (node-redis's `sendCommand`). */
+export type RedisCommand = (args: string[]) => Promise<unknown>;
+
+/*
+ * Keys share the `{ledger}` hash tag, so a Redis Cluster keeps them on one slot and the scripts
+ * below, which touch several of them, stay legal there.
+ */
+const KEYS = {
+  versions: '{ledger}:versions',
+  values: '{ledger}:values',
+  open: '{ledger}:open',
+  log: '{ledger}:log',
+  trimmed: '{ledger}:trimmed',
+  cursors: '{ledger}:cursors',
+};
+
+/**
+ * Compare-and-set of every write, in order, plus XADD of its log entry — one script, so Redis
+ * runs it with nothing in between: the version compared is the version replaced, whichever
+ * instance sent it, and a stored state always has its log entry. ARGV: now, count, then six per
+ * write (key, expected version, value, open, has-log, log). Answers "version cursor" or "".
+ */
+const COMMIT = `
+local now = ARGV[1]
+local out = {}
+for i = 0, tonumber(ARGV[2]) - 1 do
+  local b = 3 + i * 6
+  local key = ARGV[b]
+  local current = tonumber(redis.call('HGET', KEYS[1], key) or '0')
+  if current ~= tonumber(ARGV[b + 1]) then
+    out[#out + 1] = ''
+  else
+    redis.call('HSET', KEYS[1], key, current + 1)
+    redis.call('HSET', KEYS[2], key, ARGV[b + 2])
+    if ARGV[b + 3] == '1' then
+      redis.call('ZADD', KEYS[3], 'NX', now, key)
+    else
+      redis.call('ZREM', KEYS[3], key)
+    end
+    local cursor = ''
+    if ARGV[b + 4] == '1' then
+      cursor = redis.call('XADD', KEYS[4], '*', 'v', ARGV[b + 5])
+      redis.call('HSET', KEYS[5], key, cursor)
+    end
+    out[#out + 1] = tostring(current + 1) .. ' ' .. cursor
+  end
+end
+return out`;
+
+/** Version, value and cursor of each key, read together so they belong to the same write. */
+const GET_MANY = `
+return { redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('HMGET', KEYS[2], unpack(ARGV)),
+  redis.call('HMGET', KEYS[3], unpack(ARGV)) }`;
+
+/** Drops entries older than ARGV[1] (a stream id) and remembers the newest one dropped. */
+const TRIM = `
+local last = redis.call('XREVRANGE', KEYS[1], '(' .. ARGV[1], '-', 'COUNT', 1)
+if #last == 0 then return 0 end
+local removed = redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
+redis.call('SET', KEYS[2], last[1][1])
+return removed`;
+
+/** The least recently checked open keys, marked checked at ARGV[2]. */
+const TAKE_OPEN = `
+local keys = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+for _, key in ipairs(keys) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], key) end
+return keys`;
+
+/** The watermark and up to ARGV[2] entries after ARGV[1], read together (one snapshot). */
+const READ_LOG = `
+return { redis.call('GET', KEYS[2]), redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2]) }`;
+
+/** The newest entry (or, once all are trimmed, the newest trimmed id). */
+const HEAD = `
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #newest > 0 then return newest[1][1] end
+return redis.call('GET', KEYS[2])`;
+
+type StreamEntry = [string, string[]];
+
+/**
+ * The ledger in Redis: versions, values and cursors in hashes, the open set in a sorted set
+ * scored by when each key was last checked, and the change log in a Stream — whose ids Redis
+ * assigns in increasing order whatever the instances' clocks say, so they serve as cursors as
+ * they are. Every operation is one script (or one command), so each sees one consistent state.
+ */
+export class RedisLedger implements Ledger {
+  constructor(private readonly send: RedisCommand) {}
+
+  private eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.send(['EVAL', script, String(keys.length), ...keys, ...args]);
+  }
+
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
+    const found = new Map<string, LedgerState<T>>();
+    if (keys.length === 0) return found;
+    const [versions, values, cursors] = (await this.eval(
+      GET_MANY,
+      [KEYS.versions, KEYS.values, KEYS.cursors],
+      [...keys],
+    )) as Array<Array<string | null>>;
+    keys.forEach((key, i) => {
+      const version = versions![i];
+      const value = values![i];
+      const cursor = cursors![i];
+      if (version == null || value == null) return;
+      found.set(key, {
+        version: Number(version),
+        value: JSON.parse(value) as T,
+        ...(cursor == null ? {} : { cursor }),
+      });
+    });
+    return found;
+  }
+
+  async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+    const args = [String(Date.now()), String(writes.length)];
+    for (const w of writes) {
+      const log = w.log === undefined ? ['0', ''] : ['1', JSON.stringify(w.log)];
+      args.push(w.key, String(w.expectedVersion), JSON.stringify(w.value), w.open ? '1' : '0');
+      args.push(...log);
+    }
+    const replies = (await this.eval(
+      COMMIT,
+      [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors],
+      args,
+    )) as string[];
+    return replies.map((reply): LedgerCommitResult => {
+      if (reply === '') return { ok: false };
+      const [version, cursor] = reply.split(' ');
+      return cursor
+        ? { ok: true, version: Number(version), cursor }
+        : { ok: true, version: Number(version) };
+    });
+  }
+
+  async readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>> {
+    const [trimmed, rows] = (await this.eval(
+      READ_LOG,
+      [KEYS.log, KEYS.trimmed],
+      [after === undefined ? '-' : `(${after}`, String(limit)],
+    )) as [string | null, StreamEntry[]];
+    return {
+      expired: after !== undefined && trimmed !== null && compareCursors(after, trimmed) < 0,
+      entries: rows.map(([id, fields]) => ({
+        cursor: id,
+        value: JSON.parse(fields[fields.indexOf('v') + 1]!) as T,
+      })),
+    };
+  }
+
+  async head(): Promise<string | undefined> {
+    return ((await this.eval(HEAD, [KEYS.log, KEYS.trimmed], [])) as string | null) ?? undefined;
+  }
+
+  async trim(maxAgeMs: number): Promise<number> {
+    const minId = `${Date.now() - maxAgeMs}-0`;
+    return Number(await this.eval(TRIM, [KEYS.log, KEYS.trimmed], [minId]));
+  }
+
+  isCursor(cursor: string): boolean {
+    return /^\d{1,15}-\d{1,15}$/.test(cursor);
+  }
+
+  async takeOpen(limit: number): Promise<string[]> {
+    const args = [String(limit), String(Date.now())];
+    return (await this.eval(TAKE_OPEN, [KEYS.open], args)) as string[];
+  }
+}

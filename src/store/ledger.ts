@@ -1,0 +1,84 @@
+/**
+ * A versioned key → value map with an ordered, append-only change log beside it, kept in the
+ * store's own engine: an array in memory, two tables in the SQLite file, a hash, a sorted set and
+ * a Stream in Redis. It is what lets one module own purchase state across instances: a write is a
+ * compare-and-set on the version read, and the log entry it appends lands in the same atomic
+ * step — so a state that is stored always has its change in the log, and the log's order (the
+ * engine's, never an instance's clock) is the order the states were stored in.
+ *
+ * Values are JSON-like. Nothing here knows what a purchase is.
+ */
+export interface Ledger {
+  /** Current states by key (absent keys are missing from the map). */
+  getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>>;
+  /**
+   * Applies each write whose `expectedVersion` still matches (0 = the key must be absent), in
+   * order, all in one atomic step, and appends its `log` value (when given) to the change log.
+   * A write whose version moved is skipped (`{ ok: false }`): the caller reads again and
+   * decides again. Results are in the order of `writes`.
+   */
+  commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]>;
+  /**
+   * Up to `limit` log entries after `after` (exclusive; from the oldest kept without it), oldest
+   * first. `expired` is true when entries after `after` were already trimmed: the caller asked
+   * for history the log no longer has.
+   */
+  readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>>;
+  /** The cursor of the newest entry ever appended, or undefined when nothing was. */
+  head(): Promise<string | undefined>;
+  /** Deletes log entries older than `maxAgeMs`; returns how many went. */
+  trim(maxAgeMs: number): Promise<number>;
+  /** Whether `cursor` has this engine's cursor form (it may still be expired or in the future). */
+  isCursor(cursor: string): boolean;
+  /**
+   * Up to `limit` keys whose last write had `open: true`, least recently checked first, and marks
+   * them checked now — so successive calls rotate through every open key.
+   */
+  takeOpen(limit: number): Promise<string[]>;
+}
+
+export interface LedgerState<T> {
+  /** 1 for the first write, +1 for every one after it. */
+  version: number;
+  value: T;
+  /** The cursor of the newest log entry written with this key's state; undefined if none. */
+  cursor?: string;
+}
+
+export interface LedgerWrite<T> {
+  key: string;
+  /** The version this write was decided on; 0 when the key was absent. */
+  expectedVersion: number;
+  value: T;
+  /** Whether the key stays in the set `takeOpen` rotates through. */
+  open: boolean;
+  /** Appended to the change log in the same atomic step; undefined = no log entry. */
+  log?: unknown;
+}
+
+export type LedgerCommitResult = { ok: true; version: number; cursor?: string } | { ok: false };
+
+export interface LedgerLogEntry<T> {
+  cursor: string;
+  value: T;
+}
+
+export interface LedgerLogPage<T> {
+  entries: Array<LedgerLogEntry<T>>;
+  expired: boolean;
+}
+
+/**
+ * Orders two cursors of the same engine: `"42"` (SQLite, memory) or `"1767225600000-3"` (a
+ * Redis Stream id), compared part by part as integers.
+ */
+export function compareCursors(a: string, b: string): number {
+  const pa = a.split('-').map(BigInt);
+  const pb = b.split('-').map(BigInt);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? 0n;
+    const y = pb[i] ?? 0n;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}

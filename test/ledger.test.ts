@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isBackwards, isFinal } from '../src/pbg/lifecycle.js';
+import { GroupPurchaseStatus as S } from '../src/pbg/types.js';
+import { compareCursors, openStore, type Store } from '../src/store/index.js';
+import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.js';
+
+/** The ledger's contract, on each engine's own structures. */
+const engines: Array<{ name: string; skip?: string; open: () => Promise<[Store, () => void]> }> = [
+  { name: 'memory', open: async () => [await openStore('memory://'), () => undefined] },
+  {
+    name: 'SQLite',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+      const store = await openStore(`sqlite:${join(dir, 'ledger.db')}`);
+      return [store, () => rmSync(dir, { recursive: true, force: true })];
+    },
+  },
+  { name: 'Redis', skip: redisSkipReason(), open: openRedisStore },
+];
+
+let redis: RedisServer | undefined;
+async function openRedisStore(): Promise<[Store, () => void]> {
+  redis ??= await startRedisServer();
+  await redis.flush();
+  return [await openStore(redis.url), () => undefined];
+}
+afterAll(async () => redis?.close());
+
+for (const engine of engines) {
+  describe.skipIf(engine.skip !== undefined)(`the ledger on ${engine.name}`, () => {
+    let store: Store;
+    let cleanup: () => void;
+    beforeAll(async () => {
+      [store, cleanup] = await engine.open();
+    });
+    afterAll(async () => {
+      await store?.close();
+      cleanup?.();
+    });
+
+    it('should apply one of two writes decided on the same version, and log only that one', async () => {
+      const ledger = store.ledger;
+      const [first] = await ledger.commit([
+        { key: 'k', expectedVersion: 0, value: { n: 1 }, open: true, log: { n: 1 } },
+      ]);
+      expect(first).toMatchObject({ ok: true, version: 1 });
+      const results = await Promise.all(
+        [2, 3].map((n) =>
+          ledger.commit([{ key: 'k', expectedVersion: 1, value: { n }, open: true, log: { n } }]),
+        ),
+      );
+      expect(results.flat().filter((r) => r.ok)).toHaveLength(1);
+      const state = (await ledger.getMany<{ n: number }>(['k', 'absent'])).get('k')!;
+      expect(state.version).toBe(2);
+      const { entries } = await ledger.readLog<{ n: number }>(undefined, 100);
+      expect(entries.map((e) => e.value.n)).toEqual([1, state.value.n]);
+      expect(state.cursor).toBe(entries[1]!.cursor);
+      expect(compareCursors(entries[0]!.cursor, entries[1]!.cursor)).toBe(-1);
+      expect(await ledger.head()).toBe(entries[1]!.cursor);
+    });
+
+    it('should page the log after a cursor and tell a trimmed cursor from a quiet log', async () => {
+      const ledger = store.ledger;
+      const writes = Array.from({ length: 5 }, (_, i) => ({
+        key: `p${i}`,
+        expectedVersion: 0,
+        value: i,
+        open: false,
+        log: i,
+      }));
+      const committed = await ledger.commit(writes);
+      const cursors = committed.map((r) => (r.ok ? r.cursor! : ''));
+      const page = await ledger.readLog<number>(cursors[1], 2);
+      expect(page).toEqual({
+        expired: false,
+        entries: [
+          { cursor: cursors[2], value: 2 },
+          { cursor: cursors[3], value: 3 },
+        ],
+      });
+      expect((await ledger.readLog(cursors[4], 10)).entries).toEqual([]);
+      // Everything passes its retention: the log is empty, and old cursors are expired...
+      expect(await ledger.trim(-1000)).toBeGreaterThanOrEqual(5);
+      expect(await ledger.readLog(cursors[1], 10)).toEqual({ expired: true, entries: [] });
+      // ... but the newest trimmed one is not: nothing after it was lost.
+      expect(await ledger.readLog(cursors[4], 10)).toEqual({ expired: false, entries: [] });
+      expect(await ledger.head()).toBe(cursors[4]);
+      // New cursors still come after every old one.
+      const [next] = await ledger.commit([
+        { key: 'p0', expectedVersion: 1, value: 9, open: false, log: 9 },
+      ]);
+      expect(next!.ok && compareCursors(next!.cursor!, cursors[4]!)).toBe(1);
+      expect(ledger.isCursor(cursors[0]!)).toBe(true);
+      expect(ledger.isCursor('not-a-cursor')).toBe(false);
+    });
+
+    it('should rotate through open keys, least recently checked first, and drop closed ones', async () => {
+      const ledger = store.ledger;
+      await ledger.commit(
+        ['o1', 'o2', 'o3'].map((key) => ({ key, expectedVersion: 0, value: key, open: true })),
+      );
+      const open = async () => new Set(await ledger.takeOpen(100));
+      const all = await open();
+      for (const key of ['o1', 'o2', 'o3']) expect(all.has(key)).toBe(true);
+      const [closed] = await ledger.commit([
+        { key: 'o2', expectedVersion: 1, value: 'done', open: false },
+      ]);
+      expect(closed).toEqual({ ok: true, version: 2 });
+      expect((await open()).has('o2')).toBe(false);
+      const firstTwo = await ledger.takeOpen(1);
+      const next = await ledger.takeOpen(1);
+      expect(firstTwo).toHaveLength(1);
+      expect(next).toHaveLength(1);
+    });
+  });
+}
+
+describe('the purchase life cycle', () => {
+  const statuses = Object.values(S);
+
+  it('should never leave a final status except for an unknown word', () => {
+    for (const from of [S.REFUNDED, S.CANCELLED, S.EXPIRED]) {
+      expect(isFinal(from)).toBe(true);
+      for (const to of statuses) {
+        expect(isBackwards(from, to)).toBe(to !== from && to !== S.UNKNOWN);
+      }
+    }
+  });
+
+  it('should order PENDING → PAYMENT_COMPLETED → COLLECTED | UNAVAILABLE → final', () => {
+    const forward: Array<[S, S]> = [
+      [S.PENDING, S.PAYMENT_COMPLETED],
+      [S.PENDING, S.UNAVAILABLE],
+      [S.PENDING, S.CANCELLED],
+      [S.PENDING, S.EXPIRED],
+      [S.PAYMENT_COMPLETED, S.COLLECTED],
+      [S.PAYMENT_COMPLETED, S.REFUNDED],
+      [S.COLLECTED, S.REFUNDED],
+      [S.UNAVAILABLE, S.CANCELLED],
+      [S.UNKNOWN, S.PENDING],
+      [S.PENDING, S.PENDING],
+    ];
+    for (const [from, to] of forward) expect(isBackwards(from, to), `${from} → ${to}`).toBe(false);
+    const backward: Array<[S, S]> = [
+      [S.COLLECTED, S.PAYMENT_COMPLETED],
+      [S.COLLECTED, S.PENDING],
+      [S.PAYMENT_COMPLETED, S.PENDING],
+      [S.COLLECTED, S.UNAVAILABLE],
+      [S.UNAVAILABLE, S.COLLECTED],
+      [S.UNAVAILABLE, S.PENDING],
+    ];
+    for (const [from, to] of backward) expect(isBackwards(from, to), `${from} → ${to}`).toBe(true);
+  });
+});
