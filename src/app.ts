@@ -333,7 +333,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const closeWs = attachGraphqlWs({
       httpServer,
       schema,
-      context: () => createContext(services, randomUUID(), logger, telemetry.metrics),
+      context: (requestId) =>
+        createContext(services, requestId ?? randomUUID(), logger, telemetry.metrics),
       observability: observability.ws,
       logger,
       keepAliveMs: config.wsKeepAliveMs,

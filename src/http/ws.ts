@@ -13,13 +13,16 @@ import { WebSocketServer } from 'ws';
 import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
 import type { OperationGuard } from './plugin/index.js';
-import type { WsObservability } from './plugin/observability/index.js';
+import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
 
 export interface GraphqlWsOptions<C> {
   httpServer: http.Server;
   schema: GraphQLSchema;
-  /** Builds the context of one operation. */
-  context: () => C;
+  /**
+   * Builds the context of one operation, given the request id its log lines carry (unset
+   * without `observability`).
+   */
+  context: (requestId?: string) => C;
   logger: Logger;
   /** graphql-ws server ping interval. @default 12_000 */
   keepAliveMs?: number;
@@ -62,17 +65,18 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
   const maxOperations = options.maxOperationsPerConnection ?? 50;
   const obs = options.observability;
   // The connection each guarded document came from, so execution runs in its scope and trace.
-  const origins = new WeakMap<DocumentNode, <T>(fn: () => T) => T>();
+  const origins = new WeakMap<DocumentNode, WsOperationScope>();
   const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
-    const within = origins.get(args.document);
-    return within ? within(run) : run();
+    const scope = origins.get(args.document);
+    return scope ? scope.run(run) : run();
   };
   const cleanup = useServer(
     {
       schema: options.schema,
       execute: (args) => inOrigin(args, () => execute(args)),
       subscribe: (args) => inOrigin(args, () => subscribe(args)),
-      context: () => options.context() as never,
+      context: (_ctx, _id, _payload, args) =>
+        options.context(origins.get(args.document)?.requestId) as never,
       connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
       // false closes the socket with 4403 Forbidden before anything runs.
       onConnect: (ctx) => routerMayConnect(ctx, options.routerSecret, options.logger),
@@ -86,9 +90,9 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
           if (checked && !Array.isArray(checked)) {
             const args = checked as ExecutionArgs;
             if (obs) {
-              const within = obs.begin(ctx.connectionParams, requestOf(ctx));
-              origins.set(args.document, within);
-              within(() => obs.started(ctx, id, args.document, payload.operationName));
+              const scope = obs.begin(ctx.connectionParams, requestOf(ctx));
+              origins.set(args.document, scope);
+              scope.run(() => obs.started(ctx, id, args.document, payload.operationName));
             }
           }
           return checked;

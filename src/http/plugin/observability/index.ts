@@ -51,12 +51,17 @@ export interface Observability {
   traceResolvers(schema: GraphQLSchema): void;
 }
 
+export interface WsOperationScope {
+  requestId: string;
+  run<T>(fn: () => T): T;
+}
+
 export interface WsObservability {
-  /** The scope and trace context one operation runs in: a runner to call each stage within. */
-  begin(
-    connectionParams: unknown,
-    request: http.IncomingMessage | undefined,
-  ): <T>(fn: () => T) => T;
+  /**
+   * The scope and trace context one operation runs in: its request id (the upgrade request's
+   * `x-request-id` when sane, else a new one) and a runner to call each stage within.
+   */
+  begin(connectionParams: unknown, request: http.IncomingMessage | undefined): WsOperationScope;
   started(socket: object, id: string, document: DocumentNode, operationName?: string | null): void;
   stopped(socket: object, id: string): void;
   /** The socket closed: whatever it still held stops. */
@@ -176,7 +181,10 @@ function wsObservability(
         clientName: clientOf(request?.headers[CLIENT_HEADER] ?? init[CLIENT_HEADER]),
       };
       const trace = tracing.extract(carrier);
-      return (fn) => runInScope(scope, () => otelContext.with(trace, fn));
+      return {
+        requestId: scope.requestId,
+        run: (fn) => runInScope(scope, () => otelContext.with(trace, fn)),
+      };
     },
     started(socket, id, document, operationName) {
       const op = document.definitions.find(
