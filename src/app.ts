@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { BatchWatcher } from './events/batch-watcher.js';
 import { createEventBus } from './events/pubsub.js';
 import { createHttpApp } from './http/app.js';
+import { createFormatError } from './http/graphql-errors.js';
 import { serveCallbacks } from './http/callback-app.js';
 import { listenStartingUp, type Listening } from './http/listen.js';
 import { createOperationGuard } from './http/plugin/index.js';
@@ -341,6 +342,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       initTimeoutMs: config.wsInitTimeoutMs,
       maxPayloadBytes: config.maxRequestBytes,
       maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,
+      formatError: createFormatError(logger, new Redactor(credentialsOf(config))),
       routerSecret,
       guard: guard.ws,
     });

@@ -206,6 +206,8 @@ describe('CHILLR_MAX_POLLERS', () => {
     const third = watch(ids[2]!);
     await third.done;
     expect(JSON.stringify(third.errors)).toMatch(/CHILLR_MAX_POLLERS=2/);
+    // Formatted as over HTTP: the public error code travels with it.
+    expect(JSON.stringify(third.errors)).toMatch(/"code":"UPSTREAM_UNAVAILABLE"/);
     for (const live of [first, second, shared]) live.stop();
     await client.dispose();
   });

@@ -5,6 +5,7 @@ import {
   subscribe,
   type DocumentNode,
   type ExecutionArgs,
+  type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
 import type { Context } from 'graphql-ws';
@@ -30,6 +31,11 @@ export interface GraphqlWsOptions<C> {
   initTimeoutMs?: number;
   /** Largest WebSocket message; a bigger one closes the socket (1009). @default 1_048_576 */
   maxPayloadBytes?: number;
+  /**
+   * Apollo Server's formatError, so errors over a WebSocket carry the same codes and the same
+   * redaction as over HTTP. @default errors as graphql-js formats them
+   */
+  formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   /** Operations one connection may run at once; one more is refused with an error. @default 50 */
   maxOperationsPerConnection?: number;
   /**
@@ -70,6 +76,8 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     const scope = origins.get(args.document);
     return scope ? scope.run(run) : run();
   };
+  const format = (error: GraphQLError): GraphQLFormattedError =>
+    options.formatError ? options.formatError(error.toJSON(), error) : error.toJSON();
   const cleanup = useServer(
     {
       schema: options.schema,
@@ -108,10 +116,15 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
       },
       onComplete: (ctx, id) => obs?.stopped(ctx, id),
       onClose: (ctx) => obs?.closed(ctx),
-      onNext: (_ctx, _id, _payload, _args, result) => options.guard?.scrubResult(result),
+      // Errors leave as they do over HTTP: one code enum, no secrets, no internals.
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        const scrubbed = options.guard?.scrubResult(result) ?? result;
+        if (!scrubbed.errors) return scrubbed;
+        return { ...scrubbed, errors: scrubbed.errors.map(format) };
+      },
       onError: (_ctx, _id, _payload, errors) => {
         options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-        return options.guard?.scrub(errors).map((e) => e.toJSON());
+        return (options.guard?.scrub(errors) ?? errors).map(format);
       },
     },
     wsServer,

@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { TEST_SECRETS } from './app.js';
+import { spawnService } from './process.js';
 
 /** The service as its own process (`node dist/src/main.js`), for tests that kill it. */
 export interface ChildApp {
@@ -15,17 +14,14 @@ export interface ChildApp {
   stop(): Promise<void>;
 }
 
-/** Tests run from the repository root (vitest's root). */
-const MAIN = resolve('dist/src/main.js');
-
 /**
  * Starts `node dist/src/main.js` (built by `npm test`'s schema check) with the test
  * credentials, both sandboxes on free ports, and `env` on top; resolves once it logs that it
  * listens — a barrier, not a sleep. Rejects if it exits first or does not listen within 30 s.
  */
 export async function spawnApp(port: number, env: Record<string, string>): Promise<ChildApp> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
+  const service = await spawnService(
+    {
       NODE_ENV: 'test',
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -35,34 +31,17 @@ export async function spawnApp(port: number, env: Record<string, string>): Promi
       ...TEST_SECRETS,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: string[] = [];
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const listening = new Promise<void>((ready, fail) => {
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        lines.push(line);
-        if (line.includes('payments subgraph listening')) ready();
-      });
-    }
-    void exited.then(() =>
-      fail(new Error(`the service exited before listening:\n${lines.join('\n')}`)),
-    );
-    setTimeout(() => fail(new Error('the service did not listen within 30 s')), 30_000).unref();
-  });
-  await listening;
+    { startTimeoutMs: 30_000 },
+  );
   return {
     url: `http://127.0.0.1:${port}`,
-    child,
-    lines,
+    child: service.child,
+    lines: service.output,
     async kill9() {
-      child.kill('SIGKILL');
-      await exited;
+      await service.stop('SIGKILL');
     },
     async stop() {
-      child.kill('SIGTERM');
-      await exited;
+      await service.stop('SIGTERM');
     },
   };
 }

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { ExecutionResult } from 'graphql';
 import { TEST_SECRETS } from '../app.js';
+import { spawnService } from '../process.js';
 
 /**
  * The service as a separate process (`node dist/src/main.js`), so a test can `kill -9` it in
@@ -55,36 +54,19 @@ function sources(dir: string): string[] {
 
 /** Starts the built service with `env` (plus the test credentials) and waits until it listens. */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'debug',
-      PBG_CACHE_TTL_MS: '0',
-      ...TEST_SECRETS,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = await spawnService({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'debug',
+    PBG_CACHE_TTL_MS: '0',
+    ...TEST_SECRETS,
+    ...env,
   });
-  const logs: string[] = [];
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  createInterface({ input: child.stderr }).on('line', (line) => logs.push(line));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      logs.push(line);
-      const match = /"url":"(http:\/\/[^"]+)\/graphql"/.exec(line);
-      if (match && line.includes('listening')) resolve(match[1]!);
-    });
-    void exited.then(() =>
-      reject(new Error(`service exited before listening:\n${logs.join('\n')}`)),
-    );
-  });
+  const { url } = service;
   return {
     url,
-    logs,
+    logs: service.output,
     async raw(query, variables) {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
@@ -95,8 +77,7 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
       return { status: response.status, json: JSON.parse(body) as ExecutionResult, body };
     },
     async kill(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+      await service.stop(signal);
     },
   };
 }
