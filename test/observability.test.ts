@@ -177,6 +177,29 @@ describe('GET /metrics after a query, a mutation, a change push and a subscripti
     }
   });
 
+  it('should count a push that moves a purchase backwards as stale', async () => {
+    const stale = async () => {
+      const text = await (await fetch(app.metricsUrl)).text();
+      const line = samples(text, 'payments_change_push_events_total').find((l) =>
+        l.includes('outcome="stale"'),
+      );
+      return Number(line?.split(' ').at(-1));
+    };
+    const before = await stale();
+    for (const status of ['collected', 'pending']) {
+      const answer = await fetch(`${app.callbackUrl}/pbg/change_push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          merchant_auth: TEST_SECRETS.PBG_MERCHANT_AUTH,
+          events: [{ purchase_id: 'OBS_STALE', merchant_id: 'ABC', status, num_people: 2 }],
+        }),
+      });
+      expect(answer.status).toBe(200);
+    }
+    expect(await stale()).toBe(before + 1);
+  });
+
   it('should bound operation names a client makes up', async () => {
     await graphql(app, `query ${'x'.repeat(80)} { __typename }`, {});
     const text = await (await fetch(app.metricsUrl)).text();
