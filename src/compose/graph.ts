@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { Router } from 'express';
+import { createContext } from '../../resolvers/context.js';
+import { buildFederatedSchema } from '../../resolvers/schema.js';
+import type { Config } from '../config.js';
+import type { EventBus } from '../events/pubsub.js';
+import { createHttpApp } from '../http/app.js';
+import { createFormatError } from '../http/graphql-errors.js';
+import { createOperationGuard } from '../http/plugin/index.js';
+import type { Observability } from '../http/plugin/observability/index.js';
+import { attachGraphqlWs } from '../http/ws.js';
+import type { Logger } from '../logger.js';
+import type { Telemetry } from '../observability/index.js';
+import type { Redactor } from '../redact.js';
+import type { Services } from '../services.js';
+import type { Store } from '../store/index.js';
+import type { Closers } from './closers.js';
+
+export interface GraphWiring {
+  config: Config;
+  /** The main listener, already bound (answering 503 until now). */
+  httpServer: http.Server;
+  /** Its plain close, which Apollo's drain takes over. */
+  closeHttp: () => Promise<void>;
+  services: Services;
+  bus: EventBus;
+  store: Store;
+  telemetry: Telemetry;
+  observability: Observability;
+  /** Scrubs the configured credentials from every error message. */
+  redactor: Redactor;
+  /** The PayByGroup callbacks, when they share the main port (no CALLBACK_PORT). */
+  pbgRoutes: Router | undefined;
+  /** Whether /metrics is served here (no METRICS_PORT). */
+  serveMetrics: boolean;
+  logger: Logger;
+  closers: Closers;
+}
+
+/**
+ * The graph on the main listener: the federated schema, the operation guard (limits, token
+ * and scope rules), Apollo Server over HTTP and graphql-ws on the same `/graphql` path, both
+ * behind the router secret and formatting errors the same way.
+ */
+export async function serveGraph(w: GraphWiring): Promise<void> {
+  const { config, logger, telemetry, services } = w;
+  const schema = await buildFederatedSchema(w.bus);
+  w.observability.traceResolvers(schema);
+  const guard = createOperationGuard({
+    schema,
+    limits: { ...config.graphqlLimits, hideSuggestions: config.nodeEnv === 'production' },
+    auth: config.auth,
+    logger: logger.child({ component: 'auth' }),
+  });
+  const routerSecret = config.router.secret
+    ? { secret: config.router.secret, header: config.router.secretHeader }
+    : undefined;
+  const pbg = w.pbgRoutes;
+  const httpApp = await createHttpApp({
+    httpServer: w.httpServer,
+    schema,
+    context: (requestId) => createContext(services, requestId, logger, telemetry.metrics),
+    observability: w.observability,
+    serveMetrics: w.serveMetrics,
+    logger,
+    production: config.nodeEnv === 'production',
+    redactor: w.redactor,
+    routerSecret,
+    bodyLimit: config.maxRequestBytes,
+    trustProxy: config.trustProxy,
+    guard: guard.apollo,
+    readiness: () => w.store.ping(),
+    subscriptionCallback: {
+      allowedOrigins: config.subscriptionCallbackOrigins,
+      logger: logger.child({ component: 'subscription-callback' }),
+    },
+    routes: pbg ? (app) => app.use('/pbg', pbg) : undefined,
+  });
+  const closeWs = attachGraphqlWs({
+    httpServer: w.httpServer,
+    schema,
+    context: (requestId) =>
+      createContext(services, requestId ?? randomUUID(), logger, telemetry.metrics),
+    observability: w.observability.ws,
+    logger,
+    keepAliveMs: config.wsKeepAliveMs,
+    initTimeoutMs: config.wsInitTimeoutMs,
+    maxPayloadBytes: config.maxRequestBytes,
+    maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,
+    formatError: createFormatError(logger, w.redactor),
+    routerSecret,
+    guard: guard.ws,
+  });
+  // Apollo's drain closes the HTTP server, so it takes the plain close's place; sockets close
+  // first (closers run in reverse), or the drain would wait for them.
+  w.closers.replace(w.closeHttp, httpApp.stop);
+  w.closers.add(closeWs);
+}
