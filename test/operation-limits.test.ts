@@ -1,8 +1,14 @@
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChillrSimulator, type ChillrSimulator } from '../src/sandbox/chillr/index.js';
-import { startPbgSimulator, type PbgSimulator } from '../src/sandbox/pbg/index.js';
-import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
+import type { PbgSimulator } from '../src/sandbox/pbg/index.js';
+import {
+  startTestChillr,
+  startTestPbg,
+  startTestApp,
+  TEST_SECRETS,
+  type TestApp,
+} from './helpers/app.js';
 import { connectWs, push, subscribe } from './helpers/ws.js';
 
 interface LimitError {
@@ -191,17 +197,8 @@ describe('field suggestions', () => {
     let pbg: PbgSimulator;
     let prod: TestApp;
     beforeAll(async () => {
-      chillr = await startChillrSimulator({
-        credentials: {
-          apiKey: TEST_SECRETS.CHILLR_API_KEY,
-          apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
-        },
-      });
-      pbg = await startPbgSimulator({
-        apiKey: TEST_SECRETS.PBG_API_KEY,
-        merchantId: 'ABC',
-        merchantAuth: TEST_SECRETS.PBG_MERCHANT_AUTH,
-      });
+      chillr = await startTestChillr();
+      pbg = await startTestPbg();
       prod = await startTestApp({
         NODE_ENV: 'production',
         CHILLR_BASE_URL: chillr.url,

@@ -2,14 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from '@keyv/redis';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startChillrSimulator, type ChillrSimulator } from '../src/sandbox/chillr/index.js';
+import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
 import { openStore, type Store } from '../src/store/index.js';
 import {
   CollectBatchDocument,
   CreateCollectBatchDocument,
   GroupPurchaseChangedDocument,
 } from './generated/graphql.js';
-import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import {
+  startTestChillr,
+  isoDateInDays,
+  startTestApp,
+  TEST_SECRETS,
+  type TestApp,
+} from './helpers/app.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.js';
 import { connectWs, push, subscribe, untilLive, type Live } from './helpers/ws.js';
 
@@ -56,12 +62,7 @@ describe.skipIf(redisSkip !== undefined)(
 
     beforeAll(async () => {
       redis = await startRedisServer();
-      sim = await startChillrSimulator({
-        credentials: {
-          apiKey: TEST_SECRETS.CHILLR_API_KEY,
-          apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
-        },
-      });
+      sim = await startTestChillr();
       env = {
         STORE_URL: redis.url,
         REDIS_URL: redis.url,

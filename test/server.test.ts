@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CollectBatchDocument, CreateCollectBatchErrorsOnlyDocument } from './generated/graphql.js';
-import { startChillrSimulator } from '../src/sandbox/chillr/index.js';
-import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { startTestChillr, isoDateInDays, startTestApp, type TestApp } from './helpers/app.js';
 
 describe('HTTP server', () => {
   let app: TestApp;
@@ -96,12 +95,7 @@ describe('SQLite store', () => {
       idempotencyKey: 'restart-key',
     };
     // One upstream outlives both instances of the service, as the real Chillr would.
-    const upstream = await startChillrSimulator({
-      credentials: {
-        apiKey: TEST_SECRETS.CHILLR_API_KEY,
-        apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
-      },
-    });
+    const upstream = await startTestChillr();
     const env = { STORE_URL: storeUrl, CHILLR_BASE_URL: upstream.url };
     const first = await startTestApp(env);
     const created = await first.gql(CreateCollectBatchErrorsOnlyDocument, { input });

@@ -1,9 +1,9 @@
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startChillrSimulator, type ChillrSimulator } from '../src/sandbox/chillr/index.js';
-import { startPbgSimulator, type PbgSimulator } from '../src/sandbox/pbg/index.js';
-import { TEST_SECRETS } from './helpers/app.js';
+import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
+import type { PbgSimulator } from '../src/sandbox/pbg/index.js';
+import { startTestChillr, startTestPbg, TEST_SECRETS } from './helpers/app.js';
 import { spawnService, tempDir, type ServiceProcess } from './helpers/process.js';
 import { subscribe } from './helpers/ws.js';
 
@@ -77,17 +77,8 @@ describe('shutdown of the real process', () => {
     let chillr: ChillrSimulator;
     let pbg: PbgSimulator;
     beforeAll(async () => {
-      chillr = await startChillrSimulator({
-        credentials: {
-          apiKey: TEST_SECRETS.CHILLR_API_KEY,
-          apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
-        },
-      });
-      pbg = await startPbgSimulator({
-        apiKey: TEST_SECRETS.PBG_API_KEY,
-        merchantId: 'ABC',
-        merchantAuth: TEST_SECRETS.PBG_MERCHANT_AUTH,
-      });
+      chillr = await startTestChillr();
+      pbg = await startTestPbg();
     });
     afterAll(async () => {
       await Promise.all([chillr.close(), pbg.close()]);

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startChillrSimulator, type ChillrSimulator } from '../src/sandbox/chillr/index.js';
-import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
+import { startTestChillr, startTestApp, type TestApp } from './helpers/app.js';
 
 /**
  * The bulkhead and circuit breaker in front of each upstream (src/upstream/guard.ts), over
@@ -70,12 +70,7 @@ describe('upstream guard', () => {
   let app: TestApp;
 
   beforeAll(async () => {
-    sim = await startChillrSimulator({
-      credentials: {
-        apiKey: TEST_SECRETS.CHILLR_API_KEY,
-        apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
-      },
-    });
+    sim = await startTestChillr();
     proxy = await countingProxy(sim.url);
   });
   afterAll(async () => {

@@ -2,9 +2,11 @@ import { Writable } from 'node:stream';
 import { print, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { startApp, type AppOptions, type RunningApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { credentialsOf, Redactor } from '../../src/redact.js';
+import { startChillrSimulator, type ChillrSimulator } from '../../src/sandbox/chillr/index.js';
+import { startPbgSimulator, type PbgSimulator } from '../../src/sandbox/pbg/index.js';
 
 /** Credentials the tests configure; asserted never to appear in a response or log line. */
 export const TEST_SECRETS = {
@@ -123,4 +125,43 @@ export function recordingApps() {
     },
     closeAll: () => Promise.all(apps.map((app) => app.close())),
   };
+}
+
+/**
+ * A standalone Chillr simulator that accepts the test credentials, for tests that point
+ * CHILLR_BASE_URL at it (or at a proxy in front of it). Close it after use.
+ */
+export function startTestChillr(
+  options: Omit<Parameters<typeof startChillrSimulator>[0], 'credentials'> = {},
+): Promise<ChillrSimulator> {
+  return startChillrSimulator({
+    ...options,
+    credentials: {
+      apiKey: TEST_SECRETS.CHILLR_API_KEY,
+      apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
+    },
+  });
+}
+
+/** A standalone PayByGroup simulator with the test credentials, for PBG_BASE_URL. */
+export function startTestPbg(
+  options: Partial<Parameters<typeof startPbgSimulator>[0]> = {},
+): Promise<PbgSimulator> {
+  return startPbgSimulator({
+    apiKey: TEST_SECRETS.PBG_API_KEY,
+    merchantId: 'ABC',
+    merchantAuth: TEST_SECRETS.PBG_MERCHANT_AUTH,
+    ...options,
+  });
+}
+
+/** The problems loadConfig reports for `env` (none: []). */
+export function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
 }
