@@ -22,6 +22,12 @@ export interface ChillrConfig {
   pollIntervalMs: number;
   /** Batches polled at once by this process; one more subscription is refused. @default 1000 */
   maxPollers: number;
+  /**
+   * How long a non-terminal batch status may be served again after the read that brought it
+   * was sent; 0 = every read asks Chillr (identical reads in flight still share one call).
+   * @default 1000
+   */
+  statusCacheMs: number;
   /** Port of the in-process simulator when `baseUrl` is unset (0 = any free port). @default 4001 */
   sandboxPort: number;
 }
@@ -252,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxBatchSize: read.int('CHILLR_MAX_BATCH_SIZE', 1000, 1, 100_000),
       pollIntervalMs: read.int('CHILLR_POLL_INTERVAL_MS', 5000, 10, 3_600_000),
       maxPollers: read.int('CHILLR_MAX_POLLERS', 1000, 1, 1_000_000),
+      statusCacheMs: read.int('CHILLR_STATUS_CACHE_MS', 1000, 0, 60_000),
       sandboxPort: read.int('CHILLR_SANDBOX_PORT', 4001, 0, 65535),
     },
     pbg: {

@@ -5,6 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import type { Outbox } from '../outbox.js';
 import type { Store } from '../store/index.js';
+import { SingleFlight } from '../upstream/single-flight.js';
 import type { ChillrClient } from './client.js';
 import { toBatchView, type BatchRecord, type CollectBatchView } from './view.js';
 import {
@@ -30,6 +31,18 @@ export interface CollectServiceOptions {
   maxBatchSize: number;
   /** @default () => new Date() */
   now?: () => Date;
+  /**
+   * How long a non-terminal status Chillr reported may be served again without asking
+   * (CHILLR_STATUS_CACHE_MS), counted from when that read was sent. 0 = always ask (identical
+   * reads in flight at the same moment still share one call).
+   * @default 0
+   */
+  statusCacheMs?: number;
+  /**
+   * Shares identical status reads in flight across requests and the pollers.
+   * @default a SingleFlight of this service's own, not counted in metrics
+   */
+  flights?: SingleFlight;
 }
 
 /** What createBatch answers; also what an idempotency record keeps. */
@@ -43,6 +56,18 @@ export interface CreateBatchOutcome {
 const BATCH_RECORD_TTL_MS = 400 * 86_400_000;
 /** A terminal status never changes, so it is cached across requests. */
 const TERMINAL_STATUS_TTL_MS = 30 * 86_400_000;
+/**
+ * Most non-terminal statuses kept in memory. An entry lives CHILLR_STATUS_CACHE_MS (about a
+ * second), so this is only reached by reads of more distinct batches than that per second; the
+ * oldest entry is then dropped, which costs one more upstream call, never a wrong answer.
+ */
+export const MAX_RECENT_STATUSES = 10_000;
+
+/** A non-terminal status and when the read that brought it was sent (epoch ms). */
+interface RecentStatus {
+  status: ChillrBatchStatus;
+  sentAt: number;
+}
 
 /**
  * The Chillr Mass Collect use cases: create a batch (validated, idempotent, recorded) and read
@@ -52,10 +77,14 @@ const TERMINAL_STATUS_TTL_MS = 30 * 86_400_000;
 export class CollectService {
   private readonly records;
   private readonly terminal;
+  private readonly flights: SingleFlight;
+  /** Non-terminal statuses, oldest first (Map order); see statusCacheMs. In memory, per process. */
+  private readonly recent = new Map<string, RecentStatus>();
 
   constructor(private readonly options: CollectServiceOptions) {
     this.records = options.store.namespace<BatchRecord>('batches');
     this.terminal = options.store.namespace<ChillrBatchStatus>('batch-status');
+    this.flights = options.flights ?? new SingleFlight({ upstream: 'chillr' });
   }
 
   /**
@@ -164,24 +193,66 @@ export class CollectService {
   }
 
   /**
-   * One batch: the cached status when it is terminal (it cannot change any more), otherwise
-   * Chillr's. The poller behind collectBatchUpdated uses this too — a cached terminal status
-   * is exactly what it would fetch.
+   * One batch: the cached status when it is terminal (it cannot change any more), else a
+   * non-terminal one read less than `statusCacheMs` ago, else Chillr's — through the single
+   * flight, so identical reads from any request, alias, `_entities` batch or poller in flight
+   * at the same moment make one call. The poller behind collectBatchUpdated uses this too.
    */
   async getBatch(id: string): Promise<CollectBatchView | null> {
     const [record, cached] = await guardStore(() =>
       Promise.all([this.records.get(id), this.terminal.get(id)]),
     );
-    let status = cached ?? null;
-    this.options.metrics?.cache('batch_status', status !== null);
-    if (status === null) {
-      status = await this.options.client.checkStatus(id);
+    this.options.metrics?.cache('batch_status', cached !== undefined);
+    const status = cached ?? this.recentStatus(id) ?? (await this.readStatus(id));
+    if (status === null) return null;
+    return toBatchView(id, status, record ?? null);
+  }
+
+  /** A non-terminal status read less than `statusCacheMs` ago, or undefined. */
+  private recentStatus(id: string): ChillrBatchStatus | undefined {
+    const ttl = this.options.statusCacheMs ?? 0;
+    if (ttl <= 0) return undefined;
+    const entry = this.recent.get(id);
+    const fresh = entry !== undefined && this.nowMs() - entry.sentAt < ttl;
+    if (entry !== undefined && !fresh) this.recent.delete(id);
+    this.options.metrics?.cache('batch_status_recent', fresh);
+    return fresh ? entry.status : undefined;
+  }
+
+  /**
+   * Chillr's answer, shared by every caller asking while it is in flight. What the answer means
+   * for later callers is settled once, inside the flight: a terminal status goes to the store
+   * (kept 30 days), a non-terminal one to the short in-memory cache, stamped with when the read
+   * was *sent* (so the window bounds the age of what Chillr said, not of when it arrived). An
+   * unknown batch (null) and a failure are not kept: the next caller asks again.
+   */
+  private readStatus(id: string): Promise<ChillrBatchStatus | null> {
+    return this.flights.run('check_collect_status', { batchId: id }, async () => {
+      const sentAt = this.nowMs();
+      const status = await this.options.client.checkStatus(id);
       if (status === null) return null;
       if (isTerminalBatchStatus(status.status)) {
-        await guardStore(() => this.terminal.set(id, status!, TERMINAL_STATUS_TTL_MS));
+        this.recent.delete(id);
+        await guardStore(() => this.terminal.set(id, status, TERMINAL_STATUS_TTL_MS));
+      } else {
+        this.remember(id, { status, sentAt });
       }
+      return status;
+    });
+  }
+
+  private remember(id: string, entry: RecentStatus): void {
+    if ((this.options.statusCacheMs ?? 0) <= 0) return;
+    this.recent.delete(id);
+    this.recent.set(id, entry);
+    if (this.recent.size > MAX_RECENT_STATUSES) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
     }
-    return toBatchView(id, status, record ?? null);
+  }
+
+  private nowMs(): number {
+    return (this.options.now?.() ?? new Date()).getTime();
   }
 }
 

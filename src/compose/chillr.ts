@@ -9,6 +9,7 @@ import type { Outbox } from '../outbox.js';
 import type { Redactor } from '../redact.js';
 import type { Store } from '../store/index.js';
 import type { UpstreamGuard } from '../upstream/guard.js';
+import { SingleFlight } from '../upstream/single-flight.js';
 import type { Closers } from './closers.js';
 
 export interface ChillrWiring {
@@ -48,6 +49,10 @@ export function wireChillr(w: ChillrWiring): {
     logger,
     metrics: w.telemetry.metrics,
     maxBatchSize: config.chillr.maxBatchSize,
+    statusCacheMs: config.chillr.statusCacheMs,
+    // One per process, shared by every request and the pollers below (they read through
+    // getBatch), so a poll and a request asking at the same moment make one call.
+    flights: new SingleFlight({ upstream: 'chillr', metrics: w.telemetry.metrics }),
   });
   const batchWatcher = new BatchWatcher({
     refresh: (id) => collect.getBatch(id),

@@ -17,6 +17,7 @@ import { PurchaseService } from '../pbg/service.js';
 import type { Redactor } from '../redact.js';
 import type { Store } from '../store/index.js';
 import type { UpstreamGuard } from '../upstream/guard.js';
+import { SingleFlight } from '../upstream/single-flight.js';
 import type { Closers } from './closers.js';
 
 export interface PbgWiring {
@@ -74,6 +75,8 @@ export function wirePbg(w: PbgWiring): PbgWired {
     store: w.store,
     bus: w.bus,
     merchantId: config.pbg.merchantId,
+    // Straight to the client, never through the service's single flight: this read must show
+    // an action that was just accepted, so it has to be sent after it.
     readPurchase: async (purchaseId) =>
       (await client.query({ merchantId: config.pbg.merchantId, purchaseId })).find(
         (p) => p.purchaseId === purchaseId,
@@ -87,6 +90,7 @@ export function wirePbg(w: PbgWiring): PbgWired {
     merchantId: config.pbg.merchantId,
     state: purchaseState,
     cacheTtlMs: config.pbg.cacheTtlMs,
+    flights: new SingleFlight({ upstream: 'pbg', metrics: w.telemetry.metrics }),
     logger,
     metrics: w.telemetry.metrics,
   });

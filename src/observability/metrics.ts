@@ -13,7 +13,8 @@ export type UpstreamOutcome =
 export type IdempotencyOutcomeLabel =
   'first' | 'replayed' | 'reused' | 'in_progress' | 'outcome_unknown';
 export type ChangePushOutcome = 'stored' | 'repeat' | 'stale' | 'refused';
-export type CacheName = 'batch_status' | 'purchase_state';
+export type CacheName = 'batch_status' | 'batch_status_recent' | 'purchase_state';
+export type SingleFlightResult = 'sent' | 'joined';
 
 /** Read at scrape time: the live state other modules own. */
 export interface MetricSources {
@@ -52,8 +53,14 @@ export class Metrics {
   });
   readonly cacheRequests = new Counter({
     name: 'payments_cache_requests_total',
-    help: 'Cross-request cache lookups (batch_status: terminal Chillr statuses; purchase_state).',
+    help: 'Cross-request cache lookups (batch_status: terminal Chillr statuses; batch_status_recent: non-terminal ones, CHILLR_STATUS_CACHE_MS; purchase_state).',
     labelNames: ['cache', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly singleFlightRuns = new Counter({
+    name: 'payments_upstream_singleflight_total',
+    help: 'Upstream reads by whether they sent the call or joined an identical one in flight.',
+    labelNames: ['upstream', 'result'] as const,
     registers: [this.registry],
   });
   readonly dataloaderBatchSize = new Histogram({
@@ -134,6 +141,9 @@ export class Metrics {
       this.changePushEvents.inc({ outcome }, 0);
     }
     this.reconciliationChanges.inc(0);
+    for (const upstream of ['chillr', 'pbg'] as const) {
+      for (const result of ['sent', 'joined'] as const) this.singleFlightRuns.inc({ upstream, result }, 0);
+    }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -148,6 +158,11 @@ export class Metrics {
 
   cache(cache: CacheName, hit: boolean): void {
     this.cacheRequests.inc({ cache, result: hit ? 'hit' : 'miss' });
+  }
+
+  /** One read through src/upstream/single-flight.ts: it sent the call, or shared one in flight. */
+  singleFlight(upstream: UpstreamLabel, result: SingleFlightResult): void {
+    this.singleFlightRuns.inc({ upstream, result });
   }
 
   idempotencyOutcome(outcome: IdempotencyOutcomeLabel): void {

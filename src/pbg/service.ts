@@ -9,6 +9,7 @@ import {
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
+import { SingleFlight } from '../upstream/single-flight.js';
 import { STATUS_AFTER_ACTION } from './lifecycle.js';
 import type { PbgClient } from './client.js';
 import type { PurchaseStateStore } from './purchase-state.js';
@@ -39,6 +40,12 @@ export interface PurchaseServiceOptions {
   cacheTtlMs?: number;
   /** @default Date.now */
   now?: () => number;
+  /**
+   * Shares identical purchase reads in flight across requests (see `sharedRead`). Never used
+   * for the read-back of a lost action.
+   * @default a SingleFlight of this service's own, not counted in metrics
+   */
+  flights?: SingleFlight;
   logger: Logger;
 }
 
@@ -54,7 +61,11 @@ export interface ActionOutcome {
  * or by filter) and act on them. Nothing here knows GraphQL.
  */
 export class PurchaseService {
-  constructor(private readonly options: PurchaseServiceOptions) {}
+  private readonly flights: SingleFlight;
+
+  constructor(private readonly options: PurchaseServiceOptions) {
+    this.flights = options.flights ?? new SingleFlight({ upstream: 'pbg' });
+  }
 
   /**
    * Purchases by id, one PBG query per distinct id (PBG filters on a single purchase_id; the
@@ -85,25 +96,47 @@ export class PurchaseService {
       this.options.metrics?.cache('purchase_state', hit);
       if (hit) return known;
     }
-    const stamp = await this.options.state.readStamp();
-    const found = await this.options.client.query({
-      merchantId: this.options.merchantId,
-      purchaseId: id,
+    const query = { merchantId: this.options.merchantId, purchaseId: id };
+    return this.sharedRead('purchase', query, async (stamp) => {
+      const found = await this.options.client.query(query);
+      const purchase = found.find((p) => p.purchaseId === id) ?? found[0] ?? null;
+      if (!purchase) return null;
+      const [served] = await this.observeRead([purchase], stamp);
+      return served ?? purchase;
     });
-    const purchase = found.find((p) => p.purchaseId === id) ?? found[0] ?? null;
-    if (!purchase) return null;
-    const [served] = await this.observeRead([purchase], stamp);
-    return served ?? purchase;
   }
 
   /** Purchases matching every given constraint; the merchant defaults to ours. */
   async list(filter: PurchaseQuery): Promise<GroupPurchaseRecord[]> {
+    const query = { ...filter, merchantId: filter.merchantId ?? this.options.merchantId };
+    return this.sharedRead('purchases', query, async (stamp) =>
+      this.observeRead(await this.options.client.query(query), stamp),
+    );
+  }
+
+  /**
+   * A PBG query shared with identical ones in flight, its answer already observed (recorded in
+   * the purchase state) inside the flight, so every caller gets what the service knows after
+   * that read. The change-log stamp is part of the key, and it is taken before the read is
+   * sent: callers share a read only when nothing was logged between their stamps, so
+   *
+   * - the read is observed with the stamp of the flight's own request, taken before it was
+   *   sent — a read sent before a push can never be applied after it (purchase-state.ts's
+   *   isStale), whoever joined it;
+   * - a caller never joins a read older than a change it could already know of: after its own
+   *   accepted action (an ACTION change) or a push it saw, the head has moved, so it sends a
+   *   read of its own.
+   *
+   * The merchant is in `query`, so in the key: no caller is answered with another merchant's
+   * question.
+   */
+  private async sharedRead<T>(
+    operation: string,
+    query: PurchaseQuery,
+    read: (stamp: string) => Promise<T>,
+  ): Promise<T> {
     const stamp = await this.options.state.readStamp();
-    const purchases = await this.options.client.query({
-      ...filter,
-      merchantId: filter.merchantId ?? this.options.merchantId,
-    });
-    return this.observeRead(purchases, stamp);
+    return this.flights.run(operation, { ...query, stamp }, () => read(stamp));
   }
 
   /**
@@ -199,6 +232,9 @@ export class PurchaseService {
     action: PurchaseAction,
     attempt: { settled: boolean; settledAt: number },
   ): Promise<ActionOutcome> {
+    // Never through the single flight (nor a cache): this read judges whether an attempt that
+    // is already over happened, so it must be *sent* after that attempt. A read that was in
+    // flight before it could show the purchase before the action and re-send it — money twice.
     const stamp = await this.options.state.readStamp();
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,

@@ -56,6 +56,8 @@ export async function startTestApp(
     STORE_URL: 'memory://',
     UPSTREAM_TIMEOUT_MS: '2000',
     PBG_CACHE_TTL_MS: '0',
+    // Tests read right after changing the simulators; the status cache has its own tests.
+    CHILLR_STATUS_CACHE_MS: '0',
     // Test files share one app across cases that each inject upstream faults on purpose; the
     // circuit breaker would turn their sum into fail-fast answers. Breaker tests set their own.
     UPSTREAM_BREAKER_THRESHOLD: '1000',

@@ -60,6 +60,8 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
     PBG_CACHE_TTL_MS: '0',
+    // Tests read right after changing the simulators; the status cache has its own tests.
+    CHILLR_STATUS_CACHE_MS: '0',
     ...TEST_SECRETS,
     ...env,
   });
