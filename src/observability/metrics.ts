@@ -142,7 +142,8 @@ export class Metrics {
     }
     this.reconciliationChanges.inc(0);
     for (const upstream of ['chillr', 'pbg'] as const) {
-      for (const result of ['sent', 'joined'] as const) this.singleFlightRuns.inc({ upstream, result }, 0);
+      for (const result of ['sent', 'joined'] as const)
+        this.singleFlightRuns.inc({ upstream, result }, 0);
     }
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
