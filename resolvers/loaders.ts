@@ -9,8 +9,9 @@ import type { Services } from '../src/services.js';
  * One DataLoader per entity and request. A query with twenty aliases over three batch ids,
  * or a router's `_entities` call with fifty representations over five ids, collapses to one
  * upstream read per distinct id; the loader is dropped with the request, so nothing stale
- * outlives it (cross-request caching of terminal states lives in the services, where it can
- * be reasoned about).
+ * outlives it. What crosses requests lives in the services, where it can be reasoned about:
+ * the caches with a stated staleness, and the single flight that lets identical reads in
+ * flight at the same moment share one call (README "Reads and caching").
  */
 export interface Loaders {
   collectBatch: DataLoader<string, CollectBatchView | null>;
