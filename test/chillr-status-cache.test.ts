@@ -6,8 +6,10 @@ import { silentLogger } from '../src/logger.js';
 import type { Outbox } from '../src/outbox.js';
 import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
 import { openStore, type Store } from '../src/store/index.js';
+import { loadConfig } from '../src/config.js';
 import {
   isoDateInDays,
+  problemsOf,
   startTestApp,
   startTestChillr,
   TEST_SECRETS,
@@ -28,6 +30,21 @@ const input = (name: string) => ({
   name,
   expiryDate: isoDateInDays(30),
   customers: [{ msisdn: '9447741462', amount: '200' }],
+});
+
+describe('CHILLR_STATUS_CACHE_MS configuration', () => {
+  it('should default to 1000 and accept 0 (every read asks Chillr)', () => {
+    expect(loadConfig({}).chillr.statusCacheMs).toBe(1000);
+    expect(loadConfig({ CHILLR_STATUS_CACHE_MS: '0' }).chillr.statusCacheMs).toBe(0);
+  });
+
+  it('should refuse a window past a minute or not a number, naming the variable and the value', () => {
+    for (const value of ['60001', '-1', '1s']) {
+      expect(problemsOf({ CHILLR_STATUS_CACHE_MS: value })).toEqual([
+        `CHILLR_STATUS_CACHE_MS must be a whole number from 0 to 60000; got "${value}". Unset it for the default 1000.`,
+      ]);
+    }
+  });
 });
 
 describe('CHILLR_STATUS_CACHE_MS over GraphQL', () => {
