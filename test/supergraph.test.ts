@@ -46,6 +46,8 @@ describe('npm run supergraph: Hive Gateway over payments + orders', () => {
         // The gateway must present it on HTTP and graphql-ws, as a production router does.
         ROUTER_SECRET: 'supergraph-test-router-secret',
         PBG_CACHE_TTL_MS: '0',
+        // It counts the Chillr calls of reads right after the creates' own status reads.
+        CHILLR_STATUS_CACHE_MS: '0',
       },
       { ready: /"gateway":"(http:\/\/[^"]+)".*"payments":"(http:\/\/[^"]+)".*supergraph ready/ },
     );
