@@ -64,6 +64,18 @@ async function counters(app: TestApp, upstream: Upstream) {
   };
 }
 
+/** GraphQL queries the subgraph has served (`payments_graphql_operations_total`, summed). */
+async function queriesServed(app: TestApp): Promise<number> {
+  const text = await (await fetch(app.metricsUrl)).text();
+  return text
+    .split('\n')
+    .filter(
+      (l) =>
+        l.startsWith('payments_graphql_operations_total{') && l.includes('operation_type="query"'),
+    )
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
 /** Resolves once `n` more callers than `base` have joined a flight (the barrier). */
 async function joinedBy(app: TestApp, upstream: Upstream, base: number, n: number) {
   await expect
@@ -272,6 +284,7 @@ describe('one upstream call per distinct question, across requests', () => {
     it('should cost 3 Chillr calls for one query with 20 aliases over 3 pending batches', async () => {
       const ids = [await newBatch('g0'), await newBatch('g1'), await newBatch('g2')];
       const calls = chillrSim.calls.checkCollectStatus;
+      const subgraphQueries = await queriesServed(app);
       const fields = Array.from(
         { length: 20 },
         (_, i) => `a${i}: collectBatch(id: "${ids[i % 3]}") { id status summary { total } }`,
@@ -289,6 +302,9 @@ describe('one upstream call per distinct question, across requests', () => {
       expect(Object.keys(body.data!)).toHaveLength(20);
       expect(body.data!.a4).toEqual({ id: ids[1], status: 'ACTIVE', summary: { total: 1 } });
       expect(chillrSim.calls.checkCollectStatus).toBe(calls + 3);
+      // The gateway plans the twenty root fields as one subgraph request; its DataLoader then
+      // asks once per id (separate requests would share calls only while they overlap).
+      expect(await queriesServed(app)).toBe(subgraphQueries + 1);
     });
   });
 
