@@ -1,3 +1,4 @@
+import { ErrorCode, ServiceError } from '../errors.js';
 import { GROUP_PURCHASE_CHANGED, type EventBus } from '../events/pubsub.js';
 import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
@@ -216,7 +217,15 @@ export class ChangeFeed {
     const { entries, expired: gone } = await guardStore(() =>
       this.ledger.readLog<LoggedChange>(last, this.options.readSize ?? 200),
     );
-    if (gone) throw new Error(expired(last, this.options.retentionMs).message);
+    if (gone) {
+      throw new ServiceError(
+        ErrorCode.BAD_USER_INPUT,
+        expired(last, this.options.retentionMs).message,
+        {
+          details: { field: 'after', reason: 'CURSOR_EXPIRED' },
+        },
+      );
+    }
     return entries;
   }
 }
