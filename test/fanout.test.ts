@@ -132,7 +132,10 @@ describe('subscription fan-out', () => {
   const metrics = () => app.telemetry.metrics;
 
   beforeAll(async () => {
-    app = await startTestApp({ PBG_CACHE_TTL_MS: '60000' }, { wrapStore: store.wrap });
+    app = await startTestApp(
+      { PBG_CACHE_TTL_MS: '60000', CHILLR_POLL_INTERVAL_MS: '100' },
+      { wrapStore: store.wrap },
+    );
   });
   afterAll(async () => {
     for (const connection of connections) connection.socket.terminate();
@@ -368,5 +371,109 @@ describe('subscription fan-out', () => {
       ]);
     }
     for (const sub of subs) connection.complete(sub.id);
+  });
+
+  it('should share a batch stream and give a late joiner the batch as last sent, with no execution of its own', async () => {
+    const created = await app.raw(
+      `mutation { createCollectBatch(input: { name: "fan-out", expiryDate: "2099-01-31",
+        customers: [{ msisdn: "9447741462", amount: "10" }] }) { batch { id } } }`,
+    );
+    const id = (created.json.data as { createCollectBatch: { batch: { id: string } } })
+      .createCollectBatch.batch.id;
+    const query = `subscription ($id: ID!) { collectBatchUpdated(id: $id) { status summary { paid } } }`;
+    const statusOf = (m: RawMessage) =>
+      (m.payload as { data: { collectBatchUpdated: { status: string } } }).data.collectBatchUpdated
+        .status;
+    const [first, late] = [await open(), await open()];
+    first.subscribe('first', query, { id });
+    await first.until(() => first.nexts('first').length === 1, 'the batch now');
+    const executions = await valueOf(metrics().subscriptionExecutions, 'collectBatchUpdated');
+
+    late.subscribe('late', query, { id });
+    await late.until(() => late.nexts('late').length === 1, 'the batch for the late joiner');
+    expect(statusOf(late.nexts('late')[0]!)).toBe('ACTIVE');
+    expect(payloadText(late.nexts('late')[0]!)).toBe(payloadText(first.nexts('first')[0]!));
+    expect(await valueOf(metrics().subscriptionExecutions, 'collectBatchUpdated')).toBe(executions);
+    expect(await valueOf(metrics().subscriptionStreams, 'collectBatchUpdated')).toBe(1);
+    expect(app.services.batchWatcher.stats().pollers).toBe(1);
+
+    app.sandbox.chillr!.setPaymentStatus(id, '9447741462', 'paid');
+    for (const [connection, op] of [
+      [first, 'first'],
+      [late, 'late'],
+    ] as const) {
+      await connection.until(
+        () => connection.messages.some((m) => m.id === op && m.type === 'complete'),
+        `${op} completes`,
+      );
+      expect(connection.nexts(op).map(statusOf)).toEqual(['ACTIVE', 'COMPLETED']);
+    }
+    expect(payloadText(late.nexts('late')[1]!)).toBe(payloadText(first.nexts('first')[1]!));
+    expect(await valueOf(metrics().subscriptionExecutions, 'collectBatchUpdated')).toBe(
+      executions + 1,
+    );
+    expect(app.services.batchWatcher.stats().pollers).toBe(0);
+    await expect.poll(() => valueOf(metrics().subscriptionStreams, 'collectBatchUpdated')).toBe(0);
+  });
+});
+
+describe('a client that stops reading', () => {
+  let app: TestApp;
+  const connections: RawConnection[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp({ PBG_CACHE_TTL_MS: '60000', WS_MAX_BUFFERED_BYTES: '1024' });
+  });
+  afterAll(async () => {
+    for (const connection of connections) connection.socket.terminate();
+    await app?.close();
+  });
+
+  it('should be closed with 1013 naming WS_MAX_BUFFERED_BYTES while a reading client gets every event', async () => {
+    const query = `subscription ($filter: GroupPurchaseChangeFilter) {
+      groupPurchaseChanged(filter: $filter) { purchase { purchaseId numPeople attributes } }
+    }`;
+    const filter = { purchaseIds: ['SLOW_1'] };
+    const [reader, slow] = [await connectRaw(app.url), await connectRaw(app.url)];
+    connections.push(reader, slow);
+    const subs: Sub[] = [
+      { connection: reader, id: 'reader' },
+      { connection: slow, id: 'slow' },
+    ];
+    for (const sub of subs) sub.connection.subscribe(sub.id, query, { filter });
+    await untilAllLive(app, subs, 'SLOW_1');
+    const dropped = async () => (await app.telemetry.metrics.slowConsumers.get()).values[0]!.value;
+    expect(await dropped()).toBe(0);
+
+    // Stop reading: the kernel's buffers fill, then the socket's own, then the bound is crossed.
+    // Each push is 10 changes of ~60 KB; the reader must have all of a push before the next.
+    (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    let sent = 0;
+    for (let round = 0; round < 100 && (await dropped()) === 0; round++) {
+      const events = Array.from({ length: 10 }, () =>
+        pending('SLOW_1', ++sent, { note: 'x'.repeat(60_000) }),
+      );
+      await pushed(app, ...events);
+      await reader.until(() => received(subs[0]!, sent).length === 1, `event ${sent}`);
+    }
+    expect(await dropped()).toBe(1);
+
+    // Still delivering to the reader, every event in order.
+    await pushed(app, pending('SLOW_1', ++sent));
+    await reader.until(() => received(subs[0]!, sent).length === 1, `event ${sent}`);
+    const seen = reader
+      .nexts('reader')
+      .map(numPeopleOf)
+      .filter((n) => n < 10_000);
+    expect(seen).toEqual(Array.from({ length: sent }, (_, i) => i + 1));
+
+    (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    const closed = await slow.closed;
+    expect(closed).toEqual({
+      code: 1013,
+      reason: 'Slow consumer: more than WS_MAX_BUFFERED_BYTES=1024 bytes unread',
+    });
+    expect(slow.nexts('slow').length).toBeLessThan(reader.nexts('reader').length);
+    expect(app.logs.some((line) => line.includes('WS_MAX_BUFFERED_BYTES'))).toBe(true);
   });
 });
