@@ -123,31 +123,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
   };
   const formatNext = nextFormatter(options);
   const formatError = format(options);
-  let unshared = 0;
-  const fanout = new SubscriptionFanout<ExecutionArgs>({
-    subscribe: async (args) => subscribe(args),
-    serialize: (result) => JSON.stringify(formatNext(result)),
-    onResult: (field, count) => obs?.streamResult(field, count),
-    onStream: (field, delta) => obs?.stream(field, delta),
-  });
-  const share = (args: ExecutionArgs) => {
-    const origin = origins.get(args.document);
-    if (!origin) return subscribe(args);
-    const root = rootFieldOf(args);
-    const rule = root ? (options.joinRule?.(root.name, root.args) ?? 'before-first') : undefined;
-    // Unknown shape: a stream of its own, under a key no document can print to.
-    const key = rule
-      ? streamKey(args, options.visibilityKey(origin.connection, args))
-      : `\u0001${++unshared}`;
-    const prefix = `{"id":${JSON.stringify(origin.id)},"type":"next","payload":`;
-    const { connection, id } = origin;
-    return fanout.subscribe(key, root?.name ?? 'unknown', rule ?? 'before-first', args, {
-      // Only while graphql-ws still holds the operation (a `complete` from the client ends it).
-      deliver: (json) => {
-        if (id in connection.subscriptions) connection.extra.send(prefix + json + '}');
-      },
-    });
-  };
+  const share = sharedSubscribe(options, origins, formatNext);
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>({
     schema: options.schema,
     execute: (args) => inOrigin(args, () => execute(args)),
@@ -174,6 +150,44 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     onSlowConsumer: () => obs?.slowConsumer(),
   });
   return () => transport.dispose();
+}
+
+/**
+ * graphql-ws's `subscribe`: joins (or starts) the shared stream of the subscription's key and
+ * writes its events to this operation's socket. A document the guard did not hand over (no
+ * origin) runs on its own, as graphql-ws would run it.
+ */
+function sharedSubscribe(
+  options: GraphqlWsOptions<unknown>,
+  origins: WeakMap<DocumentNode, Origin>,
+  formatNext: (result: ExecutionResult) => unknown,
+) {
+  const obs = options.observability;
+  const fanout = new SubscriptionFanout<ExecutionArgs>({
+    subscribe: async (args) => subscribe(args),
+    serialize: (result) => JSON.stringify(formatNext(result)),
+    onResult: (field, count) => obs?.streamResult(field, count),
+    onStream: (field, delta) => obs?.stream(field, delta),
+  });
+  let unshared = 0;
+  return (args: ExecutionArgs) => {
+    const origin = origins.get(args.document);
+    if (!origin) return subscribe(args);
+    const root = rootFieldOf(args);
+    const rule = root ? (options.joinRule?.(root.name, root.args) ?? 'before-first') : undefined;
+    // Unknown shape: a stream of its own, under a key no document can print to.
+    const key = rule
+      ? streamKey(args, options.visibilityKey(origin.connection, args))
+      : `\u0001${++unshared}`;
+    const prefix = `{"id":${JSON.stringify(origin.id)},"type":"next","payload":`;
+    const { connection, id } = origin;
+    return fanout.subscribe(key, root?.name ?? 'unknown', rule ?? 'before-first', args, {
+      // Only while graphql-ws still holds the operation (a `complete` from the client ends it).
+      deliver: (json) => {
+        if (id in connection.subscriptions) connection.extra.send(prefix + json + '}');
+      },
+    });
+  };
 }
 
 /** The operation cap, then the same limits and token rules as HTTP, before anything executes. */
