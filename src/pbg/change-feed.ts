@@ -85,11 +85,6 @@ export class ChangeFeed {
     return this.options.store.ledger;
   }
 
-  /** Store reads made by the shared tail (the followers' own catch-up reads not included). */
-  stats(): { tailReads: number } {
-    return { tailReads: this.tail.reads };
-  }
-
   /** Starts listening to the bus for wake-ups (one listener per process, whatever the load). */
   start(): void {
     const wakeups = this.options.bus.subscribe(GROUP_PURCHASE_CHANGED);

@@ -46,14 +46,8 @@ export class ChangeLogTail<T> {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly waiters = new Set<() => void>();
-  private storeReads = 0;
 
   constructor(private readonly options: ChangeLogTailOptions) {}
-
-  /** Store reads the tail made (log pages and the head), for tests and benchmarks. */
-  get reads(): number {
-    return this.storeReads;
-  }
 
   /** A follower starts; the first one starts the tail. Call the result when it stops. */
   join(): () => void {
@@ -175,7 +169,6 @@ export class ChangeLogTail<T> {
     const generation = this.generation;
     const ledger = this.options.ledger();
     if (this.cursor === undefined) {
-      this.storeReads += 1;
       const head = (await guardStore(() => ledger.head())) ?? '0';
       if (generation !== this.generation) return;
       this.from = head;
@@ -183,7 +176,6 @@ export class ChangeLogTail<T> {
       this.wakeAll();
     }
     for (;;) {
-      this.storeReads += 1;
       const page = await guardStore(() => ledger.readLog<T>(this.cursor, this.options.readSize));
       if (generation !== this.generation) return;
       if (page.expired) {
