@@ -3,7 +3,11 @@ import type { Metrics } from '../src/observability/metrics.js';
 import type { Services } from '../src/services.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
-/** What every resolver receives. Built fresh for each operation. */
+/**
+ * What every resolver receives. Built fresh for each operation — but identical graphql-ws
+ * subscriptions share one execution, and so one context (src/http/ws-fanout.ts). Nothing here
+ * may depend on the caller unless `visibilityKey` in src/compose/graph.ts says so too.
+ */
 export interface GraphQLContext {
   services: Services;
   /** Per-operation DataLoaders: caches never outlive one request. */

@@ -172,6 +172,11 @@ export interface Config {
   /** graphql-ws: how long a client may take to send connection_init. @default 5000 */
   wsInitTimeoutMs: number;
   /**
+   * Unsent bytes one WebSocket may hold when its next message is due; over it the client is
+   * not reading, and the socket is closed (1013) instead of buffered further. @default 1048576
+   */
+  wsMaxBufferedBytes: number;
+  /**
    * Origins a router's subscription `callbackUrl` may point at (HTTP callback protocol).
    * @default undefined (any http(s) URL)
    */
@@ -246,6 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsMaxSubscriptionsPerConnection: read.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 10_000),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
     wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
+    wsMaxBufferedBytes: read.int('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1_073_741_824),
     subscriptionCallbackOrigins: read.origins('SUBSCRIPTION_CALLBACK_ORIGINS'),
     chillr: {
       baseUrl: chillrBaseUrl,

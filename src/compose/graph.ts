@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Router } from 'express';
 import { createContext } from '../../resolvers/context.js';
+import { subscriptionJoinRule } from '../../resolvers/live/sharing.js';
 import { buildFederatedSchema } from '../../resolvers/schema.js';
 import type { Config } from '../config.js';
 import type { EventBus } from '../events/pubsub.js';
@@ -82,9 +83,14 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     schema,
     context: (requestId) =>
       createContext(services, requestId ?? randomUUID(), logger, telemetry.metrics),
+    // Auth passes or refuses a whole operation before it runs and the context holds no
+    // principal (resolvers/context.ts), so every caller sees the same: one visibility.
+    visibilityKey: () => 'any-authorized-caller',
+    joinRule: subscriptionJoinRule,
     observability: w.observability.ws,
     logger,
     keepAliveMs: config.wsKeepAliveMs,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
     initTimeoutMs: config.wsInitTimeoutMs,
     maxPayloadBytes: config.maxRequestBytes,
     maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,

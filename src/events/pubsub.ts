@@ -43,12 +43,38 @@ export async function createEventBus(
   const publishClient = connect();
   const subscribeClient = connect();
   await Promise.all([publishClient.connect(), subscribeClient.connect()]);
-  const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
+  const eventTarget = createRedisEventTarget<CustomEvent>({
+    publishClient: settled(publishClient, options.logger),
+    subscribeClient: settled(subscribeClient, options.logger),
+  } as never);
   return {
     bus: createPubSub({ eventTarget: eventTarget as never }),
     close: async () => {
       publishClient.disconnect();
       subscribeClient.disconnect();
     },
+  };
+}
+
+/**
+ * The Redis event target calls `publish`, `subscribe` and `unsubscribe` without handling their
+ * promises, so a command that fails (Redis away past the retries, or a connection closed at
+ * shutdown with an UNSUBSCRIBE in flight) would be an unhandled rejection, which ends a Node
+ * process. Here a failure is a warning instead: a lost wake-up is caught by the change feed's
+ * safety-net read (ChangeFeedOptions.recheckMs).
+ */
+function settled(client: Redis, logger: Logger) {
+  const warn = (command: string) => (error: unknown) => {
+    logger.warn({ err: (error as Error).message, command }, 'pub/sub Redis command failed');
+    return 0;
+  };
+  return {
+    publish: (channel: string, message: string) =>
+      client.publish(channel, message).catch(warn('publish')),
+    subscribe: (...channels: string[]) => client.subscribe(...channels).catch(warn('subscribe')),
+    unsubscribe: (...channels: string[]) =>
+      client.unsubscribe(...channels).catch(warn('unsubscribe')),
+    on: (event: 'message', listener: (channel: string, message: string) => void) =>
+      client.on(event, listener),
   };
 }

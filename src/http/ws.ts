@@ -2,28 +2,54 @@ import type http from 'node:http';
 import {
   GraphQLError,
   execute,
+  getArgumentValues,
+  getOperationAST,
+  getVariableValues,
+  print,
   subscribe,
+  Kind,
   type DocumentNode,
   type ExecutionArgs,
+  type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import type { Context } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { makeServer, type Context, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
 import type { OperationGuard } from './plugin/index.js';
 import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
+import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
+import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
+
+export type { JoinRule } from './ws-fanout.js';
+
+/** A graphql-ws connection on this transport. */
+export type WsContext = Context<Record<string, unknown> | undefined, WsExtra>;
 
 export interface GraphqlWsOptions<C> {
   httpServer: http.Server;
   schema: GraphQLSchema;
   /**
    * Builds the context of one operation, given the request id its log lines carry (unset
-   * without `observability`).
+   * without `observability`). It sees nothing of the caller: a subscription's context may be
+   * shared by every subscriber of the same stream (see `visibilityKey`).
    */
   context: (requestId?: string) => C;
+  /**
+   * What the caller may see, as part of the key under which identical subscriptions share one
+   * execution per event: subscribers with different keys never share a result. Every caller
+   * sees the same today — token and scope rules pass or refuse a whole operation before it
+   * executes, and the context carries no principal — so a constant is right; a principal in the
+   * context (per-caller data, field-level rules) must be reflected here. No default on purpose.
+   */
+  visibilityKey: (connection: WsContext, args: ExecutionArgs) => string;
+  /**
+   * When a subscriber may join a running stream of the same key, by root field and its
+   * argument values. @default 'before-first' for every field (only before the first event)
+   */
+  joinRule?: (field: string, fieldArgs: Record<string, unknown>) => JoinRule;
   logger: Logger;
   /** graphql-ws server ping interval. @default 12_000 */
   keepAliveMs?: number;
@@ -31,6 +57,11 @@ export interface GraphqlWsOptions<C> {
   initTimeoutMs?: number;
   /** Largest WebSocket message; a bigger one closes the socket (1009). @default 1_048_576 */
   maxPayloadBytes?: number;
+  /**
+   * Unsent bytes one socket may hold when its next message is due; over it the socket is
+   * closed with 1013 and a reason naming WS_MAX_BUFFERED_BYTES. @default 1_048_576
+   */
+  maxBufferedBytes?: number;
   /**
    * Apollo Server's formatError, so errors over a WebSocket carry the same codes and the same
    * redaction as over HTTP. @default errors as graphql-js formats them
@@ -44,7 +75,10 @@ export interface GraphqlWsOptions<C> {
    * @default undefined (no check)
    */
   routerSecret?: { secret: string; header: string };
-  /** Operation limits and token rules, the same as over HTTP (src/http/plugin/). @default none */
+  /**
+   * Operation limits and token rules, the same as over HTTP (src/http/plugin/). Subscriptions
+   * are shared only when it is set (it hands over the parsed document). @default none
+   */
   guard?: OperationGuard['ws'];
   /**
    * Subscription gauge and start/stop lines, and the log scope and trace context (from the
@@ -54,11 +88,22 @@ export interface GraphqlWsOptions<C> {
   observability?: WsObservability;
 }
 
+/** Where a guarded document came from: its socket, operation id and log/trace scope. */
+interface Origin {
+  connection: WsContext;
+  id: string;
+  scope: WsOperationScope | undefined;
+}
+
 /**
  * graphql-ws on the same server and `/graphql` path as queries. The transport's own limits
- * live here: who may connect (the router secret), how big a message may be, and how many
- * operations one socket may hold — the last two so one client cannot hold thousands of
- * subscriptions or send 20 MB frames that HTTP would refuse.
+ * live here: who may connect (the router secret), how big a message may be, how many
+ * operations one socket may hold, and how many unread bytes it may pile up — so one client
+ * cannot hold thousands of subscriptions, send 20 MB frames that HTTP would refuse, or make the
+ * server buffer what it never reads.
+ *
+ * Subscriptions fan out (ws-fanout.ts): identical ones share one execution per event and one
+ * serialized payload; each socket gets the same bytes under its own operation id.
  *
  * Returns a function that closes every socket and the WebSocket server.
  */
@@ -68,92 +113,199 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     path: '/graphql',
     maxPayload: options.maxPayloadBytes ?? 1_048_576,
   });
-  const maxOperations = options.maxOperationsPerConnection ?? 50;
   const obs = options.observability;
-  // The connection each guarded document came from, so execution runs in its scope and trace.
-  const origins = new WeakMap<DocumentNode, WsOperationScope>();
+  // The connection each guarded document came from, so execution runs in its scope and trace,
+  // and a shared stream knows where to write.
+  const origins = new WeakMap<DocumentNode, Origin>();
   const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
-    const scope = origins.get(args.document);
+    const scope = origins.get(args.document)?.scope;
     return scope ? scope.run(run) : run();
   };
-  const format = (error: GraphQLError): GraphQLFormattedError =>
-    options.formatError ? options.formatError(error.toJSON(), error) : error.toJSON();
-  const cleanup = useServer(
-    {
-      schema: options.schema,
-      execute: (args) => inOrigin(args, () => execute(args)),
-      subscribe: (args) => inOrigin(args, () => subscribe(args)),
-      context: (_ctx, _id, _payload, args) =>
-        options.context(origins.get(args.document)?.requestId) as never,
-      connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
-      // false closes the socket with 4403 Forbidden before anything runs.
-      onConnect: (ctx) => routerMayConnect(ctx, options.routerSecret, options.logger),
-      onSubscribe: async (ctx, id, payload) => {
-        // graphql-ws registers the new id before this runs and drops an id the moment its
-        // `complete` arrives, so this counts exactly what the socket holds, this one included.
-        const running = Object.keys(ctx.subscriptions).length;
-        // Within the cap: the same limits and token rules as HTTP, before anything executes.
-        if (running <= maxOperations) {
-          const checked = await options.guard?.onSubscribe(ctx, id, payload);
-          if (checked && !Array.isArray(checked)) {
-            const args = checked as ExecutionArgs;
-            if (obs) {
-              const scope = obs.begin(ctx.connectionParams, requestOf(ctx));
-              origins.set(args.document, scope);
-              scope.run(() => obs.started(ctx, id, args.document, payload.operationName));
-            }
-          }
-          return checked;
-        }
-        return [
-          new GraphQLError(
-            `This connection already runs ${running - 1} operations, the most one WebSocket may hold (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION=${maxOperations}); complete one or open another connection.`,
-            {
-              extensions: { code: 'BAD_USER_INPUT', limit: 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION' },
-            },
-          ),
-        ];
-      },
-      onComplete: (ctx, id) => obs?.stopped(ctx, id),
-      onClose: (ctx) => obs?.closed(ctx),
-      // Errors leave as they do over HTTP: one code enum, no secrets, no internals.
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        const scrubbed = options.guard?.scrubResult(result) ?? result;
-        if (!scrubbed.errors) return scrubbed;
-        return { ...scrubbed, errors: scrubbed.errors.map(format) };
-      },
-      onError: (_ctx, _id, _payload, errors) => {
-        options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-        return (options.guard?.scrub(errors) ?? errors).map(format);
-      },
+  const formatNext = nextFormatter(options);
+  const formatError = format(options);
+  const share = sharedSubscribe(options, origins, formatNext);
+  const server = makeServer<Record<string, unknown> | undefined, WsExtra>({
+    schema: options.schema,
+    execute: (args) => inOrigin(args, () => execute(args)),
+    subscribe: (args) => inOrigin(args, () => share(args)),
+    context: (_ctx, _id, _payload, args) =>
+      options.context(origins.get(args.document)?.scope?.requestId) as never,
+    connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
+    // false closes the socket with 4403 Forbidden before anything runs.
+    onConnect: (ctx) => routerMayConnect(ctx, options.routerSecret, options.logger),
+    onSubscribe: subscribeHook(options, origins),
+    onComplete: (ctx, id) => obs?.stopped(ctx, id),
+    onClose: (ctx) => obs?.closed(ctx),
+    // Errors leave as they do over HTTP: one code enum, no secrets, no internals.
+    onNext: (_ctx, _id, _payload, _args, result) => formatNext(result),
+    onError: (_ctx, _id, _payload, errors) => {
+      options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
+      return (options.guard?.scrub(errors) ?? errors).map(formatError);
     },
-    wsServer,
-    options.keepAliveMs ?? 12_000,
-  );
-  return async () => {
-    await cleanup.dispose();
-    await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+  });
+  const transport = serveGraphqlWs(server, wsServer, {
+    keepAliveMs: options.keepAliveMs ?? 12_000,
+    maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
+    logger: options.logger,
+    onSlowConsumer: () => obs?.slowConsumer(),
+  });
+  return () => transport.dispose();
+}
+
+/**
+ * graphql-ws's `subscribe`: joins (or starts) the shared stream of the subscription's key and
+ * writes its events to this operation's socket. A document the guard did not hand over (no
+ * origin) runs on its own, as graphql-ws would run it.
+ */
+function sharedSubscribe(
+  options: GraphqlWsOptions<unknown>,
+  origins: WeakMap<DocumentNode, Origin>,
+  formatNext: (result: ExecutionResult) => unknown,
+) {
+  const obs = options.observability;
+  const fanout = new SubscriptionFanout<ExecutionArgs>({
+    subscribe: async (args) => subscribe(args),
+    serialize: (result) => JSON.stringify(formatNext(result)),
+    onResult: (field, count) => obs?.streamResult(field, count),
+    onStream: (field, delta) => obs?.stream(field, delta),
+  });
+  let unshared = 0;
+  return (args: ExecutionArgs) => {
+    const origin = origins.get(args.document);
+    if (!origin) return subscribe(args);
+    const root = rootFieldOf(args);
+    const rule = root ? (options.joinRule?.(root.name, root.args) ?? 'before-first') : undefined;
+    // Unknown shape: a stream of its own, under a key no document can print to.
+    const key = rule
+      ? streamKey(args, options.visibilityKey(origin.connection, args))
+      : `\u0001${++unshared}`;
+    const prefix = `{"id":${JSON.stringify(origin.id)},"type":"next","payload":`;
+    const { connection, id } = origin;
+    return fanout.subscribe(key, root?.name ?? 'unknown', rule ?? 'before-first', args, {
+      // Only while graphql-ws still holds the operation (a `complete` from the client ends it).
+      deliver: (json) => {
+        if (id in connection.subscriptions) connection.extra.send(prefix + json + '}');
+      },
+    });
   };
 }
 
-function requestOf(ctx: Context): http.IncomingMessage | undefined {
-  return (ctx.extra as { request?: http.IncomingMessage }).request;
+/** The operation cap, then the same limits and token rules as HTTP, before anything executes. */
+function subscribeHook(
+  options: GraphqlWsOptions<unknown>,
+  origins: WeakMap<DocumentNode, Origin>,
+): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
+  const maxOperations = options.maxOperationsPerConnection ?? 50;
+  const obs = options.observability;
+  return async (ctx, id, payload) => {
+    // graphql-ws registers the new id before this runs and drops an id the moment its
+    // `complete` arrives, so this counts exactly what the socket holds, this one included.
+    const running = Object.keys(ctx.subscriptions).length;
+    if (running > maxOperations) {
+      return [
+        new GraphQLError(
+          `This connection already runs ${running - 1} operations, the most one WebSocket may hold (WS_MAX_SUBSCRIPTIONS_PER_CONNECTION=${maxOperations}); complete one or open another connection.`,
+          {
+            extensions: { code: 'BAD_USER_INPUT', limit: 'WS_MAX_SUBSCRIPTIONS_PER_CONNECTION' },
+          },
+        ),
+      ];
+    }
+    const checked = await options.guard?.onSubscribe(ctx, id, payload);
+    if (checked && !Array.isArray(checked)) {
+      const args = checked as ExecutionArgs;
+      const scope = obs?.begin(ctx.connectionParams, ctx.extra.request);
+      origins.set(args.document, { connection: ctx, id, scope });
+      scope?.run(() => obs?.started(ctx, id, args.document, payload.operationName));
+    }
+    return checked;
+  };
+}
+
+/** The `next` payload of a result: scrubbed, errors formatted as over HTTP. */
+function nextFormatter(options: GraphqlWsOptions<unknown>) {
+  const formatOne = format(options);
+  return (result: ExecutionResult): ExecutionResult | Record<string, unknown> => {
+    const scrubbed = options.guard?.scrubResult(result) ?? result;
+    if (!scrubbed.errors) return scrubbed;
+    return { ...scrubbed, errors: scrubbed.errors.map(formatOne) };
+  };
+}
+
+/**
+ * One error as formatError sees it over HTTP. An error thrown by a running stream (a batch
+ * Chillr does not know, an expired cursor) reaches graphql-ws wrapped in a GraphQLError with
+ * no path, which formatError would not unwrap: it is given the thrown error itself, so a
+ * ServiceError keeps its code and anything else is the generic internal error.
+ */
+function format(options: GraphqlWsOptions<unknown>) {
+  return (error: GraphQLError): GraphQLFormattedError => {
+    if (!options.formatError) return error.toJSON();
+    const thrown = !error.path && error.originalError ? error.originalError : error;
+    return options.formatError(error.toJSON(), thrown);
+  };
+}
+
+/**
+ * The sharing key: what the caller may see, then the operation as graphql-js will run it —
+ * the printed document (whitespace and comments do not split streams), the operation name,
+ * and the variables with their keys sorted.
+ */
+function streamKey(args: ExecutionArgs, visibility: string): string {
+  return [
+    visibility,
+    args.operationName ?? '',
+    print(args.document),
+    canonicalJson(args.variableValues ?? {}),
+  ].join('\u0000');
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** The subscription's single root field and its argument values, when plainly written. */
+function rootFieldOf(
+  args: ExecutionArgs,
+): { name: string; args: Record<string, unknown> } | undefined {
+  const operation = getOperationAST(args.document, args.operationName);
+  const selections = operation?.selectionSet.selections ?? [];
+  const node = selections[0];
+  if (operation?.operation !== 'subscription' || selections.length !== 1) return undefined;
+  if (node?.kind !== Kind.FIELD) return undefined;
+  const field = args.schema.getSubscriptionType()?.getFields()[node.name.value];
+  if (!field) return undefined;
+  const variables = getVariableValues(
+    args.schema,
+    operation.variableDefinitions ?? [],
+    args.variableValues ?? {},
+  );
+  if (!variables.coerced) return undefined;
+  try {
+    return { name: field.name, args: getArgumentValues(field, node, variables.coerced) };
+  } catch {
+    return undefined; // graphql-js reports the bad argument when it runs the operation
+  }
 }
 
 function routerMayConnect(
-  ctx: Context,
+  ctx: WsContext,
   router: GraphqlWsOptions<unknown>['routerSecret'],
   logger: Logger,
 ): boolean {
   if (!router) return true;
-  const request = (ctx.extra as { request?: http.IncomingMessage }).request;
-  const fromHeader = request?.headers[router.header];
+  const request = ctx.extra.request;
+  const fromHeader = request.headers[router.header];
   const fromInit = ctx.connectionParams?.[router.header];
   if (secretMatches(fromHeader, router.secret) || secretMatches(fromInit, router.secret)) {
     return true;
   }
   logger.warn(
-    { header: router.header, ip: request?.socket.remoteAddress },
+    { header: router.header, ip: request.socket.remoteAddress },
     'WebSocket without the router secret refused',
   );
   return false;

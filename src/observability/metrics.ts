@@ -89,6 +89,29 @@ export class Metrics {
     labelNames: ['subscription'] as const,
     registers: [this.registry],
   });
+  readonly subscriptionExecutions = new Counter({
+    name: 'payments_subscription_executions_total',
+    help: 'Executions of a subscription selection: one per event per distinct shared stream.',
+    labelNames: ['subscription'] as const,
+    registers: [this.registry],
+  });
+  readonly subscriptionDeliveries = new Counter({
+    name: 'payments_subscription_deliveries_total',
+    help: 'Subscription events written to WebSockets (one per subscriber per event).',
+    labelNames: ['subscription'] as const,
+    registers: [this.registry],
+  });
+  readonly subscriptionStreams = new Gauge({
+    name: 'payments_subscription_streams_active',
+    help: 'Shared subscription streams running (one per distinct document + variables).',
+    labelNames: ['subscription'] as const,
+    registers: [this.registry],
+  });
+  readonly slowConsumers = new Counter({
+    name: 'payments_ws_slow_consumers_total',
+    help: 'WebSockets closed for holding more than WS_MAX_BUFFERED_BYTES unsent bytes.',
+    registers: [this.registry],
+  });
   readonly changePushEvents = new Counter({
     name: 'payments_change_push_events_total',
     help: 'PayByGroup change-push events by outcome.',
@@ -145,6 +168,7 @@ export class Metrics {
       for (const result of ['sent', 'joined'] as const)
         this.singleFlightRuns.inc({ upstream, result }, 0);
     }
+    this.slowConsumers.inc(0);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -182,6 +206,20 @@ export class Metrics {
 
   subscription(labels: LabelValues<'subscription'>, delta: 1 | -1): void {
     this.subscriptionsActive.inc(labels, delta);
+  }
+
+  /** One execution of a shared subscription stream, written to `deliveries` sockets. */
+  subscriptionResult(labels: LabelValues<'subscription'>, deliveries: number): void {
+    this.subscriptionExecutions.inc(labels);
+    this.subscriptionDeliveries.inc(labels, deliveries);
+  }
+
+  subscriptionStream(labels: LabelValues<'subscription'>, delta: 1 | -1): void {
+    this.subscriptionStreams.inc(labels, delta);
+  }
+
+  slowConsumerDropped(): void {
+    this.slowConsumers.inc();
   }
 
   /** The text exposition format. */

@@ -1,7 +1,9 @@
+import { ErrorCode, ServiceError } from '../errors.js';
 import { GROUP_PURCHASE_CHANGED, type EventBus } from '../events/pubsub.js';
 import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
-import { compareCursors, type Ledger, type Store } from '../store/index.js';
+import { compareCursors, type Ledger, type LedgerLogEntry, type Store } from '../store/index.js';
+import { ChangeLogTail } from './change-tail.js';
 import type { GroupPurchaseChange, GroupPurchaseStatus } from './types.js';
 
 /** Which changes a reader wants; every given constraint must hold. */
@@ -18,13 +20,20 @@ export interface ChangeFeedOptions {
   /** How long the log keeps a change; named in the error for an expired cursor. */
   retentionMs: number;
   /**
-   * How long a follower waits for a wake-up before reading the log anyway: a safety net for a
-   * wake-up lost with a Redis reconnect, or for instances sharing a SQLite file without Redis.
+   * How often the shared tail reads the log with no wake-up (once per process, not per
+   * follower): a safety net for a wake-up lost with a Redis reconnect, or for instances sharing
+   * a SQLite file without Redis.
    * @default 5000
    */
   recheckMs?: number;
   /** Log entries read per store round trip. @default 200 */
   readSize?: number;
+  /**
+   * Recent log entries kept in memory for followers that are caught up; a follower further
+   * behind reads the store itself until it is back inside (memory, not correctness).
+   * @default 1000
+   */
+  windowSize?: number;
   /** Most log entries one page request scans before it answers (with hasNextPage). @default 5000 */
   maxScan?: number;
 }
@@ -50,13 +59,27 @@ type LoggedChange = Omit<GroupPurchaseChange, 'cursor' | 'eventId'>;
  * cursor X"; the follower then reads the log after the last cursor it delivered. So what a
  * subscriber receives is exactly the log, in the log's order: no gap and no repeat at the seam
  * between replay and live, and none when instances' wake-ups cross in Redis.
+ *
+ * "Reads the log" has two sources, and the guarantee holds across both because each is asked
+ * for what follows the follower's own last cursor, never for "what is new":
+ * - caught up: from the shared tail (change-tail.ts), one store read per wake-up for the whole
+ *   process, whose window holds every entry after its `from` cursor without a hole;
+ * - behind (a replay from `after`, or a follower that fell out of the window): from the store
+ *   itself, page by page, until its last cursor is inside the window again, then the tail.
  */
 export class ChangeFeed {
-  private latest: string | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly tail: ChangeLogTail<LoggedChange>;
   private stopListening: (() => void) | undefined;
 
-  constructor(private readonly options: ChangeFeedOptions) {}
+  constructor(private readonly options: ChangeFeedOptions) {
+    this.tail = new ChangeLogTail<LoggedChange>({
+      ledger: () => this.ledger,
+      logger: options.logger,
+      readSize: options.readSize ?? 200,
+      windowSize: options.windowSize ?? 1000,
+      recheckMs: options.recheckMs ?? 5000,
+    });
+  }
 
   private get ledger(): Ledger {
     return this.options.store.ledger;
@@ -71,7 +94,7 @@ export class ChangeFeed {
       for (;;) {
         const next = await iterator.next();
         if (next.done) return;
-        this.advance(next.value.cursor);
+        this.tail.heard(next.value.cursor);
       }
     })().catch((error: unknown) =>
       this.options.logger.error({ err: error }, 'change feed stopped hearing wake-ups'),
@@ -80,13 +103,7 @@ export class ChangeFeed {
 
   close(): void {
     this.stopListening?.();
-    for (const wake of this.waiters) wake();
-  }
-
-  private advance(cursor: string): void {
-    if (this.latest !== undefined && compareCursors(cursor, this.latest) <= 0) return;
-    this.latest = cursor;
-    for (const wake of [...this.waiters]) wake();
+    this.tail.close();
   }
 
   /** Undefined when `after` can be read after; otherwise why not, for the caller to report. */
@@ -152,11 +169,10 @@ export class ChangeFeed {
     const changes = this.run(filter, after, stop.signal);
     return {
       next: () => changes.next(),
-      // Abort first: the generator may be waiting for a wake-up, not at a yield, and a return()
-      // queued behind that wait would otherwise never run.
+      // Abort first: the generator may be waiting for the tail, not at a yield, and a return()
+      // queued behind that wait would otherwise never run (the abort ends the wait).
       return: async () => {
         stop.abort();
-        this.waiters.forEach((wake) => wake());
         return changes.return(undefined);
       },
       [Symbol.asyncIterator]() {
@@ -170,46 +186,42 @@ export class ChangeFeed {
     after: string | undefined,
     signal: AbortSignal,
   ): AsyncGenerator<GroupPurchaseChange, void, undefined> {
-    let last = after ?? (await guardStore(() => this.ledger.head())) ?? '0';
-    const readSize = this.options.readSize ?? 200;
-    while (!signal.aborted) {
-      const { entries, expired: gone } = await guardStore(() =>
-        this.ledger.readLog<LoggedChange>(last, readSize),
-      );
-      if (gone) throw new Error(expired(last, this.options.retentionMs).message);
-      for (const entry of entries) {
-        last = entry.cursor;
-        const change = { ...entry.value, cursor: entry.cursor, eventId: entry.cursor };
-        if (matches(change, filter)) yield change;
-        if (signal.aborted) return;
+    const leave = this.tail.join();
+    try {
+      let last = after ?? (await guardStore(() => this.ledger.head())) ?? '0';
+      while (!signal.aborted && !this.tail.isClosed) {
+        const entries = this.tail.entriesAfter(last) ?? (await this.readBehind(last));
+        if (entries.length === 0) {
+          await this.tail.waitForMore(signal);
+          continue;
+        }
+        for (const entry of entries) {
+          last = entry.cursor;
+          const change = { ...entry.value, cursor: entry.cursor, eventId: entry.cursor };
+          if (matches(change, filter)) yield change;
+          if (signal.aborted) return;
+        }
       }
-      if (entries.length < readSize) await this.wakeAfter(last, signal);
+    } finally {
+      leave();
     }
   }
 
-  /** Resolves once the log is known to have grown past `cursor`, on abort, or after recheckMs. */
-  private wakeAfter(cursor: string, signal: AbortSignal): Promise<void> {
-    if (this.latest !== undefined && compareCursors(this.latest, cursor) > 0)
-      return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const wake = () => {
-        if (
-          !signal.aborted &&
-          this.latest !== undefined &&
-          compareCursors(this.latest, cursor) <= 0
-        ) {
-          return;
-        }
-        this.waiters.delete(wake);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(wake);
-        resolve();
-      }, this.options.recheckMs ?? 5000);
-      this.waiters.add(wake);
-    });
+  /** A follower behind the shared window reads the next page of the log itself. */
+  private async readBehind(last: string): Promise<ReadonlyArray<LedgerLogEntry<LoggedChange>>> {
+    const { entries, expired: gone } = await guardStore(() =>
+      this.ledger.readLog<LoggedChange>(last, this.options.readSize ?? 200),
+    );
+    if (gone) {
+      throw new ServiceError(
+        ErrorCode.BAD_USER_INPUT,
+        expired(last, this.options.retentionMs).message,
+        {
+          details: { field: 'after', reason: 'CURSOR_EXPIRED' },
+        },
+      );
+    }
+    return entries;
   }
 }
 

@@ -66,6 +66,12 @@ export interface WsObservability {
   stopped(socket: object, id: string): void;
   /** The socket closed: whatever it still held stops. */
   closed(socket: object): void;
+  /** A shared stream of `subscription` executed once for an event and wrote it to `deliveries`. */
+  streamResult(subscription: string, deliveries: number): void;
+  /** A shared stream started (+1) or ended (-1). */
+  stream(subscription: string, delta: 1 | -1): void;
+  /** A socket was closed for not reading its messages (over WS_MAX_BUFFERED_BYTES). */
+  slowConsumer(): void;
 }
 
 export function createObservability(options: ObservabilityOptions): Observability {
@@ -210,6 +216,10 @@ function wsObservability(
     closed(socket) {
       for (const id of [...(live.get(socket)?.keys() ?? [])]) stop(socket, id, 'socket closed');
     },
+    streamResult: (subscription, deliveries) =>
+      metrics.subscriptionResult({ subscription }, deliveries),
+    stream: (subscription, delta) => metrics.subscriptionStream({ subscription }, delta),
+    slowConsumer: () => metrics.slowConsumerDropped(),
   };
 }
 

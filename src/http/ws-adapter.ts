@@ -1,0 +1,138 @@
+import type http from 'node:http';
+import { CloseCode, handleProtocols, type Server } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../logger.js';
+
+/** What every graphql-ws context carries in `extra` on this transport. */
+export interface WsExtra {
+  socket: WebSocket;
+  request: http.IncomingMessage;
+  /**
+   * Queues one message on the socket and returns at once: nothing waits for a client to read.
+   * A socket already holding more unsent bytes than its bound is closed instead (slow consumer).
+   */
+  send(data: string): void;
+}
+
+export interface WsTransportOptions {
+  /** Server ping interval; a client that does not answer within it is cut off. 0 = no pings. */
+  keepAliveMs: number;
+  /**
+   * Unsent bytes one socket may hold when its next message is due; over it the socket is closed
+   * with SLOW_CONSUMER_CLOSE_CODE and a reason naming the limit.
+   */
+  maxBufferedBytes: number;
+  logger: Logger;
+  /** A socket was closed for holding `buffered` unsent bytes. @default nothing */
+  onSlowConsumer?: (buffered: number) => void;
+}
+
+/**
+ * Close code for a client that does not read fast enough: 1013 "Try Again Later". It is not
+ * fatal to graphql-ws clients, so they reconnect, and a `groupPurchaseChanged` client resumes
+ * with `after:` its last cursor without losing a change.
+ */
+export const SLOW_CONSUMER_CLOSE_CODE = 1013;
+
+/**
+ * graphql-ws's protocol core (`makeServer`) on a `ws` server: the thin adapter graphql-ws ships
+ * as `useServer`, with two differences that matter for fan-out.
+ *
+ * - `send` never waits for the socket. The core awaits each send, and graphql-ws's own adapter
+ *   resolves it only once the bytes reached the kernel, so one client that stops reading held
+ *   every message meant for it in memory with no bound. Here the bytes go to the socket's own
+ *   buffer and the bound is checked against `socket.bufferedAmount`: over it, the socket is
+ *   closed (and logged, and counted) rather than buffered without end or waited for.
+ * - Shared subscription streams write pre-serialized frames through the same `send`
+ *   (`extra.send`), so a slow socket is bounded the same way whoever writes to it.
+ *
+ * Internal errors close the socket with 4500 and a fixed reason; the details go to the log.
+ */
+export function serveGraphqlWs(
+  server: Server<WsExtra>,
+  wss: WebSocketServer,
+  options: WsTransportOptions,
+): { dispose(): Promise<void> } {
+  const { logger } = options;
+  wss.options.handleProtocols = handleProtocols;
+  wss.on('error', (error) => {
+    logger.error({ err: error }, 'WebSocket server error');
+    for (const client of wss.clients) client.close(CloseCode.InternalServerError, 'Internal error');
+  });
+  wss.on('connection', (socket, request) => {
+    const send = boundedSend(socket, options);
+    socket.once('error', (error) => {
+      logger.warn({ err: error.message }, 'WebSocket error');
+      socket.close(CloseCode.InternalServerError, 'Internal error');
+    });
+    const stopKeepAlive = keepAlive(socket, options.keepAliveMs);
+    const closed = server.opened(
+      {
+        protocol: socket.protocol,
+        send,
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on('message', (data) => {
+            handle(String(data)).catch((error: unknown) => {
+              logger.error({ err: error }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal error');
+            });
+          }),
+      },
+      { socket, request, send },
+    );
+    socket.once('close', (code, reason) => {
+      stopKeepAlive();
+      void closed(code, String(reason));
+    });
+  });
+  return {
+    async dispose() {
+      for (const client of wss.clients) client.close(1001, 'Going away');
+      wss.removeAllListeners();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function boundedSend(socket: WebSocket, options: WsTransportOptions): (data: string) => void {
+  const limit = options.maxBufferedBytes;
+  return (data) => {
+    if (socket.readyState !== socket.OPEN) return;
+    const buffered = socket.bufferedAmount;
+    if (buffered <= limit) {
+      socket.send(data);
+      return;
+    }
+    options.logger.warn(
+      { bufferedBytes: buffered, limit },
+      'WebSocket closed: the client does not read its messages (WS_MAX_BUFFERED_BYTES)',
+    );
+    options.onSlowConsumer?.(buffered);
+    // The reason reaches the client after what it has not read yet; ws destroys the socket if
+    // no close answer comes within its close timeout (30 s), freeing the buffer.
+    socket.close(
+      SLOW_CONSUMER_CLOSE_CODE,
+      `Slow consumer: more than WS_MAX_BUFFERED_BYTES=${limit} bytes unread`,
+    );
+  };
+}
+
+/** Pings every `ms`; a client whose pong does not come within the next `ms` is cut off. */
+function keepAlive(socket: WebSocket, ms: number): () => void {
+  if (!(ms > 0 && Number.isFinite(ms))) return () => undefined;
+  let pongWait: NodeJS.Timeout | undefined;
+  const interval = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    pongWait = setTimeout(() => socket.terminate(), ms);
+    socket.once('pong', () => {
+      clearTimeout(pongWait);
+      pongWait = undefined;
+    });
+    socket.ping();
+  }, ms);
+  return () => {
+    clearInterval(interval);
+    clearTimeout(pongWait);
+  };
+}
