@@ -134,7 +134,7 @@ export class PurchaseStateStore {
       }
     } finally {
       // Also after a failure: what the earlier rounds logged must still wake its followers.
-      this.afterObserving(outcomes.filter(Boolean), source);
+      this.afterObserving(outcomes.filter(Boolean), source, Date.parse(receivedAt));
     }
     return outcomes;
   }
@@ -204,9 +204,8 @@ export class PurchaseStateStore {
     record.merchantId === this.options.merchantId;
 
   /** Counting, logging stale ones, the wake-up for subscribers, and "seen" for the read cache. */
-  private afterObserving(outcomes: Observed[], source: Source): void {
+  private afterObserving(outcomes: Observed[], source: Source, now: number): void {
     let newest: string | undefined;
-    const now = Date.now();
     for (const outcome of outcomes) {
       if (outcome.kind === 'change') {
         this.counts.changes += 1;
