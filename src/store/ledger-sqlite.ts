@@ -56,6 +56,8 @@ export class SqliteLedger implements Ledger {
   readonly #db: DatabaseSync;
   readonly #q: Record<keyof typeof STATEMENTS, StatementSync>;
   readonly #writer: SqliteWriter;
+  /** Writes under way (serializing or at the writer): close() lets them finish first. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(path: string, busyTimeoutMs: number) {
     this.#db = new DatabaseSync(path, { timeout: busyTimeoutMs });
@@ -85,18 +87,20 @@ export class SqliteLedger implements Ledger {
     );
   }
 
-  async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
-    if (writes.length === 0) return [];
-    const serialized = await serializeWrites(writes);
-    const replies = await this.#writer.request<CommitReply>({
-      op: 'commit',
-      writes: serialized,
-      now: Date.now(),
-    });
-    return replies.map((reply): LedgerCommitResult => {
-      if (reply === null) return { ok: false };
-      const [version, cursor] = reply;
-      return cursor === 0 ? { ok: true, version } : { ok: true, version, cursor: String(cursor) };
+  commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+    return this.#track(async () => {
+      if (writes.length === 0) return [];
+      const serialized = await serializeWrites(writes);
+      const replies = await this.#writer.request<CommitReply>({
+        op: 'commit',
+        writes: serialized,
+        now: Date.now(),
+      });
+      return replies.map((reply): LedgerCommitResult => {
+        if (reply === null) return { ok: false };
+        const [version, cursor] = reply;
+        return cursor === 0 ? { ok: true, version } : { ok: true, version, cursor: String(cursor) };
+      });
     });
   }
 
@@ -120,22 +124,40 @@ export class SqliteLedger implements Ledger {
     return row && row.seq > 0 ? String(row.seq) : undefined;
   }
 
-  async trim(maxAgeMs: number): Promise<number> {
-    return this.#writer.request<number>({ op: 'trim', cutoff: Date.now() - maxAgeMs });
+  trim(maxAgeMs: number): Promise<number> {
+    return this.#track(() =>
+      this.#writer.request<number>({ op: 'trim', cutoff: Date.now() - maxAgeMs }),
+    );
   }
 
   isCursor(cursor: string): boolean {
     return /^\d{1,15}$/.test(cursor);
   }
 
-  async takeOpen(limit: number): Promise<string[]> {
-    return this.#writer.request<string[]>({ op: 'takeOpen', limit, now: Date.now() });
+  takeOpen(limit: number): Promise<string[]> {
+    return this.#track(() =>
+      this.#writer.request<string[]>({ op: 'takeOpen', limit, now: Date.now() }),
+    );
   }
 
-  /** Waits for the writes in flight, then closes both connections. */
+  /**
+   * Lets the writes under way finish — a commit still serializing has not reached the writer
+   * yet, and must not find it gone — then stops the writer and closes both connections.
+   */
   async close(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
     await this.#writer.close();
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  #track<R>(write: () => Promise<R>): Promise<R> {
+    const running = write();
+    this.#inFlight.add(running);
+    void running.then(
+      () => this.#inFlight.delete(running),
+      () => this.#inFlight.delete(running),
+    );
+    return running;
   }
 
   /** `work` inside one deferred (read) transaction: one WAL snapshot. */
