@@ -12,8 +12,11 @@ export interface ChangePushOptions {
   /** The owner of purchase state: every event is observed through it. */
   state: PurchaseStateStore;
   logger: Logger;
-  /** Events observed per store round trip, with a yield to the event loop between. @default 100 */
-  chunkSize?: number;
+  /**
+   * Events checked and parsed per slice of the event loop, with a yield between slices.
+   * @default 500
+   */
+  sliceSize?: number;
   /** `payments_change_push_events_total{outcome}`, per event. @default none */
   metrics?: Metrics;
 }
@@ -35,14 +38,20 @@ export interface RefusedEvent {
  * No event is ever "claimed": a process that dies mid-push leaves nothing that blocks the retry.
  *
  * Each event is checked for nesting depth and size before anything else reads it (limits.ts),
- * and refused by index in `refused` when it breaks one. Events are observed in chunks with a
- * yield between them, so 5,000 events do not hold the event loop for the whole push.
+ * and refused by index in `refused` when it breaks one.
+ *
+ * A bulk push is one observation: the purchase state owner compares every event and stores the
+ * changes of distinct purchases in one ledger commit — one SQLite transaction (in the ledger's
+ * writer thread) or one Redis pipeline — instead of one per chunk of events; a purchase listed
+ * twice has its later events in later commits, in order. The main-thread work (checking and
+ * parsing here, comparing and serializing there) runs in slices with a yield to the event loop
+ * between them, so 5,000 events never hold other requests for more than one slice.
  */
 export class ChangePushReceiver {
-  private readonly chunkSize: number;
+  private readonly sliceSize: number;
 
   constructor(private readonly options: ChangePushOptions) {
-    this.chunkSize = options.chunkSize ?? 100;
+    this.sliceSize = options.sliceSize ?? 500;
   }
 
   async handle(raw: unknown): Promise<CallbackResponse> {
@@ -55,7 +64,7 @@ export class ChangePushReceiver {
     if (events.length === 0) {
       return refuse('events is empty; a change push carries at least one event.');
     }
-    const { accepted, refused } = this.read(events);
+    const { accepted, refused } = await this.read(events);
     this.options.metrics?.changePush('refused', refused.length);
     if (accepted.length === 0) {
       this.options.logger.warn({ refused: refused.length }, 'change push with no readable event');
@@ -65,17 +74,13 @@ export class ChangePushReceiver {
       };
     }
 
-    const outcomes: Observed[] = [];
+    let outcomes: Observed[];
     try {
-      for (let start = 0; start < accepted.length; start += this.chunkSize) {
-        const chunk = accepted.slice(start, start + this.chunkSize);
-        outcomes.push(...(await this.options.state.observe(chunk, GroupPurchaseChangeSource.PUSH)));
-        if (start + this.chunkSize < accepted.length) await yieldToEventLoop();
-      }
+      outcomes = await this.options.state.observe(accepted, GroupPurchaseChangeSource.PUSH);
     } catch (error) {
       // Nothing is acknowledged: PBG pushes again, and what was stored is then a repeat.
       this.options.logger.error(
-        { err: error, observed: outcomes.length },
+        { err: error, events: accepted.length },
         'change push not stored; answering 503 so PBG retries',
       );
       return {
@@ -100,15 +105,23 @@ export class ChangePushReceiver {
     metrics?.changePush('refused', counts.refused ?? 0);
   }
 
-  /** Splits the events into readable purchases and refusals (by index, with the reason). */
-  private read(events: unknown[]): { accepted: GroupPurchaseRecord[]; refused: RefusedEvent[] } {
+  /**
+   * Splits the events into readable purchases and refusals (by index, with the reason), a slice
+   * at a time: the limit check stringifies each event and parsing walks it (~20 ms for 5,000
+   * events on the 2-core machine in one go).
+   */
+  private async read(
+    events: unknown[],
+  ): Promise<{ accepted: GroupPurchaseRecord[]; refused: RefusedEvent[] }> {
     const refused: RefusedEvent[] = [];
     const accepted: GroupPurchaseRecord[] = [];
-    events.forEach((event: unknown, index) => {
+    for (let index = 0; index < events.length; index++) {
+      if (index > 0 && index % this.sliceSize === 0) await yieldToEventLoop();
+      const event = events[index];
       const problem = purchaseObjectProblem(event);
       if (problem !== undefined) {
         refused.push({ index, reason: problem });
-        return;
+        continue;
       }
       const record = readGroupPurchase(event, this.options.logger, `change push event ${index}`);
       if (record === null) {
@@ -117,7 +130,7 @@ export class ChangePushReceiver {
           reason: 'each event must be an object with a non-empty string purchase_id',
         });
       } else accepted.push(record);
-    });
+    }
     return { accepted, refused };
   }
 }

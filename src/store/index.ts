@@ -15,7 +15,7 @@ export { compareCursors } from './ledger.js';
 export interface Store {
   /**
    * A keyv instance for one namespace ('batches', 'idempotency', 'batch-status', 'offers',
-   * 'purchase-seen', 'locks'), cached per name. Its methods reject when the backend fails instead of
+   * 'locks'), cached per name. Its methods reject when the backend fails instead of
    * quietly returning `undefined`/`false` (keyv's default) — except `clear()` over Redis, which
    * the Redis adapter only reports as an 'error' event. Names: letters, digits, `-` and `_`.
    * Release the backend with `Store.close()`, not `keyv.disconnect()`: namespaces share one

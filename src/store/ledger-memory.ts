@@ -1,9 +1,11 @@
-import type {
-  Ledger,
-  LedgerCommitResult,
-  LedgerLogPage,
-  LedgerState,
-  LedgerWrite,
+import {
+  serializeWrites,
+  type Ledger,
+  type LedgerCommitResult,
+  type LedgerLogPage,
+  type LedgerState,
+  type LedgerWrite,
+  type SerializedWrite,
 } from './ledger.js';
 
 interface MemoryState {
@@ -21,7 +23,8 @@ interface MemoryLogEntry {
 
 /**
  * The ledger of `memory://`: a Map of states and an array as the log. No method awaits between
- * reading and writing, so a commit is atomic against every other call in this process, which is
+ * reading and writing (a commit serializes its writes first, then compares and applies them all
+ * without an await), so a commit is atomic against every other call in this process, which is
  * the only place memory state exists.
  */
 export class MemoryLedger implements Ledger {
@@ -49,10 +52,11 @@ export class MemoryLedger implements Ledger {
   }
 
   async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
-    return writes.map((write) => this.#applyOne(write));
+    const serialized = await serializeWrites(writes);
+    return serialized.map((write) => this.#applyOne(write));
   }
 
-  #applyOne(write: LedgerWrite<unknown>): LedgerCommitResult {
+  #applyOne(write: SerializedWrite): LedgerCommitResult {
     const previous = this.#states.get(write.key);
     const version = previous?.version ?? 0;
     if (version !== write.expectedVersion) return { ok: false };
@@ -61,11 +65,10 @@ export class MemoryLedger implements Ledger {
     let cursor = previous?.cursor;
     if (write.log !== undefined) {
       this.#lastSeq += 1;
-      this.#log.push({ seq: this.#lastSeq, at: this.now(), value: JSON.stringify(write.log) });
+      this.#log.push({ seq: this.#lastSeq, at: this.now(), value: write.log });
       cursor = String(this.#lastSeq);
     }
-    const value = JSON.stringify(write.value);
-    this.#states.set(write.key, { version: version + 1, value, cursor });
+    this.#states.set(write.key, { version: version + 1, value: write.value, cursor });
     return write.log === undefined
       ? { ok: true, version: version + 1 }
       : { ok: true, version: version + 1, cursor: cursor! };

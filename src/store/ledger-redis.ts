@@ -1,14 +1,36 @@
 import {
   compareCursors,
+  serializeWrites,
   type Ledger,
   type LedgerCommitResult,
   type LedgerLogPage,
   type LedgerState,
   type LedgerWrite,
+  type SerializedWrite,
 } from './ledger.js';
 
 /** One raw Redis command (node-redis's `sendCommand`). */
 export type RedisCommand = (args: string[]) => Promise<unknown>;
+
+/** How the ledger reaches Redis. */
+export interface RedisLedgerConnection {
+  /** One command, one reply. */
+  send: RedisCommand;
+  /**
+   * The commands in one MULTI … EXEC, sent as one pipeline (one round trip); their replies in
+   * order. Redis runs them with nothing in between, and runs none of them if EXEC never
+   * arrives (a connection lost mid-send).
+   */
+  transaction: (commands: string[][]) => Promise<unknown[]>;
+}
+
+/**
+ * Writes per COMMIT script call, and keys per GET_MANY call. Why a bound: GET_MANY passes its
+ * keys through Lua's `unpack`, which fails past ~8,000 values (LUAI_MAXCSTACK), and a script
+ * keeps Redis to itself while it runs; 1,000 writes (6,002 arguments) run in a few ms. A larger
+ * commit is several script calls inside one MULTI (see commit).
+ */
+const SCRIPT_BATCH = 1000;
 
 /*
  * Keys share the `{ledger}` hash tag, so a Redis Cluster keeps them on one slot and the scripts
@@ -91,50 +113,67 @@ type StreamEntry = [string, string[]];
  * The ledger in Redis: versions, values and cursors in hashes, the open set in a sorted set
  * scored by when each key was last checked, and the change log in a Stream — whose ids Redis
  * assigns in increasing order whatever the instances' clocks say, so they serve as cursors as
- * they are. Every operation is one script (or one command), so each sees one consistent state.
+ * they are. Every operation is one script (or one command), so each sees one consistent state —
+ * except a commit of more than SCRIPT_BATCH writes, which is several script calls in one
+ * MULTI … EXEC (still one atomic step), and a getMany of more than SCRIPT_BATCH keys, whose
+ * batches are read separately (each key's version, value and cursor still together).
  */
 export class RedisLedger implements Ledger {
-  constructor(private readonly send: RedisCommand) {}
+  private readonly send: RedisCommand;
+
+  constructor(private readonly connection: RedisLedgerConnection) {
+    this.send = connection.send;
+  }
 
   private eval(script: string, keys: string[], args: string[]): Promise<unknown> {
-    return this.send(['EVAL', script, String(keys.length), ...keys, ...args]);
+    return this.send(evalArgs(script, keys, args));
   }
 
   async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
     const found = new Map<string, LedgerState<T>>();
-    if (keys.length === 0) return found;
-    const [versions, values, cursors] = (await this.eval(
-      GET_MANY,
-      [KEYS.versions, KEYS.values, KEYS.cursors],
-      [...keys],
-    )) as Array<Array<string | null>>;
-    keys.forEach((key, i) => {
-      const version = versions![i];
-      const value = values![i];
-      const cursor = cursors![i];
-      if (version == null || value == null) return;
-      found.set(key, {
-        version: Number(version),
-        value: JSON.parse(value) as T,
-        ...(cursor == null ? {} : { cursor }),
+    // Issued together: node-redis writes commands of one tick as one pipeline.
+    const batches = chunks(keys, SCRIPT_BATCH);
+    const replies = await Promise.all(
+      batches.map(
+        (batch) =>
+          this.eval(GET_MANY, [KEYS.versions, KEYS.values, KEYS.cursors], batch) as Promise<
+            Array<Array<string | null>>
+          >,
+      ),
+    );
+    batches.forEach((batch, b) => {
+      const [versions, values, cursors] = replies[b]!;
+      batch.forEach((key, i) => {
+        const version = versions![i];
+        const value = values![i];
+        const cursor = cursors![i];
+        if (version == null || value == null) return;
+        found.set(key, {
+          version: Number(version),
+          value: JSON.parse(value) as T,
+          ...(cursor == null ? {} : { cursor }),
+        });
       });
     });
     return found;
   }
 
+  /**
+   * Up to SCRIPT_BATCH writes: one COMMIT script call. More (a bulk change push): one COMMIT call
+   * per SCRIPT_BATCH writes, all inside one MULTI … EXEC sent as one pipeline — one round trip,
+   * and Redis runs the calls back to back with no other client's command between them, so the
+   * whole commit is still one atomic step and its log entries are contiguous, in write order.
+   */
   async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
-    const args = [String(Date.now()), String(writes.length)];
-    for (const w of writes) {
-      const log = w.log === undefined ? ['0', ''] : ['1', JSON.stringify(w.log)];
-      args.push(w.key, String(w.expectedVersion), JSON.stringify(w.value), w.open ? '1' : '0');
-      args.push(...log);
-    }
-    const replies = (await this.eval(
-      COMMIT,
-      [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors],
-      args,
-    )) as string[];
-    return replies.map((reply): LedgerCommitResult => {
+    if (writes.length === 0) return [];
+    const now = String(Date.now());
+    const keys = [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors];
+    const calls = chunks(await serializeWrites(writes), SCRIPT_BATCH).map((batch) =>
+      evalArgs(COMMIT, keys, commitArgs(now, batch)),
+    );
+    const replies =
+      calls.length === 1 ? [await this.send(calls[0]!)] : await this.connection.transaction(calls);
+    return (replies as string[][]).flat().map((reply): LedgerCommitResult => {
       if (reply === '') return { ok: false };
       const [version, cursor] = reply.split(' ');
       return cursor
@@ -175,4 +214,26 @@ export class RedisLedger implements Ledger {
     const args = [String(limit), String(Date.now())];
     return (await this.eval(TAKE_OPEN, [KEYS.open], args)) as string[];
   }
+}
+
+function evalArgs(script: string, keys: string[], args: readonly string[]): string[] {
+  return ['EVAL', script, String(keys.length), ...keys, ...args];
+}
+
+/** COMMIT's ARGV: now, count, then six per write. */
+function commitArgs(now: string, writes: readonly SerializedWrite[]): string[] {
+  const args = [now, String(writes.length)];
+  for (const w of writes) {
+    args.push(w.key, String(w.expectedVersion), w.value, w.open ? '1' : '0');
+    args.push(w.log === undefined ? '0' : '1', w.log ?? '');
+  }
+  return args;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) {
+    out.push(items.slice(start, start + size));
+  }
+  return out;
 }

@@ -1,11 +1,14 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type {
-  Ledger,
-  LedgerCommitResult,
-  LedgerLogPage,
-  LedgerState,
-  LedgerWrite,
+import {
+  serializeWrites,
+  type Ledger,
+  type LedgerCommitResult,
+  type LedgerLogPage,
+  type LedgerState,
+  type LedgerWrite,
 } from './ledger.js';
+import type { CommitReply } from './ledger-sqlite-worker.js';
+import { SqliteWriter } from './sqlite-writer.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS ledger_state (
@@ -18,47 +21,43 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
+/** The reads, on the main thread's connection; the writes are in ledger-sqlite-worker.ts. */
 const STATEMENTS = {
   getMany: `SELECT key, version, value, cursor FROM ledger_state
             WHERE key IN (SELECT value FROM json_each($keys))`,
-  version: 'SELECT version FROM ledger_state WHERE key = $key',
-  // A key that stays open keeps its place in the rotation (checked_at); one that opens anew
-  // starts at `now`. The cursor moves only with a logged write.
-  put: `INSERT INTO ledger_state (key, version, value, open, checked_at, cursor)
-        VALUES ($key, $version, $value, $open, $now, $cursor)
-        ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value,
-          open = excluded.open, cursor = coalesce(excluded.cursor, ledger_state.cursor),
-          checked_at = CASE WHEN ledger_state.open = 1 THEN ledger_state.checked_at ELSE $now END`,
-  append: 'INSERT INTO change_log (at, value) VALUES ($at, $value)',
   page: 'SELECT seq, value FROM change_log WHERE seq > $after ORDER BY seq LIMIT $n',
   head: "SELECT seq FROM sqlite_sequence WHERE name = 'change_log'",
   trimmedUpTo: "SELECT value FROM ledger_meta WHERE name = 'trimmed_up_to'",
-  lastOld: 'SELECT max(seq) AS seq FROM change_log WHERE at < $cutoff',
-  trim: 'DELETE FROM change_log WHERE seq <= $seq',
-  setTrimmed: `INSERT INTO ledger_meta (name, value) VALUES ('trimmed_up_to', $seq)
-               ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
-  open: 'SELECT key FROM ledger_state WHERE open = 1 ORDER BY checked_at, key LIMIT $n',
-  check: 'UPDATE ledger_state SET checked_at = $now WHERE key = $key',
 } as const;
 
 /**
- * The ledger in the SQLite file, on its own connection beside keyv's (WAL lets both, and other
- * processes on the same file, read while one writes).
+ * The ledger in the SQLite file, on its own connections beside keyv's (WAL lets all of them, and
+ * other processes on the same file, read while one writes).
  *
  * - `ledger_state`: one row per key with its version.
  * - `change_log`: `seq INTEGER PRIMARY KEY AUTOINCREMENT` — SQLite never reuses an AUTOINCREMENT
  *   value, even after the newest rows are deleted, so a cursor handed out once keeps its place.
  * - `ledger_meta`: the highest seq ever trimmed, to tell an expired cursor from a quiet log.
  *
- * A commit is one `BEGIN IMMEDIATE` transaction: it takes the file's write lock before the first
- * read, so the version compared is the version overwritten, across processes. node:sqlite is
- * synchronous, so no other JavaScript of this process runs inside the transaction either.
- * Multi-statement reads run in a deferred transaction: one WAL snapshot, so a trim by another
- * process cannot fall between the watermark and the page.
+ * Reads run here, on the main thread: each is one short statement (or a deferred transaction —
+ * one WAL snapshot, so a trim by another process cannot fall between the watermark and the page)
+ * and a read never waits for the writer under WAL.
+ *
+ * Writes (commit, trim, takeOpen) run in a worker thread with its own connection
+ * (ledger-sqlite-worker.ts), each one `BEGIN IMMEDIATE` transaction there. Why a thread:
+ * node:sqlite is synchronous, and one 5,000-row commit (a bulk change push: a version read, a
+ * log insert and a state upsert per write, then the fsync) held the event loop for 65–100 ms
+ * on the 2-core machine — every other request, `/healthz` included, waited that long. In the
+ * worker the main thread only serializes the writes (in slices, serializeWrites) and posts
+ * them. The file's write lock still serializes writers across processes, and the worker runs
+ * one request at a time, so the compare-and-set semantics are those of one connection.
  */
 export class SqliteLedger implements Ledger {
   readonly #db: DatabaseSync;
   readonly #q: Record<keyof typeof STATEMENTS, StatementSync>;
+  readonly #writer: SqliteWriter;
+  /** Writes under way (serializing or at the writer): close() lets them finish first. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(path: string, busyTimeoutMs: number) {
     this.#db = new DatabaseSync(path, { timeout: busyTimeoutMs });
@@ -66,6 +65,7 @@ export class SqliteLedger implements Ledger {
     this.#q = Object.fromEntries(
       Object.entries(STATEMENTS).map(([name, sql]) => [name, this.#db.prepare(sql)]),
     ) as Record<keyof typeof STATEMENTS, StatementSync>;
+    this.#writer = new SqliteWriter({ path, busyTimeoutMs });
   }
 
   async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
@@ -87,38 +87,26 @@ export class SqliteLedger implements Ledger {
     );
   }
 
-  async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
-    const now = Date.now();
-    return this.#transaction('BEGIN IMMEDIATE', () =>
-      writes.map((write) => this.#applyOne(write, now)),
-    );
-  }
-
-  #applyOne(write: LedgerWrite<unknown>, now: number): LedgerCommitResult {
-    const row = this.#q.version.get({ key: write.key }) as { version: number } | undefined;
-    const version = row?.version ?? 0;
-    if (version !== write.expectedVersion) return { ok: false };
-    let cursor: string | undefined;
-    if (write.log !== undefined) {
-      const inserted = this.#q.append.run({ at: now, value: JSON.stringify(write.log) });
-      cursor = String(inserted.lastInsertRowid);
-    }
-    this.#q.put.run({
-      key: write.key,
-      version: version + 1,
-      value: JSON.stringify(write.value),
-      open: write.open ? 1 : 0,
-      now,
-      cursor: cursor === undefined ? null : Number(cursor),
+  commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+    return this.#track(async () => {
+      if (writes.length === 0) return [];
+      const serialized = await serializeWrites(writes);
+      const replies = await this.#writer.request<CommitReply>({
+        op: 'commit',
+        writes: serialized,
+        now: Date.now(),
+      });
+      return replies.map((reply): LedgerCommitResult => {
+        if (reply === null) return { ok: false };
+        const [version, cursor] = reply;
+        return cursor === 0 ? { ok: true, version } : { ok: true, version, cursor: String(cursor) };
+      });
     });
-    return cursor === undefined
-      ? { ok: true, version: version + 1 }
-      : { ok: true, version: version + 1, cursor };
   }
 
   async readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>> {
     const from = after === undefined ? 0 : Number(after);
-    return this.#transaction('BEGIN', () => {
+    return this.#snapshot(() => {
       const trimmed = (this.#q.trimmedUpTo.get() as { value: number } | undefined)?.value ?? 0;
       const rows = this.#q.page.all({ after: from, n: limit }) as Array<{
         seq: number;
@@ -136,35 +124,45 @@ export class SqliteLedger implements Ledger {
     return row && row.seq > 0 ? String(row.seq) : undefined;
   }
 
-  async trim(maxAgeMs: number): Promise<number> {
-    return this.#transaction('BEGIN IMMEDIATE', () => {
-      const cutoff = Date.now() - maxAgeMs;
-      const last = (this.#q.lastOld.get({ cutoff }) as { seq: number | null }).seq;
-      if (last === null) return 0;
-      this.#q.setTrimmed.run({ seq: last });
-      return Number(this.#q.trim.run({ seq: last }).changes);
-    });
+  trim(maxAgeMs: number): Promise<number> {
+    return this.#track(() =>
+      this.#writer.request<number>({ op: 'trim', cutoff: Date.now() - maxAgeMs }),
+    );
   }
 
   isCursor(cursor: string): boolean {
     return /^\d{1,15}$/.test(cursor);
   }
 
-  async takeOpen(limit: number): Promise<string[]> {
-    const now = Date.now();
-    return this.#transaction('BEGIN IMMEDIATE', () => {
-      const keys = (this.#q.open.all({ n: limit }) as Array<{ key: string }>).map((r) => r.key);
-      for (const key of keys) this.#q.check.run({ key, now });
-      return keys;
-    });
+  takeOpen(limit: number): Promise<string[]> {
+    return this.#track(() =>
+      this.#writer.request<string[]>({ op: 'takeOpen', limit, now: Date.now() }),
+    );
   }
 
-  close(): void {
+  /**
+   * Lets the writes under way finish — a commit still serializing has not reached the writer
+   * yet, and must not find it gone — then stops the writer and closes both connections.
+   */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#writer.close();
     if (this.#db.isOpen) this.#db.close();
   }
 
-  #transaction<T>(begin: 'BEGIN' | 'BEGIN IMMEDIATE', work: () => T): T {
-    this.#db.exec(begin);
+  #track<R>(write: () => Promise<R>): Promise<R> {
+    const running = write();
+    this.#inFlight.add(running);
+    void running.then(
+      () => this.#inFlight.delete(running),
+      () => this.#inFlight.delete(running),
+    );
+    return running;
+  }
+
+  /** `work` inside one deferred (read) transaction: one WAL snapshot. */
+  #snapshot<T>(work: () => T): T {
+    this.#db.exec('BEGIN');
     try {
       const result = work();
       this.#db.exec('COMMIT');

@@ -1,3 +1,5 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+
 /**
  * A versioned key → value map with an ordered, append-only change log beside it, kept in the
  * store's own engine: an array in memory, two tables in the SQLite file, a hash, a sorted set and
@@ -81,4 +83,48 @@ export function compareCursors(a: string, b: string): number {
     if (x !== y) return x < y ? -1 : 1;
   }
   return 0;
+}
+
+/** A write as the engines store it: value and log entry already JSON text. */
+export interface SerializedWrite {
+  key: string;
+  expectedVersion: number;
+  value: string;
+  open: boolean;
+  /** undefined = no log entry. */
+  log?: string;
+}
+
+/** Writes serialized per slice of the event loop (see serializeWrites). */
+export const SERIALIZE_SLICE = 500;
+
+/**
+ * The JSON text of every write, made before an engine applies them.
+ *
+ * Why here and in slices: a bulk commit (a 5,000-event change push) stringifies 10,000 values
+ * and log entries — about 20 ms of main-thread CPU measured on the 2-core machine — which in one
+ * go would hold every other request for that long. Between slices of SERIALIZE_SLICE writes the
+ * event loop runs (a `/healthz` probe, another request). Nothing here reads state, so yielding
+ * cannot break a compare-and-set: each engine reads the versions and applies the writes in one
+ * uninterrupted step afterwards. A commit of one slice or less does not yield at all.
+ */
+export async function serializeWrites(
+  writes: ReadonlyArray<LedgerWrite<unknown>>,
+): Promise<SerializedWrite[]> {
+  const out = new Array<SerializedWrite>(writes.length);
+  for (let start = 0; start < writes.length; start += SERIALIZE_SLICE) {
+    if (start > 0) await yieldToEventLoop();
+    const end = Math.min(start + SERIALIZE_SLICE, writes.length);
+    for (let i = start; i < end; i++) {
+      const w = writes[i]!;
+      out[i] = {
+        key: w.key,
+        expectedVersion: w.expectedVersion,
+        value: JSON.stringify(w.value),
+        open: w.open,
+        ...(w.log === undefined ? {} : { log: JSON.stringify(w.log) }),
+      };
+    }
+  }
+  return out;
 }

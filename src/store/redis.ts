@@ -71,7 +71,14 @@ export async function openRedisBackend(
   return {
     description,
 
-    ledger: new RedisLedger((args) => client.sendCommand(args)),
+    ledger: new RedisLedger({
+      send: (args) => client.sendCommand(args),
+      transaction: (commands) => {
+        const multi = client.multi();
+        for (const command of commands) multi.addCommand(command);
+        return multi.exec();
+      },
+    }),
 
     createKeyv(namespace) {
       const adapter = new KeyvRedis(client, {

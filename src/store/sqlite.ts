@@ -63,7 +63,7 @@ export function openSqliteBackend(path: string, options: SqliteBackendOptions): 
 
     async close() {
       clearInterval(sweeper);
-      ledger.close();
+      await ledger.close();
       database.close();
     },
   };

@@ -1,0 +1,102 @@
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { WriterData, WriterReply, WriterRequest } from './ledger-sqlite-worker.js';
+
+/** What `request` takes: a WriterRequest without the id this class assigns. */
+type Request = WriterRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+/*
+ * The worker's file beside this one: `.js` in dist/, `.ts` when the tests run the sources
+ * (Node strips the types of a `.ts` worker itself).
+ */
+const WORKER_URL = new URL(
+  `./ledger-sqlite-worker${extname(fileURLToPath(import.meta.url))}`,
+  import.meta.url,
+);
+
+/**
+ * The main thread's side of the ledger's writer thread (ledger-sqlite-worker.ts): posts a
+ * request, resolves with the worker's answer. The worker answers requests one at a time, in the
+ * order they were posted.
+ *
+ * - Started on the first request, so a store that only reads costs no thread.
+ * - Referenced (keeps the process alive) only while a request is pending: an idle writer never
+ *   holds up a process that has finished, and a pending one is never cut off by it.
+ * - If the thread dies (an uncaught error, out of memory), the requests it held are rejected —
+ *   an unfinished transaction is rolled back by SQLite, so each was applied wholly or not at
+ *   all — and the next request starts a new thread.
+ */
+export class SqliteWriter {
+  #worker: Worker | undefined;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(private readonly data: WriterData) {}
+
+  request<T>(request: Request): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`SQLite ledger ${this.data.path} is closed.`));
+    }
+    return this.#post<T>(request);
+  }
+
+  /** Waits for the requests in flight, closes the worker's connection and ends the thread. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const worker = this.#worker;
+    if (!worker) return;
+    // Posted after every pending request, so the worker answers those first.
+    await this.#post({ op: 'close' }).catch(() => undefined);
+    await worker.terminate();
+  }
+
+  #post<T>(request: Request): Promise<T> {
+    const worker = this.#running();
+    const id = this.#nextId++;
+    const answer = new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    });
+    if (this.#pending.size === 1) worker.ref();
+    worker.postMessage({ ...request, id } as WriterRequest);
+    return answer;
+  }
+
+  #running(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(WORKER_URL, { workerData: this.data });
+    worker.unref();
+    worker.on('message', (reply: WriterReply) => this.#settle(worker, reply));
+    worker.on('error', (error) => this.#lost(worker, error));
+    worker.on('exit', (code) => {
+      this.#lost(worker, new Error(`SQLite ledger writer exited (code ${code})`));
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  #settle(worker: Worker, reply: WriterReply): void {
+    const pending = this.#pending.get(reply.id);
+    if (!pending) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) worker.unref();
+    if (reply.ok) pending.resolve(reply.result);
+    else pending.reject(Object.assign(new Error(reply.message), { code: reply.code }));
+  }
+
+  /** The thread is gone: every request it held fails; the next one starts a new thread. */
+  #lost(worker: Worker, error: Error): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(error);
+  }
+}

@@ -1,0 +1,250 @@
+import { DatabaseSync } from 'node:sqlite';
+import { createClient } from '@keyv/redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ledger, Store } from '../src/store/index.js';
+import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import {
+  backendTitle,
+  memoryBackend,
+  redisBackend,
+  sqliteBackend,
+  type Backend,
+} from './helpers/faults/harness.js';
+import { FaultyStore, type StoreEvent } from './helpers/faults/store.js';
+import { push } from './helpers/ws.js';
+
+/**
+ * Issue 12, "bulk change pushes": a push of 5,000 events over real HTTP is stored in one ledger
+ * commit — one SQLite transaction (in the ledger's writer thread), one MULTI/EXEC pipeline on a
+ * real redis-server — while /healthz keeps answering; a repeat of it writes nothing; a fault in
+ * the middle of it leaves nothing a retry would not complete. Counts only, never times.
+ */
+
+const auth = TEST_SECRETS.PBG_MERCHANT_AUTH;
+const SIZE = 5000;
+
+const event = (purchaseId: string, numPeople = 4) => ({
+  purchase_id: purchaseId,
+  merchant_id: 'ABC',
+  status: 'pending',
+  num_people: numPeople,
+  purchase_cost: '90.00 USD',
+});
+const bulk = (label: string) =>
+  Array.from({ length: SIZE }, (_, i) => event(`${label}_${i}`, i % 9));
+
+const isWrite = (e: StoreEvent) => e.op === 'set' || e.op === 'delete' || e.op === 'setIfAbsent';
+const isCommit = (e: StoreEvent) => e.namespace === 'ledger' && e.op === 'set';
+
+type Logged = { purchase: { purchaseId: string; numPeople: number } };
+
+/** Every log entry after `after`, oldest first. */
+async function logAfter(ledger: Ledger, after: string | undefined): Promise<Logged[]> {
+  const out: Logged[] = [];
+  let cursor = after;
+  for (;;) {
+    const { entries } = await ledger.readLog<Logged>(cursor, 500);
+    out.push(...entries.map((e) => e.value));
+    if (entries.length < 500) return out;
+    cursor = entries.at(-1)!.cursor;
+  }
+}
+
+/**
+ * Sends the push and, one after another until it is answered, /healthz probes: how many were
+ * answered 200 and how many were not, while it ran.
+ */
+async function pushWhileProbing(app: TestApp, events: unknown[]) {
+  let done = false;
+  const answer = push(app, { merchant_auth: auth, events }).finally(() => (done = true));
+  let answered = 0;
+  let failed = 0;
+  while (!done) {
+    const health = await fetch(`${app.url}/healthz`).catch(() => undefined);
+    if (done) break;
+    if (health?.ok) answered += 1;
+    else failed += 1;
+  }
+  return { answer: await answer, answered, failed };
+}
+
+/**
+ * Fails the ledger's next commit after `skip` good ones, once, inside the store the app opened
+ * (below the FaultyStore, which still records the call).
+ */
+class CommitFault {
+  #skip = -1;
+
+  failAfter(skip: number): void {
+    this.#skip = skip;
+  }
+
+  readonly wrap = (store: Store): Store => {
+    const real = store.ledger;
+    const ledger = {
+      getMany: (keys) => real.getMany(keys),
+      commit: async (writes) => {
+        if (this.#skip === 0) {
+          this.#skip = -1;
+          throw new Error('injected fault: ledger commit');
+        }
+        if (this.#skip > 0) this.#skip -= 1;
+        return real.commit(writes);
+      },
+      readLog: (after, limit) => real.readLog(after, limit),
+      head: () => real.head(),
+      trim: (maxAgeMs) => real.trim(maxAgeMs),
+      isCursor: (cursor) => real.isCursor(cursor),
+      takeOpen: (limit) => real.takeOpen(limit),
+    } as Ledger;
+    return new Proxy(store, {
+      get: (target, prop) => {
+        if (prop === 'ledger') return ledger;
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  };
+}
+
+const backends: Backend[] = [memoryBackend(), sqliteBackend(), redisBackend()];
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip !== undefined)(`a 5,000-event push ${backendTitle(backend)}`, () => {
+    const store = new FaultyStore();
+    const fault = new CommitFault();
+    let app: TestApp;
+    let storeUrl: string;
+
+    beforeAll(async () => {
+      storeUrl = await backend.open();
+      app = await startTestApp(
+        { STORE_URL: storeUrl, PBG_RECONCILE_INTERVAL_MS: '0' },
+        { wrapStore: (real) => store.wrap(fault.wrap(real)) },
+      );
+    });
+    afterAll(async () => {
+      await app?.close();
+      await backend.close();
+    });
+
+    it('should store 5,000 distinct purchases in one commit, in order, while /healthz answers', async () => {
+      const events = bulk('BULK_A');
+      const head = await store.real.ledger.head();
+      const from = store.events.length;
+      const execs = await redisExecs(backend, storeUrl);
+
+      const { answer, answered, failed } = await pushWhileProbing(app, events);
+      expect(answer).toEqual({ status: 200, json: { result: true } });
+      expect(store.events.slice(from).filter(isCommit)).toHaveLength(1);
+      if (execs !== undefined) {
+        // One MULTI … EXEC round trip carried every write.
+        expect((await redisExecs(backend, storeUrl))! - execs).toBe(1);
+      }
+      expect(answered).toBeGreaterThan(0);
+      expect(failed).toBe(0);
+      const logged = await logAfter(store.real.ledger, head);
+      expect(logged.map((e) => e.purchase.purchaseId)).toEqual(events.map((e) => e.purchase_id));
+      expect(logged[8]!.purchase.numPeople).toBe(8);
+    });
+
+    it('should write nothing when the same push arrives again', async () => {
+      const events = bulk('BULK_A');
+      const head = await store.real.ledger.head();
+      const from = store.events.length;
+      expect(await push(app, { merchant_auth: auth, events })).toEqual({
+        status: 200,
+        json: { result: true },
+      });
+      expect(store.events.slice(from).filter(isWrite)).toEqual([]);
+      expect(await store.real.ledger.head()).toBe(head);
+    });
+
+    it('should apply a purchase listed twice in one push in order, its second event in a later commit', async () => {
+      const head = await store.real.ledger.head();
+      const from = store.events.length;
+      const events = [event('TWICE_1', 1), event('TWICE_2', 1), event('TWICE_1', 2)];
+      expect(await push(app, { merchant_auth: auth, events })).toEqual({
+        status: 200,
+        json: { result: true },
+      });
+      expect(store.events.slice(from).filter(isCommit)).toHaveLength(2);
+      const logged = await logAfter(store.real.ledger, head);
+      expect(logged.map((e) => [e.purchase.purchaseId, e.purchase.numPeople])).toEqual([
+        ['TWICE_1', 1],
+        ['TWICE_2', 1],
+        ['TWICE_1', 2],
+      ]);
+    });
+
+    it('should answer 503 when a later commit of a push fails, and log each event once after the retry', async () => {
+      const head = await store.real.ledger.head();
+      // 5,000 distinct purchases and then 5,000 second events for them: two commits.
+      const events = [...bulk('BULK_R'), ...bulk('BULK_R').map((e) => ({ ...e, num_people: 20 }))];
+      fault.failAfter(1);
+      const refused = await push(app, { merchant_auth: auth, events });
+      expect(refused).toMatchObject({ status: 503, json: { result: false } });
+      // The first commit stood: every first event, once; none of the second.
+      const stored = await logAfter(store.real.ledger, head);
+      expect(stored.map((e) => e.purchase.purchaseId)).toEqual(
+        events.slice(0, SIZE).map((e) => e.purchase_id),
+      );
+
+      const from = store.events.length;
+      expect(await push(app, { merchant_auth: auth, events })).toEqual({
+        status: 200,
+        json: { result: true },
+      });
+      // The retry wrote only what was missing: the second events, in one commit.
+      expect(store.events.slice(from).filter(isCommit)).toHaveLength(1);
+      const logged = await logAfter(store.real.ledger, head);
+      expect(logged).toHaveLength(2 * SIZE);
+      expect(logged.slice(SIZE).map((e) => [e.purchase.purchaseId, e.purchase.numPeople])).toEqual(
+        events.slice(SIZE).map((e) => [e.purchase_id, 20]),
+      );
+    });
+
+    it.runIf(backend.name === 'sqlite')(
+      'should store nothing of a push whose transaction fails midway, and all 5,000 once PBG retries',
+      async () => {
+        const events = bulk('BULK_F');
+        const head = await store.real.ledger.head();
+        // A real fault inside the engine: the 2,501st log insert of the transaction aborts it.
+        const file = new DatabaseSync(storeUrl.slice('sqlite:'.length));
+        file.exec(`CREATE TRIGGER fail_midway BEFORE INSERT ON change_log
+                   WHEN NEW.value LIKE '%"BULK_F_2500"%'
+                   BEGIN SELECT RAISE(ABORT, 'injected fault midway'); END`);
+        try {
+          const refused = await push(app, { merchant_auth: auth, events });
+          expect(refused).toMatchObject({ status: 503, json: { result: false } });
+          // One transaction: the 2,500 inserted before the fault went with it.
+          expect(await logAfter(store.real.ledger, head)).toEqual([]);
+          const state = await store.real.ledger.getMany(['BULK_F_0', 'BULK_F_2499']);
+          expect(state.size).toBe(0);
+        } finally {
+          file.exec('DROP TRIGGER fail_midway');
+          file.close();
+        }
+        expect(await push(app, { merchant_auth: auth, events })).toEqual({
+          status: 200,
+          json: { result: true },
+        });
+        const logged = await logAfter(store.real.ledger, head);
+        expect(logged.map((e) => e.purchase.purchaseId)).toEqual(events.map((e) => e.purchase_id));
+      },
+    );
+  });
+}
+
+/** Redis's count of EXEC calls so far (INFO commandstats), or undefined off Redis. */
+async function redisExecs(backend: Backend, url: string): Promise<number | undefined> {
+  if (backend.name !== 'redis') return undefined;
+  const admin = createClient({ url });
+  await admin.connect();
+  try {
+    const info = await admin.info('commandstats');
+    return Number(/cmdstat_exec:calls=(\d+)/.exec(info)?.[1] ?? 0);
+  } finally {
+    await admin.close();
+  }
+}
