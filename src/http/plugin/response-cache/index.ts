@@ -61,7 +61,7 @@ const CACHEABLE = /^max-age=(\d+), (public|private)$/;
  * Keyed: see `cacheKeyOf` (request.ts) — no caller is ever answered with another's response.
  */
 export function createResponseCache(options: ResponseCacheOptions = {}): ResponseCache {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   const varyHeaders = (options.varyHeaders ?? ['authorization', 'accept']).map((h) =>
     h.toLowerCase(),
   );
