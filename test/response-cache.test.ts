@@ -160,7 +160,7 @@ describe('response cache', () => {
     expect(await second.text()).toBe(body);
     expect(await cacheResults(app)).toMatchObject({ hit: results.hit + 1 });
     // The same GET without the preflight header, or as a simple request: refused as before.
-    for (const headers of [{}, { 'content-type': 'text/plain' }]) {
+    for (const headers of [{}, { 'content-type': 'text/plain' }] as Record<string, string>[]) {
       const refused = await fetch(url, { headers });
       expect(refused.status).toBe(400);
       expect(await refused.text()).toMatch(/Cross-Site Request Forgery/);
@@ -200,7 +200,7 @@ describe('response cache behind the router secret', () => {
     const cached = await post(app, BATCH_QUERY, { id: TERMINAL_BATCH }, withSecret);
     expect(cached.status).toBe(200);
     const results = await cacheResults(app);
-    for (const headers of [{}, { 'router-authorization': 'wrong' }]) {
+    for (const headers of [{}, { 'router-authorization': 'wrong' }] as Record<string, string>[]) {
       const refused = await post(app, BATCH_QUERY, { id: TERMINAL_BATCH }, headers);
       expect(refused.status).toBe(401);
       expect(refused.json.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
