@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
-import { ResponseLru, type CachedResponse, type EvictionReason } from './lru.js';
+import { ResponseLru, type CachedResponse } from './lru.js';
 import { cacheKeyOf, tokenExpiry } from './request.js';
 import { createResponseCacheMetrics } from './metrics.js';
 import type { CachedOperation, ResponseCacheOptions } from './options.js';
@@ -12,16 +12,6 @@ export type { CachedOperation, ResponseCacheOptions } from './options.js';
 interface Verdict {
   /** Set only when the response may be stored: a query, answered without errors. */
   cacheable?: { maxAge: number; operation: CachedOperation };
-}
-
-export interface ResponseCacheStats {
-  entries: number;
-  bytes: number;
-  hits: number;
-  misses: number;
-  bypasses: number;
-  stored: number;
-  evictions: Record<EvictionReason, number>;
 }
 
 export interface ResponseCache {
@@ -35,7 +25,6 @@ export interface ResponseCache {
   middleware: RequestHandler;
   /** For Apollo Server's `plugins`: tells a miss whether its response may be stored. */
   plugin: ApolloServerPlugin;
-  stats(): ResponseCacheStats;
 }
 
 /** Where captureBody leaves the body's bytes on the request (a property: cheaper than a WeakMap). */
@@ -65,23 +54,17 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
   const varyHeaders = (options.varyHeaders ?? ['authorization', 'accept']).map((h) =>
     h.toLowerCase(),
   );
-  const counts = { hits: 0, misses: 0, bypasses: 0, stored: 0 };
-  const evictions: Record<EvictionReason, number> = { capacity: 0, expired: 0 };
   const verdicts = new AsyncLocalStorage<Verdict>();
   const metrics = createResponseCacheMetrics(options.registry, () => lru);
   const lru = new ResponseLru(
     options.maxEntries ?? 10_000,
     options.maxBytes ?? 33_554_432,
-    (reason) => {
-      evictions[reason] += 1;
-      metrics.evicted(reason);
-    },
+    (reason) => metrics.evicted(reason),
   );
 
   const keep = (key: string, req: Request, res: Response, body: string, verdict: Verdict) => {
     const entry = entryOf(key, req, res, body, verdict, now(), options.maxTokenReuseMs);
     if (entry && lru.set(key, entry)) {
-      counts.stored += 1;
       options.logger?.debug(
         { maxAge: Math.floor((entry.expiresAt - now()) / 1000), bytes: entry.bytes },
         'response cached',
@@ -96,7 +79,6 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
     middleware(req, res, next) {
       const key = cacheKeyOf(req, (req as WithBody)[RAW_BODY], varyHeaders);
       if (key === undefined) {
-        counts.bypasses += 1;
         metrics.request('bypass');
         next();
         return;
@@ -104,14 +86,12 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
       const at = now();
       const entry = lru.get(key, at);
       if (entry !== undefined) {
-        counts.hits += 1;
         metrics.request('hit');
         res.locals.responseCache = 'hit';
         options.onHit?.(res, entry.operation);
         replay(res, entry, at);
         return;
       }
-      counts.misses += 1;
       metrics.request('miss');
       res.locals.responseCache = 'miss';
       const verdict: Verdict = {};
@@ -119,7 +99,6 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
       verdicts.run(verdict, next);
     },
     plugin: verdictPlugin(() => verdicts.getStore()),
-    stats: () => ({ entries: lru.size, bytes: lru.bytes, ...counts, evictions: { ...evictions } }),
   };
 }
 

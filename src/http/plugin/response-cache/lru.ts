@@ -75,9 +75,4 @@ export class ResponseLru {
   get bytes(): number {
     return this.total;
   }
-
-  clear(): void {
-    this.entries.clear();
-    this.total = 0;
-  }
 }
