@@ -31,9 +31,9 @@ describe('response cache', () => {
     expect(first.json.data).toMatchObject({ collectBatch: { status: 'EXPIRED' } });
     const work = await batchWork(app);
     const results = await cacheResults(app);
-    const operations = await metric(app, 'payments_graphql_operations_total', {
-      operation_name: 'Batch',
-    });
+    const byName = { operation_name: 'Batch' };
+    const operations = await metric(app, 'payments_graphql_operations_total', byName);
+    const timed = await metric(app, 'payments_graphql_operation_duration_seconds_count', byName);
 
     const second = await post(app, BATCH_QUERY, { id: TERMINAL_BATCH }, { 'x-request-id': 'r-2' });
     expect(second.status).toBe(200);
@@ -43,10 +43,11 @@ describe('response cache', () => {
     expect(second.headers.get('x-request-id')).toBe('r-2');
     expect(await batchWork(app)).toEqual(work); // no Chillr call, no loader, no store read
     expect(await cacheResults(app)).toEqual({ ...results, hit: results.hit + 1 });
-    // The operation still counts, under its name.
-    expect(
-      await metric(app, 'payments_graphql_operations_total', { operation_name: 'Batch' }),
-    ).toBe(operations + 1);
+    // The operation still counts, under its name, and is timed.
+    expect(await metric(app, 'payments_graphql_operations_total', byName)).toBe(operations + 1);
+    expect(await metric(app, 'payments_graphql_operation_duration_seconds_count', byName)).toBe(
+      timed + 1,
+    );
   });
 
   it('should write the request line of a hit at debug, with its request id and cache: hit', async () => {
@@ -128,6 +129,22 @@ describe('response cache', () => {
     expect(JSON.parse(firsts[1]!).data.collectBatch.id).toBe(other);
     expect(JSON.parse(firsts[2]!).data).toHaveProperty('mine');
     expect(await cacheResults(app)).toEqual({ ...results, hit: results.hit + requests.length });
+  });
+
+  it('should keep callers with different Authorization headers apart without token verification', async () => {
+    await post(app, BATCH_QUERY, { id: TERMINAL_BATCH });
+    const work = await batchWork(app);
+    const results = await cacheResults(app);
+    for (const authorization of ['Bearer opaque-token-a', 'Bearer opaque-token-b']) {
+      await post(app, BATCH_QUERY, { id: TERMINAL_BATCH }, { authorization }); // executes
+      await post(app, BATCH_QUERY, { id: TERMINAL_BATCH }, { authorization }); // hit
+    }
+    expect((await batchWork(app)).loaderBatches - work.loaderBatches).toBe(2);
+    expect(await cacheResults(app)).toEqual({
+      ...results,
+      hit: results.hit + 2,
+      miss: results.miss + 2,
+    });
   });
 
   it('should cache repeated _entities calls over immutable entities', async () => {
