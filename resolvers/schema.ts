@@ -9,6 +9,7 @@ import {
   CollectBatchResolver,
   CreateCollectBatchPayloadResolver,
 } from './collect/collect.resolver.js';
+import { cacheControlDirective } from './common/cache-control.js';
 import { DateTimeScalar } from './common/scalars.js';
 import { LiveResolver } from './live/live.resolver.js';
 import { resolveGroupPurchaseReference } from './purchase/group-purchase.reference.js';
@@ -69,6 +70,8 @@ function buildTypeGraphQLSchema(pubSub: PubSub): Promise<GraphQLSchema> {
     // Federation adds the root types' `_entities`/`_service` later; type-graphql's own
     // check would reject the partial schema.
     skipCheck: true,
+    // `@cacheControl` (Apollo's cache hints): declared so the SDL prints and validates it.
+    directives: [cacheControlDirective],
     // Inputs are validated by the services, which report userErrors with field paths.
     validate: false,
   });

@@ -186,6 +186,19 @@ export interface Config {
   graphqlLimits: GraphQLLimitsConfig;
   /** Set when AUTH_JWKS_URL is: the subgraph verifies tokens itself. @default undefined */
   auth: AuthConfig | undefined;
+  /**
+   * Answers repeated reads of terminal data before Apollo Server (src/http/plugin/response-cache/);
+   * undefined when RESPONSE_CACHE_ENABLED=false.
+   */
+  responseCache: ResponseCacheConfig | undefined;
+}
+
+/** RESPONSE_CACHE_*: the bounds of the response cache. */
+export interface ResponseCacheConfig {
+  /** RESPONSE_CACHE_MAX_ENTRIES: most responses kept (LRU past it). @default 10000 */
+  maxEntries: number;
+  /** RESPONSE_CACHE_MAX_BYTES: most bytes kept (LRU past it). @default 33554432 (32 MiB) */
+  maxBytes: number;
 }
 
 /** The credentials the sandbox simulators accept when none are configured. Not secrets. */
@@ -287,6 +300,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxCost: read.int('GRAPHQL_MAX_COST', 5000, 1, 100_000_000),
     },
     auth: readAuth(read, problems),
+    responseCache: readResponseCache(read),
   };
 
   if (nodeEnv === 'production' && (!chillrBaseUrl || !pbgBaseUrl)) {
@@ -331,6 +345,16 @@ function readAuth(read: Reader, problems: string[]): AuthConfig | undefined {
     jwksCooldownMs,
     jwksCacheMaxAgeMs,
   };
+}
+
+/** RESPONSE_CACHE_ENABLED=false turns it off; its bounds are checked either way. */
+function readResponseCache(read: Reader): ResponseCacheConfig | undefined {
+  const enabled = read.bool('RESPONSE_CACHE_ENABLED', true);
+  const bounds = {
+    maxEntries: read.int('RESPONSE_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
+    maxBytes: read.int('RESPONSE_CACHE_MAX_BYTES', 33_554_432, 65_536, 17_179_869_184),
+  };
+  return enabled ? bounds : undefined;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   listSize,
   REQUIRES_READ,
 } from '../common/directives.js';
+import { PRIVATE_SCOPE } from '../common/cache-control.js';
 import { CollectBatchStatus } from '../common/enums.js';
 import { DateScalar } from '../common/scalars.js';
 import { CollectSummary } from './collect-summary.type.js';
@@ -20,6 +21,8 @@ import { CustomerPayment } from './customer-payment.type.js';
 @Directive(REQUIRES_READ)
 // Resolving one (a query, a payload's batch, `_entities`) is one Chillr status call.
 @Directive(cost(COST.upstreamCall))
+// maxAge is decided per batch by the resolvers (terminal: a day; active: 0); scope is PRIVATE.
+@Directive(PRIVATE_SCOPE)
 export class CollectBatch {
   @Field(() => ID)
   id!: string;

@@ -1,7 +1,10 @@
-import { Field, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, Int, ObjectType } from 'type-graphql';
+import { INHERIT_MAX_AGE } from '../common/cache-control.js';
 import { Money } from '../common/money.type.js';
 
 @ObjectType({ description: "Counts and sums over a batch's payments" })
+// Computed from its batch: it changes exactly when the batch does.
+@Directive(INHERIT_MAX_AGE)
 export class CollectSummary {
   @Field(() => Int)
   total!: number;

@@ -4,12 +4,16 @@ import {
   Directive,
   FieldResolver,
   ID,
+  Info,
   Mutation,
   Query,
   Resolver,
   Root,
 } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { AUTHENTICATED, cost, COST, REQUIRES_READ, REQUIRES_WRITE } from '../common/directives.js';
+import { isTerminalBatchStatus } from '../../src/chillr/types.js';
+import { hintImmutable } from '../common/cache-control.js';
 import type { CreateBatchOutcome } from '../../src/chillr/service.js';
 import type { CollectBatchView } from '../../src/chillr/view.js';
 import { UserError } from '../common/user-error.type.js';
@@ -27,11 +31,14 @@ export class CollectBatchResolver {
   @Directive(AUTHENTICATED)
   @Directive(REQUIRES_READ)
   @Directive(cost(COST.upstreamCall))
-  collectBatch(
+  async collectBatch(
     @Arg('id', () => ID) id: string,
     @Ctx() context: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<CollectBatchView | null> {
-    return context.loaders.collectBatch.load(id);
+    const batch = await context.loaders.collectBatch.load(id);
+    hintImmutable(info, batch !== null && isTerminalBatchStatus(batch.status));
+    return batch;
   }
 
   @Mutation(() => CreateCollectBatchPayload, {

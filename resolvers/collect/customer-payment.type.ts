@@ -1,8 +1,11 @@
-import { Field, ObjectType } from 'type-graphql';
+import { Directive, Field, ObjectType } from 'type-graphql';
+import { INHERIT_MAX_AGE } from '../common/cache-control.js';
 import { PaymentStatus } from '../common/enums.js';
 import { Money } from '../common/money.type.js';
 
 @ObjectType({ description: "One customer's bill-collect request in a batch" })
+// Part of its batch: it changes exactly when the batch does.
+@Directive(INHERIT_MAX_AGE)
 export class CustomerPayment {
   @Field({ description: '10-digit mobile number' })
   msisdn!: string;

@@ -1,13 +1,20 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { isFinal } from '../../src/pbg/lifecycle.js';
 import type { GroupPurchaseRecord } from '../../src/pbg/types.js';
+import { hintImmutable } from '../common/cache-control.js';
 import type { GraphQLContext } from '../context.js';
 
 /**
  * `_entities` for GroupPurchase, through the same per-request DataLoader as
- * `Query.groupPurchase`: one PBG query per distinct purchase id.
+ * `Query.groupPurchase`: one PBG query per distinct purchase id. Each representation narrows
+ * the `_entities` field's cache hint: cacheable only when every purchase in it is final.
  */
-export function resolveGroupPurchaseReference(
+export async function resolveGroupPurchaseReference(
   reference: { purchaseId: string },
   context: GraphQLContext,
+  info: GraphQLResolveInfo,
 ): Promise<GroupPurchaseRecord | null> {
-  return context.loaders.groupPurchase.load(reference.purchaseId);
+  const purchase = await context.loaders.groupPurchase.load(reference.purchaseId);
+  hintImmutable(info, purchase !== null && isFinal(purchase.status));
+  return purchase;
 }

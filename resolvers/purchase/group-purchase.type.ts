@@ -1,4 +1,5 @@
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { NEVER_CACHE, PRIVATE_SCOPE } from '../common/cache-control.js';
 import { AUTHENTICATED, cost, COST, REQUIRES_READ } from '../common/directives.js';
 import { GroupPurchaseStatus, InventoryState } from '../common/enums.js';
 import { Money } from '../common/money.type.js';
@@ -10,6 +11,8 @@ import { DateTimeScalar, JSONObjectScalar } from '../common/scalars.js';
 @Directive(REQUIRES_READ)
 // Resolving one (a query, an action's fresh read, `_entities`) is one PayByGroup query.
 @Directive(cost(COST.upstreamCall))
+// maxAge is decided per purchase by the resolvers (final status: a day; else 0); scope PRIVATE.
+@Directive(PRIVATE_SCOPE)
 export class GroupPurchase {
   @Field(() => ID)
   purchaseId!: string;
@@ -65,6 +68,8 @@ export class GroupPurchase {
   })
   // A read from the offer store, batched per request.
   @Directive(cost(COST.storeRead))
+  // The offer catalog changes by mutation (upsertPurchaseOffer) whatever the purchase's status.
+  @Directive(NEVER_CACHE)
   inventoryState?: InventoryState | null;
 
   @Field(() => JSONObjectScalar, { description: 'every field PBG returned, as sent' })

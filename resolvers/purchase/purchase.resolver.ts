@@ -4,11 +4,15 @@ import {
   Directive,
   FieldResolver,
   ID,
+  Info,
   Mutation,
   Query,
   Resolver,
   Root,
 } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { isFinal } from '../../src/pbg/lifecycle.js';
+import { hintImmutable } from '../common/cache-control.js';
 import {
   AUTHENTICATED,
   cost,
@@ -36,11 +40,14 @@ export class GroupPurchaseResolver {
   @Directive(AUTHENTICATED)
   @Directive(REQUIRES_READ)
   @Directive(cost(COST.upstreamCall))
-  groupPurchase(
+  async groupPurchase(
     @Arg('purchaseId', () => ID) purchaseId: string,
     @Ctx() context: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<GroupPurchaseRecord | null> {
-    return context.loaders.groupPurchase.load(purchaseId);
+    const purchase = await context.loaders.groupPurchase.load(purchaseId);
+    hintImmutable(info, purchase !== null && isFinal(purchase.status));
+    return purchase;
   }
 
   @Query(() => [GroupPurchase], {

@@ -72,6 +72,12 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     trustProxy: config.trustProxy,
     guard: guard.apollo,
     readiness: () => w.store.ping(),
+    // With token verification, an entry stored for a token is served no longer than the keys
+    // that verified it are trusted without a refetch.
+    responseCache: config.responseCache && {
+      ...config.responseCache,
+      maxTokenReuseMs: config.auth?.jwksCacheMaxAgeMs,
+    },
     subscriptionCallback: {
       allowedOrigins: config.subscriptionCallbackOrigins,
       logger: logger.child({ component: 'subscription-callback' }),

@@ -8,6 +8,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Registry } from 'prom-client';
 import {
   defaultFieldResolver,
   Kind,
@@ -43,8 +44,15 @@ export interface Observability {
   graphql: RequestHandler;
   /** Operation name into logs and span; operation count and duration into metrics. */
   plugin: ApolloServerPlugin;
+  /**
+   * What `plugin` does, for a /graphql request answered without Apollo Server (the response
+   * cache): the operation counted and timed, its name in the log scope and on the span.
+   */
+  servedFromCache(res: Response, operation: { name: string | null; type: string }): void;
   /** GET /metrics. */
   metrics: RequestHandler;
+  /** The registry /metrics serves, for plugins that register their own (the response cache). */
+  registry: Registry;
   /** graphql-ws hooks: live subscription gauge, info lines, trace context from init/upgrade. */
   ws: WsObservability;
   /** Wraps every root field (Query, Mutation, `_entities`) in a resolver span. */
@@ -93,11 +101,13 @@ export function createObservability(options: ObservabilityOptions): Observabilit
     },
     graphql: graphqlMiddleware(options),
     plugin: operationPlugin(options, operationNames),
+    servedFromCache: servedFromCache(options, operationNames),
     async metrics(_req, res) {
       const { contentType, body } = await telemetry.metrics.render();
       res.setHeader('content-type', contentType);
       res.end(body);
     },
+    registry: telemetry.metrics.registry,
     ws: wsObservability(options, operationNames, clientOf),
     traceResolvers: (schema) => traceResolvers(schema, options),
   };
@@ -113,6 +123,28 @@ function graphqlMiddleware(options: ObservabilityOptions): RequestHandler {
     spans.set(scope, { span, started: performance.now() });
     res.on('close', () => span.end());
     runInScope(scope, () => otelContext.with(trace.setSpan(parent, span), next));
+  };
+}
+
+/** The operation plugin's bookkeeping for a request Apollo Server never saw. */
+function servedFromCache(
+  options: ObservabilityOptions,
+  operationNames: BoundedLabels,
+): Observability['servedFromCache'] {
+  const { metrics } = options.telemetry;
+  return (res, operation) => {
+    const scope = res.locals.scope as RequestScope | undefined;
+    const labels = {
+      operation_name: operationNames.of(operation.name),
+      operation_type: operation.type,
+      client_name: scope?.clientName ?? 'unknown',
+    };
+    if (scope) scope.operationName = labels.operation_name;
+    const entry = scope && spans.get(scope);
+    entry?.span.updateName(`${operation.type} ${labels.operation_name}`);
+    entry?.span.setAttribute('payments.response_cache', 'hit');
+    metrics.graphqlOperations.inc(labels);
+    if (entry) metrics.graphqlDuration.observe(labels, (performance.now() - entry.started) / 1000);
   };
 }
 
