@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { readText } from './faults/proxy.js';
 
 /**
  * A real HTTP proxy in front of an upstream simulator that counts requests per path and can
@@ -169,13 +170,4 @@ export class GateProxy {
     });
     return { status: response.status, body: await response.text() };
   }
-}
-
-function readText(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -360,7 +360,8 @@ function respond(
   }
 }
 
-function readText(req: IncomingMessage): Promise<string> {
+/** The whole body of a request as UTF-8 text (the test proxies read bodies whole). */
+export function readText(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
