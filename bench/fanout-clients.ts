@@ -35,12 +35,15 @@ const sockets: WebSocket[] = [];
 let seen = new Uint8Array(0);
 let sample: string | undefined;
 const problems: string[] = [];
+/** False once the round's window closed: later arrivals are not the round's. */
+let recording = true;
 let size = 0;
 let seqs = new Int32Array(1 << 16);
 let times = new Float64Array(1 << 16);
 
 function record(index: number, seq: number, at: number): void {
   seen[index] = 1;
+  if (!recording) return;
   if (size === seqs.length) {
     const moreSeqs = new Int32Array(size * 2);
     moreSeqs.set(seqs);
@@ -148,6 +151,10 @@ serveParent(
     connect,
     /** How many sockets have received any data frame yet (the liveness barrier). */
     seen: () => ({ withAny: seen.reduce((sum, s) => sum + s, 0), problems: problems.slice(0, 5) }),
+    /** Ends the round's window: what arrives from now on is not counted. */
+    freeze: () => {
+      recording = false;
+    },
     measured: (args: { firstSeq: number; events: number }) => measured(args.firstSeq, args.events),
     collect,
     sample: () => sample,

@@ -136,3 +136,18 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/**
+ * Resolves once process `pid` uses under 10 % of a core over half a second (at most
+ * `maxMs`): a round must not start while the last one's backlog still burns CPU on the shared
+ * cores. Resolves false when it never went quiet.
+ */
+export async function untilIdle(pid: number, maxMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    const before = cpuSeconds(pid);
+    await sleep(500);
+    if (cpuSeconds(pid) - before < 0.05) return true;
+  }
+  return false;
+}

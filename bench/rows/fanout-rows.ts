@@ -1,4 +1,5 @@
 import type { BenchOptions } from '../args.js';
+import { untilIdle } from '../project.js';
 import { median, ratio } from '../stats.js';
 import { fanoutRound, type FanoutRound, type FanoutTarget } from './fanout.js';
 
@@ -60,7 +61,9 @@ export async function runFanout(
   const rounds = { project: [] as FanoutRound[], w: [] as FanoutRound[] };
   for (let i = 0; i < options.rounds; i++) {
     const topic = (who: string) => `BENCH_FAN_${subscribers}_${who}_${i}_${Date.now()}`;
+    await untilIdle(targets.project.pid);
     rounds.w.push(await fanoutRound(targets.w, topic('W'), subscribers, options));
+    await untilIdle(targets.project.pid);
     rounds.project.push(await fanoutRound(targets.project, topic('P'), subscribers, options));
   }
   const project = summary(rounds.project);

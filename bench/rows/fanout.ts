@@ -170,6 +170,13 @@ async function sendEvents(
   return { sendTimes, answers };
 }
 
+/** Events not acknowledged, counting those still unanswered after `graceMs` more. */
+async function unacknowledged(answers: Array<Promise<boolean>>, graceMs: number): Promise<number> {
+  const late = sleep(graceMs, false, { ref: false });
+  const settled = await Promise.all(answers.map((answer) => Promise.race([answer, late])));
+  return settled.filter((ok) => !ok).length;
+}
+
 /** One round: connect, warm up, send, wait for every delivery (or the drain deadline), collect. */
 export async function fanoutRound(
   target: FanoutTarget,
@@ -191,10 +198,12 @@ export async function fanoutRound(
       if (Date.now() > deadline) break;
       await sleep(100);
     }
+    // The window closes here for every measure at once: deliveries, server CPU, client CPU.
+    await Promise.all(clients.map((c) => c.request('freeze')));
     const cpu = cpuSeconds(target.pid) - cpuBefore;
     const wall = (performance.now() - wallBefore) / 1000;
     const clientBusy = (clientCpu() - clientBefore) / (wall * clients.length);
-    const sendFailures = (await Promise.all(answers)).filter((ok) => !ok).length;
+    const sendFailures = await unacknowledged(answers, 10_000);
     const parts = await Promise.all(
       clients.map((c) => c.request<Collected>('collect', { firstSeq, sendTimes })),
     );
