@@ -59,6 +59,16 @@ export async function changePush(
   return { status: response.status, text: await response.text() };
 }
 
+/** PayByGroup's acknowledgement: a 200 whose JSON body has `result: true` (and no refusals). */
+export function acknowledged(status: number, text: string): boolean {
+  try {
+    const body = JSON.parse(text) as { result?: unknown; refused?: unknown };
+    return status === 200 && body.result === true && body.refused === undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** A point in time every bench process reads alike: ms since the epoch, sub-ms precise. */
 export function sharedNow(): number {
   return performance.timeOrigin + performance.now();

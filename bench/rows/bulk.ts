@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchOptions } from '../args.js';
 import { median } from '../stats.js';
-import { BENCH_CREDENTIALS } from '../wire.js';
+import { acknowledged, BENCH_CREDENTIALS } from '../wire.js';
 
 /**
  * One change push of N new purchases (N changes to store and log) while /healthz is probed
@@ -23,7 +23,7 @@ export interface BulkResult {
   events: number;
   answerMs: number;
   worstHealthzMs: number;
-  /** Every round's push answered `{"result":true}`. */
+  /** Every round's push was acknowledged (`{"result": true}`, nothing refused). */
   acknowledged: boolean;
   rounds: BulkRound[];
 }
@@ -75,7 +75,7 @@ async function bulkRound(url: string, events: number, tag: string): Promise<Bulk
     answerMs,
     worstHealthzMs: worst,
     probes,
-    acknowledged: response.status === 200 && text === '{"result":true}',
+    acknowledged: acknowledged(response.status, text),
   };
 }
 

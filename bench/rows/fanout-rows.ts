@@ -1,7 +1,8 @@
 import type { BenchOptions } from '../args.js';
 import { untilIdle } from '../project.js';
 import { median, ratio } from '../stats.js';
-import { fanoutRound, type FanoutRound, type FanoutTarget } from './fanout.js';
+import { fanoutRound, type FanoutRound } from './fanout.js';
+import type { FanoutTarget } from './targets.js';
 
 /** A fan-out row: W and the project in interleaved rounds, medians per metric. */
 export interface FanoutResult {

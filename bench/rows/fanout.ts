@@ -4,7 +4,8 @@ import type { Collected, ConnectArgs } from '../fanout-clients.js';
 import { startChild, type BenchChild } from '../ipc.js';
 import { cpuSeconds } from '../project.js';
 import { percentile, sortedUnion } from '../stats.js';
-import { BENCH_CREDENTIALS, changePush, ROUTER_HEADER, ROUTER_SECRET, sharedNow } from '../wire.js';
+import { ROUTER_HEADER, ROUTER_SECRET, sharedNow } from '../wire.js';
+import type { FanoutTarget } from './targets.js';
 
 /**
  * One fan-out round against one server (the project or W): N subscribers in client processes,
@@ -13,14 +14,6 @@ import { BENCH_CREDENTIALS, changePush, ROUTER_HEADER, ROUTER_SECRET, sharedNow 
  * clock all bench processes share; CPU is the server process's own (user + system) over the
  * round, divided by the deliveries.
  */
-
-export interface FanoutTarget {
-  name: string;
-  url: string;
-  pid: number;
-  /** Announces event `seq` on `topic`; resolves true when the server acknowledged it. */
-  send(topic: string, seq: number): Promise<boolean>;
-}
 
 export interface FanoutRound {
   subscribers: number;
@@ -49,44 +42,6 @@ const SUBSCRIPTION = `subscription ($filter: GroupPurchaseChangeFilter) {
     purchase { purchaseId status numPeople commitDeadline purchaseCost { amount currency } }
   }
 }`;
-
-/** A change push that changes `numPeople` to `seq`: always a change, never a repeat. */
-export function projectTarget(url: string, pid: number): FanoutTarget {
-  return {
-    name: 'project',
-    url,
-    pid,
-    send: async (topic, seq) => {
-      const pushed = await changePush(url, [
-        {
-          purchase_id: topic,
-          merchant_id: BENCH_CREDENTIALS.pbgMerchantId,
-          status: 'pending',
-          num_people: seq,
-          purchase_cost: '1250.00 USD',
-          commit_deadline: '2099-05-27 23:59 PST',
-        },
-      ]);
-      return pushed.status === 200 && pushed.text === '{"result":true}';
-    },
-  };
-}
-
-export function wTarget(url: string, pid: number): FanoutTarget {
-  return {
-    name: 'W',
-    url,
-    pid,
-    send: async (_topic, seq) => {
-      const response = await fetch(`${url}/broadcast`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ seq }),
-      });
-      return response.status === 200 && (await response.text()) === '{"result":true}';
-    },
-  };
-}
 
 type Clients = Array<BenchChild<unknown>>;
 
