@@ -52,6 +52,57 @@ export interface ReadResult {
   rounds: { project: RunStats[]; l: RunStats[] };
 }
 
+/** The rows, in the order they run, over the batches `prepareReads` made. */
+function readSpecs(
+  batches: { terminal: string; terminalMemory: string; active: string[] },
+  connections: number,
+): ReadSpec[] {
+  const { terminal, terminalMemory, active } = batches;
+  const spec = (
+    id: string,
+    label: string,
+    store: ReadSpec['store'],
+    body: Body,
+    goal = '-',
+  ): ReadSpec => ({ id, label, store, body, goal });
+  return [
+    spec(
+      'cached-terminal-sqlite',
+      'cached terminal batch read (SQLite)',
+      'sqlite',
+      shapes.batch(terminal),
+      '>= 1.0 x L',
+    ),
+    spec(
+      'cached-terminal-memory',
+      'cached terminal batch read (memory store)',
+      'memory',
+      shapes.batch(terminalMemory),
+    ),
+    spec(
+      'pending-same-id',
+      `pending batch read, ${connections} clients, same id`,
+      'sqlite',
+      shapes.batch(active[0]!),
+      '>= 1.5 x M',
+    ),
+    spec(
+      'group-purchases-pending',
+      'groupPurchases(status: PENDING) (SQLite)',
+      'sqlite',
+      shapes.pendingPurchases(),
+      '>= 1.0 x M',
+    ),
+    spec('aliases-20x3', '20 aliases over 3 ids', 'sqlite', shapes.aliases(active.slice(0, 3))),
+    spec(
+      'entities-100x10',
+      '_entities, 100 representations over 10 ids',
+      'sqlite',
+      shapes.entities(active),
+    ),
+  ];
+}
+
 /** Creates the data, captures the project's answers, and returns the rows and L's constants. */
 export async function prepareReads(
   urls: { sqlite: string; memory: string },
@@ -66,45 +117,7 @@ export async function prepareReads(
   await upstreams.request('expireBatch', terminal);
   await upstreams.request('expireBatch', terminalMemory);
 
-  const c = options.connections;
-  const specs: ReadSpec[] = [
-    row(
-      'cached-terminal-sqlite',
-      'cached terminal batch read (SQLite)',
-      'sqlite',
-      shapes.batch(terminal),
-      '>= 1.0 x L',
-    ),
-    row(
-      'cached-terminal-memory',
-      'cached terminal batch read (memory store)',
-      'memory',
-      shapes.batch(terminalMemory),
-      '-',
-    ),
-    row(
-      'pending-same-id',
-      `pending batch read, ${c} clients, same id`,
-      'sqlite',
-      shapes.batch(active[0]!),
-      '>= 1.5 x M',
-    ),
-    row(
-      'group-purchases-pending',
-      'groupPurchases(status: PENDING) (SQLite)',
-      'sqlite',
-      shapes.pendingPurchases(),
-      '>= 1.0 x M',
-    ),
-    row('aliases-20x3', '20 aliases over 3 ids', 'sqlite', shapes.aliases(active.slice(0, 3)), '-'),
-    row(
-      'entities-100x10',
-      '_entities, 100 representations over 10 ids',
-      'sqlite',
-      shapes.entities(active),
-      '-',
-    ),
-  ];
+  const specs = readSpecs({ terminal, terminalMemory, active }, options.connections);
   const answers: Array<Record<string, unknown>> = [];
   for (const spec of specs) {
     const url = urls[spec.store];
@@ -114,16 +127,6 @@ export async function prepareReads(
   const purchases = answers[specs.findIndex((s) => s.id === 'group-purchases-pending')]!
     .groupPurchases as Array<Record<string, unknown>>;
   return { specs, fixtures: { schemaFile, batches: batchesIn(answers), purchases } };
-}
-
-function row(
-  id: string,
-  label: string,
-  store: 'sqlite' | 'memory',
-  body: Body,
-  goal: string,
-): ReadSpec {
-  return { id, label, store, body, goal };
 }
 
 /** One row: a short warm-up of each, then the interleaved rounds. */
