@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,9 @@ const READ_ROWS = [
   'entities-100x10',
 ];
 
+/** The bench process, so a timed-out run is stopped (SIGTERM: it then stops its children). */
+let bench: ChildProcess | undefined;
+
 function runBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const script = path.join(ROOT, 'dist/bench/run.js');
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first.`);
@@ -40,6 +43,7 @@ function runBench(out: string): Promise<{ code: number | null; stdout: string; s
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  bench = child;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -59,7 +63,10 @@ describe('npm run bench -- --quick (tiny counts)', () => {
     if (run.code !== 0) throw new Error(`bench exited ${run.code}:\n${run.stdout}\n${run.stderr}`);
     results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
   }, 180_000);
-  afterAll(() => temp?.remove());
+  afterAll(async () => {
+    if (bench && bench.exitCode === null && bench.signalCode === null) bench.kill('SIGTERM');
+    await temp?.remove();
+  });
 
   it('should print every row with numbers and the machine it ran on', () => {
     expect(run.stdout).toMatch(/machine: \d+ cores .*Node v\d+/);
