@@ -1,105 +1,149 @@
-import 'reflect-metadata';
-import { startApp } from '../src/app.js';
-import { ChillrClient } from '../src/chillr/client.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseOptions, type BenchOptions } from './args.js';
+import type { LFixtures } from './baselines/l.js';
+import { startChild, type BenchChild } from './ipc.js';
+import { ROOT, startProject, type ProjectProcess } from './project.js';
+import { machine, render, type BenchResults } from './report.js';
+import { runBulk } from './rows/bulk.js';
+import { runCreate } from './rows/create.js';
+import { captureFrame } from './rows/fanout.js';
+import { projectTarget, wTarget } from './rows/targets.js';
+import { runFanout } from './rows/fanout-rows.js';
+import { prepareReads, runRead } from './rows/reads.js';
+import type { UpstreamsReady } from './upstreams.js';
 
 /**
- * `npm run bench`: what the per-request DataLoader and the terminal-status cache buy, measured
- * against a baseline in the same run. The baseline is what a resolver without a loader does:
- * one Chillr status call per alias, straight through the REST client. Every number is a
- * count or a rate measured here, on this machine, now; the table prints ratios so runs on
- * different machines compare.
+ * `npm run bench`: issue 12's table, measured here and now. Every server is its own process —
+ * the upstream simulators, the project (`node dist/src/main.js`, SQLite in a temp dir), L
+ * (Apollo Server + express from constants), W (raw `ws` broadcast) — and so are the load
+ * generator and the WebSocket clients. The project is reached only over its public wire (HTTP,
+ * WebSocket, the change-push endpoint, /readyz, /healthz), so the bench keeps measuring whatever
+ * the project becomes. Prints ratio tables; writes the raw numbers as JSON.
  */
 
-const ROUNDS = Number(process.argv[2] ?? 100);
-const ALIASES = 20;
-const DISTINCT = 3;
+const here = (path: string) => new URL(path, import.meta.url);
+const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
-const logger = createLogger({ level: 'silent' });
-const config = loadConfig({
-  NODE_ENV: 'test',
-  PORT: '0',
-  HOST: '127.0.0.1',
-  STORE_URL: 'memory://',
-  CHILLR_SANDBOX_PORT: '0',
-  PBG_SANDBOX_PORT: '0',
-  PBG_CACHE_TTL_MS: '0',
-});
-const app = await startApp(config, { logger });
-const chillr = app.sandbox.chillr!;
+interface Env {
+  options: BenchOptions;
+  dir: string;
+  upstreams: BenchChild<UpstreamsReady>;
+  project: ProjectProcess;
+  results: BenchResults;
+}
 
-async function gql(query: string): Promise<void> {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
+async function readsSection({ options, dir, upstreams, project, results }: Env): Promise<void> {
+  const memory = await startProject({
+    store: 'memory',
+    dir,
+    upstreams: upstreams.ready,
+    logLevel: options.logLevel,
+    maxBatchSize: options.customers,
   });
-  const body = (await response.json()) as { errors?: unknown };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  const children: Array<BenchChild<unknown>> = [];
+  try {
+    const urls = { sqlite: project.url, memory: memory.url };
+    const schemaFile = join(ROOT, 'schema.graphql');
+    const { specs, fixtures } = await prepareReads(urls, upstreams, options, schemaFile);
+    const l = await startChild<unknown>(here('./baselines/l.js'));
+    children.push(l);
+    const { url: lUrl } = await l.request<{ url: string }>('listen', fixtures satisfies LFixtures);
+    const load = await startChild<unknown>(here('./load.js'));
+    children.push(load);
+    for (const spec of specs) {
+      progress(`reads: ${spec.label}`);
+      const target = { project: urls[spec.store], l: lUrl };
+      results.reads.push(await runRead(spec, target, load, upstreams, options));
+    }
+  } finally {
+    await Promise.all([memory.stop(), ...children.map((c) => c.stop())]);
+  }
 }
 
-const ids: string[] = [];
-for (let i = 0; i < DISTINCT; i++) {
-  const created = await app.services.collect.createBatch({
-    name: `bench ${i}`,
-    expiryDate: new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10),
-    customers: [{ msisdn: '9447741462', amount: '100' }],
-  });
-  ids.push(created.batchId!);
-}
-const expiredId = ids[0]!;
-const aliasQuery = (batchIds: string[]) =>
-  `{ ${Array.from({ length: ALIASES }, (_, i) => `a${i}: collectBatch(id: "${batchIds[i % batchIds.length]}") { id status summary { total } }`).join(' ')} }`;
-
-interface Row {
-  name: string;
-  callsPerOp: number;
-  opsPerSec: number;
+async function fanoutSection({ options, project, results }: Env): Promise<void> {
+  const projectSide = projectTarget(project.url, project.pid);
+  const template = await captureFrame(projectSide);
+  results.fanoutFrameBytes = Buffer.byteLength(template);
+  const w = await startChild<unknown>(here('./baselines/w.js'));
+  try {
+    const { url } = await w.request<{ url: string }>('listen', { template });
+    const targets = { project: projectSide, w: wTarget(url, w.pid) };
+    for (const subscribers of options.subscribers) {
+      progress(`fan-out: ${subscribers} subscribers`);
+      results.fanout.push(await runFanout(subscribers, targets, options));
+    }
+  } finally {
+    await w.stop();
+  }
 }
 
-async function measure(name: string, op: () => Promise<unknown>): Promise<Row> {
-  await op(); // warm-up
-  chillr.resetCalls();
-  const started = performance.now();
-  for (let i = 0; i < ROUNDS; i++) await op();
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    name,
-    callsPerOp: chillr.calls.checkCollectStatus / ROUNDS,
-    opsPerSec: ROUNDS / seconds,
+function resultsPath(options: BenchOptions, startedAt: string): string {
+  return options.out ?? join(ROOT, 'bench/results', `${startedAt.replace(/[:.]/g, '-')}.json`);
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const startedAt = new Date().toISOString();
+  const results: BenchResults = {
+    startedAt,
+    machine: machine(),
+    options: { ...options, only: [...options.only] },
+    reads: [],
+    fanout: [],
+    failures: [],
   };
+  const failures = results.failures;
+  const dir = mkdtempSync(join(tmpdir(), 'payments-bench-'));
+  const upstreams = await startChild<UpstreamsReady>(here('./upstreams.js'));
+  const project = await startProject({
+    store: 'sqlite',
+    dir,
+    upstreams: upstreams.ready,
+    logLevel: options.logLevel,
+    maxBatchSize: options.customers,
+  });
+  const env: Env = { options, dir, upstreams, project, results };
+  const sections: Array<[string, () => Promise<unknown>]> = [
+    ['reads', () => readsSection(env)],
+    ['fanout', () => fanoutSection(env)],
+    ['bulk', async () => (results.bulk = await runBulk(project.url, options))],
+    [
+      'create',
+      async () =>
+        (results.create = await runCreate(
+          project.url,
+          upstreams.ready.chillrUrl,
+          upstreams,
+          options,
+        )),
+    ],
+  ];
+  try {
+    for (const [name, section] of sections) {
+      if (!options.only.has(name)) continue;
+      progress(name);
+      await section().catch((error: unknown) => {
+        failures.push(`${name}: ${(error as Error).stack ?? String(error)}`);
+      });
+    }
+  } finally {
+    await project.stop();
+    await upstreams.stop();
+  }
+  results.finishedAt = new Date().toISOString();
+  console.log(render(results));
+  const out = resultsPath(options, startedAt);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nraw results: ${out}`);
+  if (failures.length > 0) {
+    console.error(`\nFAILED sections (project log kept in ${dir}):\n${failures.join('\n')}`);
+    return 1;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return 0;
 }
 
-const client = new ChillrClient({
-  baseUrl: chillr.url,
-  apiKey: config.chillr.apiKey,
-  apiSecretKey: config.chillr.apiSecretKey,
-  timeoutMs: 5000,
-  logger,
-});
-
-const baseline = await measure(`baseline: ${ALIASES} status calls, no loader`, () =>
-  Promise.all(Array.from({ length: ALIASES }, (_, i) => client.checkStatus(ids[i % DISTINCT]!))),
-);
-const loader = await measure(`graph: ${ALIASES} aliases over ${DISTINCT} ids`, () =>
-  gql(aliasQuery(ids)),
-);
-chillr.expireBatch(expiredId);
-await gql(aliasQuery([expiredId])); // caches the terminal status
-const cached = await measure(`graph: ${ALIASES} aliases, 1 expired id (cached)`, () =>
-  gql(aliasQuery([expiredId])),
-);
-
-const rows = [baseline, loader, cached];
-const pad = (text: string, width: number) => text.padEnd(width);
-console.log(`\n${ROUNDS} rounds each; ratios against the baseline measured in this run\n`);
-console.log(
-  `${pad('case', 48)}${pad('upstream calls/op', 20)}${pad('calls ratio', 14)}${pad('ops/s', 10)}ops/s ratio`,
-);
-for (const row of rows) {
-  console.log(
-    `${pad(row.name, 48)}${pad(row.callsPerOp.toFixed(2), 20)}${pad((row.callsPerOp / baseline.callsPerOp).toFixed(3), 14)}${pad(row.opsPerSec.toFixed(0), 10)}${(row.opsPerSec / baseline.opsPerSec).toFixed(2)}`,
-  );
-}
-await app.close();
+process.exit(await main());

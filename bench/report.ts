@@ -1,0 +1,156 @@
+import { cpus, loadavg, totalmem } from 'node:os';
+import type { BenchOptions } from './args.js';
+import type { BulkResult } from './rows/bulk.js';
+import type { CreateResult } from './rows/create.js';
+import type { FanoutResult, FanoutSummary } from './rows/fanout-rows.js';
+import type { ReadResult } from './rows/reads.js';
+
+/** Everything one run measured, as written to the JSON file. */
+export interface BenchResults {
+  startedAt: string;
+  finishedAt?: string;
+  machine: ReturnType<typeof machine>;
+  options: Omit<BenchOptions, 'only'> & { only: string[] };
+  reads: ReadResult[];
+  fanout: FanoutResult[];
+  /** Size of the project's graphql-ws `next` frame that W sends too. */
+  fanoutFrameBytes?: number;
+  bulk?: BulkResult;
+  create?: CreateResult;
+  /** Sections that failed, with the error (their rows are missing). */
+  failures: string[];
+}
+
+export function machine() {
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  };
+}
+
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const fixed = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const ms = (n: number) => (!Number.isFinite(n) ? 'n/a' : n < 10 ? n.toFixed(1) : int(n));
+
+/** A plain-text table: first column left-aligned, the others right-aligned. */
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function readsTable(reads: ReadResult[]): string {
+  return table(
+    [
+      'work',
+      'project req/s',
+      'L req/s',
+      'x L',
+      'upstream calls/req',
+      'p99 ms project / L',
+      'bad',
+      'target',
+    ],
+    reads.map((r) => [
+      r.label,
+      int(r.projectRps),
+      int(r.lRps),
+      fixed(r.ratio),
+      fixed(r.callsPerRequest, 3),
+      `${ms(r.projectP99Ms)} / ${ms(r.lP99Ms)}`,
+      String(r.bad),
+      r.goal,
+    ]),
+  );
+}
+
+function fanoutCells(name: string, s: FanoutSummary): string[] {
+  return [
+    name,
+    ms(s.p50Ms),
+    ms(s.p99Ms),
+    ms(s.maxMs),
+    int(s.deliveriesPerSecond),
+    `${s.arrived}/${s.expected}`,
+    fixed(s.cpuUsPerDelivery, 1),
+    `${int(s.clientBusy * 100)} %`,
+  ];
+}
+
+function fanoutTable(fanout: FanoutResult[]): string {
+  const rows = fanout.flatMap((f) => [
+    [f.label, '', '', '', '', '', '', '', f.goal],
+    [...fanoutCells('  project', f.project), ''],
+    [...fanoutCells('  W', f.w), ''],
+    [
+      '  project / W',
+      fixed(f.project.p50Ms / f.w.p50Ms),
+      fixed(f.project.p99Ms / f.w.p99Ms),
+      '',
+      fixed(f.deliveriesRatio),
+      '',
+      fixed(f.cpuRatio),
+      '',
+      '',
+    ],
+  ]);
+  return table(
+    [
+      'work',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'deliveries/s',
+      'arrived',
+      'server CPU us/delivery',
+      'clients busy',
+      'target',
+    ],
+    rows,
+  );
+}
+
+function writesTable(bulk: BulkResult | undefined, create: CreateResult | undefined): string {
+  const rows: string[][] = [];
+  if (bulk) {
+    rows.push([
+      bulk.label,
+      `${ms(bulk.answerMs)} ms to {"result": true}${bulk.acknowledged ? '' : ' (NOT acknowledged)'}; worst /healthz ${ms(bulk.worstHealthzMs)} ms`,
+      bulk.goal,
+    ]);
+  }
+  if (create) {
+    rows.push([
+      create.label,
+      `${ms(create.mutationMs)} ms - ${ms(create.simulatorMs)} ms simulator = ${ms(create.overheadMs)} ms own overhead; ${create.upstreamCalls} upstream calls`,
+      create.goal,
+    ]);
+  }
+  return table(['work', 'result (median)', 'target'], rows);
+}
+
+/** The human report: machine, settings, and one table per kind of work. */
+export function render(results: BenchResults): string {
+  const m = results.machine;
+  const o = results.options;
+  const parts = [
+    `Benchmarks, ${results.startedAt}`,
+    `machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load average at start ${m.loadAverageAtStart.join(' ')}`,
+    `settings: ${o.rounds} interleaved round(s), medians; autocannon -c ${o.connections} -d ${o.duration} s; fan-out ${o.eventsPerSecond} events/s for ${o.fanoutSeconds} s over ${o.clientProcs} client process(es)`,
+    'M (GraphQL Mesh + Hive Gateway) is not measured: not in the toolchain (README, Benchmarks). Targets naming M are shown for reference.',
+  ];
+  if (results.reads.length > 0) parts.push(`\nReads vs L\n${readsTable(results.reads)}`);
+  if (results.fanout.length > 0) {
+    const frame = `every delivery is a ${results.fanoutFrameBytes} byte graphql-ws "next" frame (W sends the project's own)`;
+    parts.push(`\nFan-out vs W; ${frame}\n${fanoutTable(results.fanout)}`);
+  }
+  if (results.bulk || results.create) {
+    parts.push(`\nWrites\n${writesTable(results.bulk, results.create)}`);
+  }
+  return parts.join('\n');
+}

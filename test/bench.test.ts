@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../bench/report.js';
+import { ROOT, tempDir } from './helpers/process.js';
+
+/**
+ * `npm run bench -- --quick` with tiny counts, as a real process (dist/bench/run.js, built by
+ * `npm test`'s schema check): every row of the report is there with numbers, the upstream calls
+ * are counted, and at these counts every fan-out delivery arrives, from the project and from W.
+ * It asserts what was measured, never how fast: timings on a shared machine prove nothing.
+ */
+
+const TINY = [
+  '--quick',
+  '--duration=0.5',
+  '--connections=10',
+  '--subscribers=20,50',
+  '--fanout-seconds=0.5',
+  '--drain-seconds=30',
+  '--bulk-events=200',
+  '--customers=200',
+];
+
+const READ_ROWS = [
+  'cached-terminal-sqlite',
+  'cached-terminal-memory',
+  'pending-same-id',
+  'group-purchases-pending',
+  'aliases-20x3',
+  'entities-100x10',
+];
+
+/** The bench process, so a timed-out run is stopped (SIGTERM: it then stops its children). */
+let bench: ChildProcess | undefined;
+
+function runBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = path.join(ROOT, 'dist/bench/run.js');
+  if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first.`);
+  const child = spawn(process.execPath, [script, ...TINY, `--out=${out}`], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  bench = child;
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('npm run bench -- --quick (tiny counts)', () => {
+  let temp: Awaited<ReturnType<typeof tempDir>>;
+  let run: Awaited<ReturnType<typeof runBench>>;
+  let results: BenchResults;
+
+  beforeAll(async () => {
+    temp = await tempDir('bench-test-');
+    const out = path.join(temp.dir, 'results.json');
+    run = await runBench(out);
+    if (run.code !== 0) throw new Error(`bench exited ${run.code}:\n${run.stdout}\n${run.stderr}`);
+    results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+  }, 180_000);
+  afterAll(async () => {
+    if (bench && bench.exitCode === null && bench.signalCode === null) bench.kill('SIGTERM');
+    await temp?.remove();
+  });
+
+  it('should print every row with numbers and the machine it ran on', () => {
+    expect(run.stdout).toMatch(/machine: \d+ cores .*Node v\d+/);
+    expect(run.stdout).toContain('M (GraphQL Mesh + Hive Gateway) is not measured');
+    for (const read of results.reads) {
+      // label, project req/s, L req/s, ratio, upstream calls per request
+      expect(run.stdout).toMatch(
+        new RegExp(`${escape(read.label)}\\s+[\\d,]+\\s+[\\d,]+\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{3}`),
+      );
+    }
+    for (const fanout of results.fanout) {
+      expect(run.stdout).toContain(fanout.label);
+      expect(run.stdout).toMatch(/ {2}project \/ W\s+\d+\.\d\d\s+\d+\.\d\d/);
+    }
+    expect(run.stdout).toMatch(/one change push of 200 events \(SQLite\)\s+[\d.,]+ ms to/);
+    expect(run.stdout).toMatch(/createCollectBatch, 200 customers\s+[\d.,]+ ms - [\d.,]+ ms/);
+  });
+
+  it('should measure every read row against L without a failed request, counting upstream calls', () => {
+    expect(results.failures).toEqual([]);
+    expect(results.reads.map((r) => r.id)).toEqual(READ_ROWS);
+    for (const read of results.reads) {
+      expect(read.bad, read.id).toBe(0);
+      expect(read.projectRps, read.id).toBeGreaterThan(0);
+      expect(read.lRps, read.id).toBeGreaterThan(0);
+      expect(Number.isFinite(read.ratio), read.id).toBe(true);
+      expect(read.callsPerRequest, read.id).toBeGreaterThanOrEqual(0);
+      for (const round of read.rounds.project) expect(round.sent).toBeGreaterThan(0);
+      // L answers from constants: a call counted against it would be a counting error.
+      for (const round of read.rounds.l) expect(round.upstreamCalls, read.id).toBe(0);
+    }
+  });
+
+  it('should deliver every fan-out event to every subscriber, from the project and from W', () => {
+    expect(results.fanout.map((f) => f.project.expected)).toEqual([200, 500]);
+    for (const fanout of results.fanout) {
+      for (const side of [fanout.project, fanout.w]) {
+        expect(side.arrived, fanout.id).toBe(side.expected);
+        expect(side.duplicates, fanout.id).toBe(0);
+        expect(side.sendFailures, fanout.id).toBe(0);
+        expect(side.p99Ms, fanout.id).toBeGreaterThan(0);
+        expect(Number.isFinite(side.cpuUsPerDelivery), fanout.id).toBe(true);
+      }
+    }
+    expect(results.fanoutFrameBytes).toBeGreaterThan(100);
+  });
+
+  it('should acknowledge the bulk push and count the create mutation upstream calls', () => {
+    expect(results.bulk?.acknowledged).toBe(true);
+    expect(results.bulk?.rounds[0]?.probes).toBeGreaterThan(0);
+    // At least Chillr's collect: the mutation cannot create a batch without calling it.
+    expect(results.create?.upstreamCalls).toBeGreaterThanOrEqual(1);
+    expect(results.create?.simulatorMs).toBeGreaterThan(0);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
