@@ -1,7 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { isTerminalBatchStatus } from '../../src/chillr/types.js';
 import type { CollectBatchView } from '../../src/chillr/view.js';
-import { hintImmutable } from '../common/cache-control.js';
+import { hintBatch } from '../common/cache-control.js';
 import type { GraphQLContext } from '../context.js';
 
 /**
@@ -16,6 +15,6 @@ export async function resolveCollectBatchReference(
   info: GraphQLResolveInfo,
 ): Promise<CollectBatchView | null> {
   const batch = await context.loaders.collectBatch.load(reference.id);
-  hintImmutable(info, batch !== null && isTerminalBatchStatus(batch.status));
+  hintBatch(info, batch);
   return batch;
 }

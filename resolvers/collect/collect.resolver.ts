@@ -12,8 +12,7 @@ import {
 } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { AUTHENTICATED, cost, COST, REQUIRES_READ, REQUIRES_WRITE } from '../common/directives.js';
-import { isTerminalBatchStatus } from '../../src/chillr/types.js';
-import { hintImmutable } from '../common/cache-control.js';
+import { hintBatch } from '../common/cache-control.js';
 import type { CreateBatchOutcome } from '../../src/chillr/service.js';
 import type { CollectBatchView } from '../../src/chillr/view.js';
 import { UserError } from '../common/user-error.type.js';
@@ -37,7 +36,7 @@ export class CollectBatchResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<CollectBatchView | null> {
     const batch = await context.loaders.collectBatch.load(id);
-    hintImmutable(info, batch !== null && isTerminalBatchStatus(batch.status));
+    hintBatch(info, batch);
     return batch;
   }
 

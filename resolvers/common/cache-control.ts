@@ -6,6 +6,9 @@ import {
   GraphQLInt,
   type GraphQLResolveInfo,
 } from 'graphql';
+import { isTerminalBatchStatus, type CollectBatchStatus } from '../../src/chillr/types.js';
+import { isFinal } from '../../src/pbg/lifecycle.js';
+import type { GroupPurchaseStatus } from '../../src/pbg/types.js';
 
 /**
  * Cache hints (`@cacheControl` and `info.cacheControl`), read by Apollo Server's cache-control
@@ -83,9 +86,28 @@ interface CacheControlInfo {
  * one field, and the field must end at the shortest of their lifetimes — one pending batch
  * among terminal ones makes the whole answer `no-store`.
  */
-export function hintImmutable(info: GraphQLResolveInfo, immutable: boolean): void {
+function hintImmutable(info: GraphQLResolveInfo, immutable: boolean): void {
   (info as unknown as CacheControlInfo).cacheControl?.cacheHint.restrict({
     maxAge: immutable ? IMMUTABLE_MAX_AGE_SECONDS : 0,
     scope: 'PRIVATE',
   });
+}
+
+/**
+ * The hint for one Chillr batch as `collectBatch` or `_entities` returns it: a terminal batch
+ * cannot change; an active one, or an id not found (it may exist later), can.
+ */
+export function hintBatch(
+  info: GraphQLResolveInfo,
+  batch: { status: CollectBatchStatus } | null,
+): void {
+  hintImmutable(info, batch !== null && isTerminalBatchStatus(batch.status));
+}
+
+/** The hint for one purchase: final statuses (src/pbg/lifecycle.ts) cannot change. */
+export function hintPurchase(
+  info: GraphQLResolveInfo,
+  purchase: { status: GroupPurchaseStatus } | null,
+): void {
+  hintImmutable(info, purchase !== null && isFinal(purchase.status));
 }

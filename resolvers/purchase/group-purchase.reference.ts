@@ -1,7 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { isFinal } from '../../src/pbg/lifecycle.js';
 import type { GroupPurchaseRecord } from '../../src/pbg/types.js';
-import { hintImmutable } from '../common/cache-control.js';
+import { hintPurchase } from '../common/cache-control.js';
 import type { GraphQLContext } from '../context.js';
 
 /**
@@ -15,6 +14,6 @@ export async function resolveGroupPurchaseReference(
   info: GraphQLResolveInfo,
 ): Promise<GroupPurchaseRecord | null> {
   const purchase = await context.loaders.groupPurchase.load(reference.purchaseId);
-  hintImmutable(info, purchase !== null && isFinal(purchase.status));
+  hintPurchase(info, purchase);
   return purchase;
 }

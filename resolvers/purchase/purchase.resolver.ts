@@ -11,8 +11,7 @@ import {
   Root,
 } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
-import { isFinal } from '../../src/pbg/lifecycle.js';
-import { hintImmutable } from '../common/cache-control.js';
+import { hintPurchase } from '../common/cache-control.js';
 import {
   AUTHENTICATED,
   cost,
@@ -46,7 +45,7 @@ export class GroupPurchaseResolver {
     @Info() info: GraphQLResolveInfo,
   ): Promise<GroupPurchaseRecord | null> {
     const purchase = await context.loaders.groupPurchase.load(purchaseId);
-    hintImmutable(info, purchase !== null && isFinal(purchase.status));
+    hintPurchase(info, purchase);
     return purchase;
   }
 
