@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
 import {
   compareCursors,
+  jsonSharing,
   type Ledger,
   type LedgerState,
   type LedgerWrite,
@@ -376,19 +377,26 @@ function decide(
     receivedAt,
   };
   const { cursor: _c, eventId: _e, ...logged } = change;
+  // An ACTION state is what PayByGroup's rules say the action leads to, not what it sent:
+  // it is recorded (and published) but not served as a fresh read, so the next read asks.
+  const value: StoredState = {
+    record,
+    observedAt: source === Source.ACTION ? 0 : Date.parse(receivedAt),
+  };
+  // The purchase is in both the state and its log entry: stringified once, spliced into both.
+  const recordText = JSON.stringify(record);
   return {
     outcome: { kind: 'change', change },
     write: {
       key: record.purchaseId,
       expectedVersion: stored?.version ?? 0,
-      // An ACTION state is what PayByGroup's rules say the action leads to, not what it sent:
-      // it is recorded (and published) but not served as a fresh read, so the next read asks.
-      value: {
-        record,
-        observedAt: source === Source.ACTION ? 0 : Date.parse(receivedAt),
-      } satisfies StoredState,
+      value,
       open: !isFinal(record.status) && isOurs(record),
       log: logged,
+      text: {
+        value: jsonSharing(value, record, recordText),
+        log: jsonSharing(logged, record, recordText),
+      },
     },
   };
 }
