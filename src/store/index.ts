@@ -9,7 +9,7 @@ import { parseStoreUrl } from './url.js';
 
 export { parseStoreUrl, redactUrl } from './url.js';
 export type { Ledger, LedgerLogEntry, LedgerState, LedgerWrite } from './ledger.js';
-export { compareCursors, jsonSharing } from './ledger.js';
+export { compareCursors } from './ledger.js';
 
 /** Keyv namespaces over one backend: memory, a SQLite file, or Redis. */
 export interface Store {

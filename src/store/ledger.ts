@@ -57,9 +57,10 @@ export interface LedgerWrite<T> {
   /** Appended to the change log in the same atomic step; undefined = no log entry. */
   log?: unknown;
   /**
-   * The JSON text of `value` and `log`, when the caller already made it (see jsonSharing): the
-   * engines store it as is instead of stringifying them again. It must be what JSON.stringify
-   * gives for each, and carry `log` exactly when `log` is given.
+   * The JSON text of `value` and `log`, when the caller already made it (purchase-state.ts makes
+   * both with the purchase they share stringified once): the engines store it as is instead of
+   * stringifying them again. It must be what JSON.stringify gives for each, and carry `log`
+   * exactly when `log` is given.
    */
   text?: { value: string; log?: string };
 }
@@ -145,25 +146,4 @@ export async function serializeWrites(
     }
   }
   return out;
-}
-
-/**
- * The JSON text of `object` — exactly what JSON.stringify(object) gives — with every top-level
- * property that is `shared` itself written as `sharedText` (which must be JSON.stringify(shared))
- * instead of being stringified again.
- *
- * Why: a purchase's state and its change-log entry both carry the whole purchase (the parsed
- * fields and PayByGroup's object as sent), so a 5,000-event push stringified every purchase
- * twice; the profile of the bench's push put ~44 ms per push in that. Stringifying it once and
- * splicing the text into both halves that. Only plain objects whose own properties JSON.stringify
- * would write as they are (no toJSON, no functions) belong here.
- */
-export function jsonSharing(object: object, shared: object, sharedText: string): string {
-  let out = '';
-  for (const [key, value] of Object.entries(object)) {
-    const text: string | undefined = value === shared ? sharedText : JSON.stringify(value);
-    if (text === undefined) continue; // undefined, a function or a symbol: JSON.stringify omits it
-    out += `${out === '' ? '' : ','}${JSON.stringify(key)}:${text}`;
-  }
-  return `{${out}}`;
 }
