@@ -202,8 +202,9 @@ const AUTOCHECKPOINT_PAGES = 1000;
  * The page cache of the writer's connection, in KiB (a negative `cache_size`). SQLite's default
  * is 2 MiB; a 5,000-write commit dirties ~8 MiB of pages, and once the cache is full SQLite
  * spills dirty pages into the WAL in the middle of the transaction — the same page again and
- * again as rows are appended to it. Measured on the 2-core machine: the transaction's
- * statements took 40–80 ms with 2 MiB and 36–50 ms with 64 MiB. 32 MiB holds the largest
+ * again as rows are appended to it. Measured on the 2-core machine (three alternating runs of
+ * seven 5,000-write commits each), the transaction's statements and COMMIT took a median of
+ * 85–116 ms with 2 MiB and 81–86 ms with 32 MiB. 32 MiB holds the largest
  * commit (10,000 purchases, ~16 MiB of pages); SQLite allocates the cache as pages are used, so
  * it costs this thread up to that much memory only once commits that large have run.
  */
