@@ -76,7 +76,10 @@ export class ChangePushReceiver {
 
     let outcomes: Observed[];
     try {
-      outcomes = await this.options.state.observe(accepted, GroupPurchaseChangeSource.PUSH);
+      // Each accepted event passed purchaseObjectProblem in read(): not checked again there.
+      outcomes = await this.options.state.observe(accepted, GroupPurchaseChangeSource.PUSH, {
+        withinLimits: true,
+      });
     } catch (error) {
       // Nothing is acknowledged: PBG pushes again, and what was stored is then a repeat.
       this.options.logger.error(

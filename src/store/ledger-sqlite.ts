@@ -1,13 +1,15 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
-  serializeWrites,
+  SERIALIZE_SLICE,
+  writeTexts,
   type Ledger,
   type LedgerCommitResult,
   type LedgerLogPage,
   type LedgerState,
   type LedgerWrite,
 } from './ledger.js';
-import type { CommitReply } from './ledger-sqlite-worker.js';
+import type { CommitReply, PackedWrites } from './ledger-sqlite-worker.js';
 import { SqliteWriter } from './sqlite-writer.js';
 
 const SCHEMA = `
@@ -48,7 +50,7 @@ const STATEMENTS = {
  * node:sqlite is synchronous, and one 5,000-row commit (a bulk change push: a version read, a
  * log insert and a state upsert per write, then the fsync) held the event loop for 65–100 ms
  * on the 2-core machine — every other request, `/healthz` included, waited that long. In the
- * worker the main thread only serializes the writes (in slices, serializeWrites) and posts
+ * worker the main thread only serializes the writes (in slices, packWrites) and posts
  * them. The file's write lock still serializes writers across processes, and the worker runs
  * one request at a time, so the compare-and-set semantics are those of one connection.
  */
@@ -90,10 +92,10 @@ export class SqliteLedger implements Ledger {
   commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
     return this.#track(async () => {
       if (writes.length === 0) return [];
-      const serialized = await serializeWrites(writes);
+      const packed = await packWrites(writes);
       const replies = await this.#writer.request<CommitReply>({
         op: 'commit',
-        writes: serialized,
+        writes: packed,
         now: Date.now(),
       });
       return replies.map((reply): LedgerCommitResult => {
@@ -172,4 +174,43 @@ export class SqliteLedger implements Ledger {
       throw error;
     }
   }
+}
+
+/**
+ * Separates the JSON texts in PackedWrites.texts. JSON.stringify never writes U+0001 — it
+ * escapes every control character inside strings and writes no whitespace outside them — so it
+ * cannot occur inside a value or a log entry. ledger-sqlite-worker.ts splits on the same
+ * character (it cannot import this file).
+ */
+const TEXT_SEPARATOR = '\u0001';
+/** PackedWrites.flags bits (the same in ledger-sqlite-worker.ts). */
+const OPEN = 1;
+const LOGGED = 2;
+
+/**
+ * The writes as posted to the writer thread: the keys, versions and flags in arrays, and the
+ * JSON texts joined into one string per slice of SERIALIZE_SLICE writes (value, then log — empty
+ * when there is none — write after write), made a slice at a time with a yield between slices.
+ *
+ * Why not an array of write objects: postMessage copies it with the structured clone algorithm,
+ * object by object and string by string — 5,000 writes (10,000 strings of ~700 characters)
+ * took 14–80 ms for the round trip on the 2-core machine, much of it on the main thread in one
+ * uninterruptible call, and more again as garbage in the worker. Ten strings of the same text
+ * take ~9 ms, plus ~7 ms to join them in slices (measured with a script outside the repo).
+ */
+async function packWrites(writes: ReadonlyArray<LedgerWrite<unknown>>): Promise<PackedWrites> {
+  const packed: PackedWrites = { keys: [], expectedVersions: [], flags: [], texts: [] };
+  for (let start = 0; start < writes.length; start += SERIALIZE_SLICE) {
+    if (start > 0) await yieldToEventLoop();
+    const parts: string[] = [];
+    for (const write of writes.slice(start, start + SERIALIZE_SLICE)) {
+      const text = writeTexts(write);
+      packed.keys.push(write.key);
+      packed.expectedVersions.push(write.expectedVersion);
+      packed.flags.push((write.open ? OPEN : 0) | (text.log === undefined ? 0 : LOGGED));
+      parts.push(text.value, text.log ?? '');
+    }
+    packed.texts.push(parts.join(TEXT_SEPARATOR));
+  }
+  return packed;
 }

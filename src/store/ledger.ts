@@ -56,6 +56,13 @@ export interface LedgerWrite<T> {
   open: boolean;
   /** Appended to the change log in the same atomic step; undefined = no log entry. */
   log?: unknown;
+  /**
+   * The JSON text of `value` and `log`, when the caller already made it (purchase-state.ts makes
+   * both with the purchase they share stringified once): the engines store it as is instead of
+   * stringifying them again. It must be what JSON.stringify gives for each, and carry `log`
+   * exactly when `log` is given.
+   */
+  text?: { value: string; log?: string };
 }
 
 export type LedgerCommitResult = { ok: true; version: number; cursor?: string } | { ok: false };
@@ -99,6 +106,17 @@ export interface SerializedWrite {
 export const SERIALIZE_SLICE = 500;
 
 /**
+ * The JSON text of one write's value and log entry: the caller's own (`LedgerWrite.text`) when
+ * it has it, else JSON.stringify of each.
+ */
+export function writeTexts(write: LedgerWrite<unknown>): { value: string; log?: string } {
+  if (write.text !== undefined) return write.text;
+  return write.log === undefined
+    ? { value: JSON.stringify(write.value) }
+    : { value: JSON.stringify(write.value), log: JSON.stringify(write.log) };
+}
+
+/**
  * The JSON text of every write, made before an engine applies them.
  *
  * Why here and in slices: a bulk commit (a 5,000-event change push) stringifies 10,000 values
@@ -117,12 +135,13 @@ export async function serializeWrites(
     const end = Math.min(start + SERIALIZE_SLICE, writes.length);
     for (let i = start; i < end; i++) {
       const w = writes[i]!;
+      const text = writeTexts(w);
       out[i] = {
         key: w.key,
         expectedVersion: w.expectedVersion,
-        value: JSON.stringify(w.value),
+        value: text.value,
         open: w.open,
-        ...(w.log === undefined ? {} : { log: JSON.stringify(w.log) }),
+        ...(text.log === undefined ? {} : { log: text.log }),
       };
     }
   }
