@@ -186,7 +186,8 @@ interface Target {
  * the end of a run are still served, and their calls belong to it: M's, 100 aliases each, go
  * on for up to a second in bursts with more than 100 ms of its CPU between them, longer than
  * the upstream counters' settling takes, and were counted against the next run (L's). So
- * a target with a pid is first waited for until its process is idle.
+ * a target with a pid is first waited for until its process is idle (under 10 % of a core over
+ * 200 ms: a shorter window than the fan-out rounds use, as it runs after every one of M's runs).
  */
 async function runOne(
   target: Target,
@@ -204,7 +205,7 @@ async function runOne(
     duration,
   };
   const result = await load.request<LoadResult>('run', args);
-  if (target.pid !== undefined) await untilIdle(target.pid, 10_000);
+  if (target.pid !== undefined) await untilIdle(target.pid, 10_000, 200);
   const upstreamCalls = (await settledUpstreamTotal(upstreams)) - before;
   return { ...result, upstreamCalls, callsPerRequest: upstreamCalls / Math.max(1, result.sent) };
 }
