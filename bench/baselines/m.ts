@@ -34,7 +34,7 @@ function quietLogger(): Logger {
 }
 
 /** Composes the supergraph against the simulators' addresses. */
-export function composeMesh(upstreams: UpstreamsReady): Promise<string> {
+function composeMesh(upstreams: UpstreamsReady): Promise<string> {
   return getComposedSchemaFromConfig(
     {
       subgraphs: [
