@@ -138,16 +138,17 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
- * Resolves once process `pid` uses under 10 % of a core over half a second (at most
- * `maxMs`): a round must not start while the last one's backlog still burns CPU on the shared
- * cores. Resolves false when it never went quiet.
+ * Resolves once process `pid` uses under 10 % of a core over `windowMs` (half a second unless
+ * told; at most `maxMs` in all): a round must not start while the last one's backlog still
+ * burns CPU on the shared cores. Resolves false when it never went quiet. The CPU clock ticks
+ * in 10 ms, so a window much under 200 ms could not tell 10 % from more.
  */
-export async function untilIdle(pid: number, maxMs = 60_000): Promise<boolean> {
+export async function untilIdle(pid: number, maxMs = 60_000, windowMs = 500): Promise<boolean> {
   const deadline = Date.now() + maxMs;
   while (Date.now() < deadline) {
     const before = cpuSeconds(pid);
-    await sleep(500);
-    if (cpuSeconds(pid) - before < 0.05) return true;
+    await sleep(windowMs);
+    if (cpuSeconds(pid) - before < windowMs / 10_000) return true;
   }
   return false;
 }

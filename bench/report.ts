@@ -44,6 +44,12 @@ function table(headers: string[], rows: string[][]): string {
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** M's cells of a row, or dashes where the row is not measured against M. */
+function mCells(r: ReadResult): string[] {
+  if (r.mRps === undefined) return ['-', '-', '-'];
+  return [int(r.mRps), fixed(r.mRatio ?? Number.NaN), fixed(r.mCallsPerRequest ?? Number.NaN, 3)];
+}
+
 function readsTable(reads: ReadResult[]): string {
   return table(
     [
@@ -52,7 +58,10 @@ function readsTable(reads: ReadResult[]): string {
       'L req/s',
       'x L',
       'upstream calls/req',
-      'p99 ms project / L',
+      'M req/s',
+      'x M',
+      'M calls/req',
+      'p99 ms project / L / M',
       'bad',
       'target',
     ],
@@ -62,7 +71,8 @@ function readsTable(reads: ReadResult[]): string {
       int(r.lRps),
       fixed(r.ratio),
       fixed(r.callsPerRequest, 3),
-      `${ms(r.projectP99Ms)} / ${ms(r.lP99Ms)}`,
+      ...mCells(r),
+      `${ms(r.projectP99Ms)} / ${ms(r.lP99Ms)} / ${r.mP99Ms === undefined ? '-' : ms(r.mP99Ms)}`,
       String(r.bad),
       r.goal,
     ]),
@@ -142,9 +152,9 @@ export function render(results: BenchResults): string {
     `Benchmarks, ${results.startedAt}`,
     `machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load average at start ${m.loadAverageAtStart.join(' ')}`,
     `settings: ${o.rounds} interleaved round(s), medians; autocannon -c ${o.connections} -d ${o.duration} s; fan-out ${o.eventsPerSecond} events/s for ${o.fanoutSeconds} s over ${o.clientProcs} client process(es)`,
-    'M (GraphQL Mesh + Hive Gateway) is not measured: not in the toolchain (README, Benchmarks). Targets naming M are shown for reference.',
+    'M = GraphQL Mesh v1 (json-schema sources) + Hive Gateway over the same simulators, asked its own query for the same upstream question (README, Benchmarks); x M = project req/s / M req/s.',
   ];
-  if (results.reads.length > 0) parts.push(`\nReads vs L\n${readsTable(results.reads)}`);
+  if (results.reads.length > 0) parts.push(`\nReads vs L and M\n${readsTable(results.reads)}`);
   if (results.fanout.length > 0) {
     const frame = `every delivery is a ${results.fanoutFrameBytes} byte graphql-ws "next" frame (W sends the project's own)`;
     parts.push(`\nFan-out vs W; ${frame}\n${fanoutTable(results.fanout)}`);

@@ -11,16 +11,17 @@ import { runCreate } from './rows/create.js';
 import { captureFrame } from './rows/fanout.js';
 import { projectTarget, wTarget } from './rows/targets.js';
 import { runFanout } from './rows/fanout-rows.js';
-import { prepareReads, runRead } from './rows/reads.js';
+import { checkM, prepareReads, runRead } from './rows/reads.js';
 import type { UpstreamsReady } from './upstreams.js';
 
 /**
  * `npm run bench`: issue 12's table, measured here and now. Every server is its own process —
  * the upstream simulators, the project (`node dist/src/main.js`, SQLite in a temp dir), L
- * (Apollo Server + express from constants), W (raw `ws` broadcast) — and so are the load
- * generator and the WebSocket clients. The project is reached only over its public wire (HTTP,
- * WebSocket, the change-push endpoint, /readyz, /healthz), so the bench keeps measuring whatever
- * the project becomes. Prints ratio tables; writes the raw numbers as JSON.
+ * (Apollo Server + express from constants), M (GraphQL Mesh + Hive Gateway over the same
+ * simulators), W (raw `ws` broadcast) — and so are the load generator and the WebSocket
+ * clients. The project is reached only over its public wire (HTTP, WebSocket, the change-push
+ * endpoint, /readyz, /healthz), so the bench keeps measuring whatever the project becomes.
+ * Prints ratio tables; writes the raw numbers as JSON.
  */
 
 const here = (path: string) => new URL(path, import.meta.url);
@@ -50,11 +51,15 @@ async function readsSection({ options, dir, upstreams, project, results }: Env):
     const l = await startChild<unknown>(here('./baselines/l.js'));
     children.push(l);
     const { url: lUrl } = await l.request<{ url: string }>('listen', fixtures satisfies LFixtures);
+    const m = await startChild<unknown>(here('./baselines/m.js'));
+    children.push(m);
+    const { url: mUrl } = await m.request<{ url: string }>('listen', upstreams.ready);
+    await checkM(mUrl, specs, fixtures.purchases);
     const load = await startChild<unknown>(here('./load.js'));
     children.push(load);
     for (const spec of specs) {
       progress(`reads: ${spec.label}`);
-      const target = { project: urls[spec.store], l: lUrl };
+      const target = { project: urls[spec.store], l: lUrl, m: { url: mUrl, pid: m.pid } };
       results.reads.push(await runRead(spec, target, load, upstreams, options));
     }
   } finally {

@@ -8,7 +8,8 @@ import { ROOT, tempDir } from './helpers/process.js';
 /**
  * `npm run bench -- --quick` with tiny counts, as a real process (dist/bench/run.js, built by
  * `npm test`'s schema check): every row of the report is there with numbers, the upstream calls
- * are counted, and at these counts every fan-out delivery arrives, from the project and from W.
+ * are counted (for M too), and at these counts every fan-out delivery arrives, from the project
+ * and from W.
  * It asserts what was measured, never how fast: timings on a shared machine prove nothing.
  */
 
@@ -31,6 +32,11 @@ const READ_ROWS = [
   'aliases-20x3',
   'entities-100x10',
 ];
+
+/** The rows measured against M (GraphQL Mesh + Hive Gateway), as the issue's targets name it. */
+const M_ROWS = ['pending-same-id', 'group-purchases-pending', 'aliases-20x3', 'entities-100x10'];
+/** Of those, the ones whose one request asks many questions (20 and 100 aliases). */
+const M_MANY = ['aliases-20x3', 'entities-100x10'];
 
 /** The bench process, so a timed-out run is stopped (SIGTERM: it then stops its children). */
 let bench: ChildProcess | undefined;
@@ -70,11 +76,16 @@ describe('npm run bench -- --quick (tiny counts)', () => {
 
   it('should print every row with numbers and the machine it ran on', () => {
     expect(run.stdout).toMatch(/machine: \d+ cores .*Node v\d+/);
-    expect(run.stdout).toContain('M (GraphQL Mesh + Hive Gateway) is not measured');
+    expect(run.stdout).toContain('M = GraphQL Mesh v1');
     for (const read of results.reads) {
-      // label, project req/s, L req/s, ratio, upstream calls per request
+      // label, project req/s, L req/s, ratio, upstream calls per request, then M's three or dashes
+      const m = M_ROWS.includes(read.id)
+        ? '[\\d,]+\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{3}'
+        : '-\\s+-\\s+-';
       expect(run.stdout).toMatch(
-        new RegExp(`${escape(read.label)}\\s+[\\d,]+\\s+[\\d,]+\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{3}`),
+        new RegExp(
+          `${escape(read.label)}\\s+[\\d,]+\\s+[\\d,]+\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{3}\\s+${m}\\s`,
+        ),
       );
     }
     for (const fanout of results.fanout) {
@@ -97,6 +108,26 @@ describe('npm run bench -- --quick (tiny counts)', () => {
       for (const round of read.rounds.project) expect(round.sent).toBeGreaterThan(0);
       // L answers from constants: a call counted against it would be a counting error.
       for (const round of read.rounds.l) expect(round.upstreamCalls, read.id).toBe(0);
+    }
+  });
+
+  it('should measure M on the rows that name it, each of its requests reaching upstream', () => {
+    for (const read of results.reads) {
+      if (!M_ROWS.includes(read.id)) {
+        expect(read.mRps, read.id).toBeUndefined();
+        expect(read.rounds.m, read.id).toBeUndefined();
+        continue;
+      }
+      expect(read.mRps, read.id).toBeGreaterThan(0);
+      expect(Number.isFinite(read.mRatio), read.id).toBe(true);
+      expect(read.rounds.m?.length, read.id).toBe(1);
+      for (const round of read.rounds.m ?? []) {
+        expect(round.sent, read.id).toBeGreaterThan(0);
+        expect(round.upstreamCalls, read.id).toBeGreaterThan(0);
+      }
+      // Mesh does not dedupe: its requests call upstream, more than once per request when one
+      // asks 20 or 100 questions (the project's cache and single flight stay far below 1).
+      expect(read.mCallsPerRequest, read.id).toBeGreaterThan(M_MANY.includes(read.id) ? 1 : 0);
     }
   });
 

@@ -46,6 +46,37 @@ export const shapes = {
     body(`{ groupPurchases(filter: { status: [PENDING] }) { ${PURCHASE_FIELDS} } }`),
 };
 
+/**
+ * M's side of the same rows (bench/baselines/mesh-sources.ts): the same upstream question with
+ * comparable fields. M's graph is the REST answers as they are, so where the project selects a
+ * batch's `summary` (counts of its payments by status), M selects every customer's
+ * `payment_status` those counts come from. Mesh has no `_entities`: M's side of that row is
+ * 100 aliases over the same 10 ids.
+ */
+const MESH_STATUS_FIELDS = `status status_code message
+  data { batch_id batch_status customers { msisdn payment_status transaction_id message non_chillr_customers } }`;
+const MESH_SHORT_STATUS_FIELDS =
+  'status data { batch_id batch_status customers { payment_status } }';
+const MESH_PURCHASE_FIELDS = `purchase_id status purchase_name num_people commit_deadline created_at
+  purchase_cost cost_per_person`;
+
+const meshAliases = (ids: string[], count: number) =>
+  body(
+    `{ ${Array.from({ length: count }, (_, i) => `a${i}: collectStatus(input: { batch_id: "${ids[i % ids.length]}" }) { ${MESH_SHORT_STATUS_FIELDS} }`).join(' ')} }`,
+  );
+
+export const meshShapes = {
+  batch: (id: string) =>
+    body(`{ collectStatus(input: { batch_id: "${id}" }) { ${MESH_STATUS_FIELDS} } }`),
+  aliases: (ids: string[], count = 20) => meshAliases(ids, count),
+  entities: (ids: string[], count = 100) => meshAliases(ids, count),
+  /** The project sends its merchant id with every query (PBG_MERCHANT_ID); so does M's query. */
+  pendingPurchases: (merchantId: string) =>
+    body(
+      `{ groupPurchases(input: { merchant_id: "${merchantId}", status: ["pending"] }) { group_purchases { ${MESH_PURCHASE_FIELDS} } } }`,
+    ),
+};
+
 const CREATE = `mutation ($input: CreateCollectBatchInput!) {
   createCollectBatch(input: $input) { batchId userErrors { code message } }
 }`;

@@ -2,12 +2,14 @@ import type { BenchOptions } from '../args.js';
 import type { LFixtures } from '../baselines/l.js';
 import type { BenchChild } from '../ipc.js';
 import type { LoadResult, LoadRun } from '../load.js';
+import { untilIdle } from '../project.js';
 import { median, ratio } from '../stats.js';
-import { GRAPHQL_HEADERS } from '../wire.js';
+import { BENCH_CREDENTIALS, GRAPHQL_HEADERS } from '../wire.js';
 import {
   answer,
   batchesIn,
   createBatch,
+  meshShapes,
   settledUpstreamTotal,
   shapes,
   upstreamTotal,
@@ -16,9 +18,11 @@ import {
 } from './fixtures.js';
 
 /**
- * The read rows: the same query against L and the project, under the same autocannon load, in
- * interleaved rounds (L, project, L, project, …) so drift on a shared machine hits both alike.
- * Upstream calls per request come from the simulators' counters around each run.
+ * The read rows: the same query against L, the project and — on the rows whose target names
+ * it — M (GraphQL Mesh + Hive Gateway, sent M's own query for the same upstream question),
+ * under the same autocannon load, in interleaved rounds (L, project, M, L, project, M, …) so
+ * drift on a shared machine hits all alike. Upstream calls per request come from the
+ * simulators' counters around each run.
  */
 
 export interface ReadSpec {
@@ -26,7 +30,9 @@ export interface ReadSpec {
   label: string;
   store: 'sqlite' | 'memory';
   body: Body;
-  /** The issue's target, as text (reference; M is not measured). */
+  /** M's query for the same upstream question, on the rows measured against M. */
+  mBody?: Body;
+  /** The issue's target, as text. */
   goal: string;
 }
 
@@ -47,9 +53,16 @@ export interface ReadResult {
   callsPerRequest: number;
   projectP99Ms: number;
   lP99Ms: number;
-  /** Failed requests (non-2xx, GraphQL errors, timeouts) over all rounds, both targets. */
+  /** M's req/s, on the rows measured against M (absent elsewhere). */
+  mRps?: number;
+  /** projectRps / mRps. */
+  mRatio?: number;
+  /** Median over M's rounds. */
+  mCallsPerRequest?: number;
+  mP99Ms?: number;
+  /** Failed requests (non-2xx, GraphQL errors, timeouts) over all rounds, every target. */
   bad: number;
-  rounds: { project: RunStats[]; l: RunStats[] };
+  rounds: { project: RunStats[]; l: RunStats[]; m?: RunStats[] };
 }
 
 /** The rows, in the order they run, over the batches `prepareReads` made. */
@@ -62,44 +75,46 @@ function readSpecs(
     id: string,
     label: string,
     store: ReadSpec['store'],
-    body: Body,
+    bodies: { body: Body; mBody?: Body },
     goal = '-',
-  ): ReadSpec => ({ id, label, store, body, goal });
+  ): ReadSpec => ({ id, label, store, ...bodies, goal });
+  const [pending, three] = [active[0]!, active.slice(0, 3)];
   return [
     spec(
       'cached-terminal-sqlite',
       'cached terminal batch read (SQLite)',
       'sqlite',
-      shapes.batch(terminal),
+      { body: shapes.batch(terminal) },
       '>= 1.0 x L',
     ),
-    spec(
-      'cached-terminal-memory',
-      'cached terminal batch read (memory store)',
-      'memory',
-      shapes.batch(terminalMemory),
-    ),
+    spec('cached-terminal-memory', 'cached terminal batch read (memory store)', 'memory', {
+      body: shapes.batch(terminalMemory),
+    }),
     spec(
       'pending-same-id',
       `pending batch read, ${connections} clients, same id`,
       'sqlite',
-      shapes.batch(active[0]!),
+      { body: shapes.batch(pending), mBody: meshShapes.batch(pending) },
       '>= 1.5 x M',
     ),
     spec(
       'group-purchases-pending',
       'groupPurchases(status: PENDING) (SQLite)',
       'sqlite',
-      shapes.pendingPurchases(),
+      {
+        body: shapes.pendingPurchases(),
+        mBody: meshShapes.pendingPurchases(BENCH_CREDENTIALS.pbgMerchantId),
+      },
       '>= 1.0 x M',
     ),
-    spec('aliases-20x3', '20 aliases over 3 ids', 'sqlite', shapes.aliases(active.slice(0, 3))),
-    spec(
-      'entities-100x10',
-      '_entities, 100 representations over 10 ids',
-      'sqlite',
-      shapes.entities(active),
-    ),
+    spec('aliases-20x3', '20 aliases over 3 ids', 'sqlite', {
+      body: shapes.aliases(three),
+      mBody: meshShapes.aliases(three),
+    }),
+    spec('entities-100x10', '_entities, 100 representations over 10 ids', 'sqlite', {
+      body: shapes.entities(active),
+      mBody: meshShapes.entities(active),
+    }),
   ];
 }
 
@@ -129,37 +144,107 @@ export async function prepareReads(
   return { specs, fixtures: { schemaFile, batches: batchesIn(answers), purchases } };
 }
 
-/** One row: a short warm-up of each, then the interleaved rounds. */
+/**
+ * Asks M each of its queries once before the rounds and refuses to measure one that does not
+ * get the project's answer to the same question: no Chillr status may be a failure (a batch
+ * Chillr does not know, credentials it refuses), and the pending purchases must be the ones the
+ * project listed. M's answers are the REST bodies as they are, so without this an upstream
+ * refusal would be counted as a successful request.
+ */
+export async function checkM(
+  mUrl: string,
+  specs: ReadSpec[],
+  projectPurchases: Array<Record<string, unknown>>,
+): Promise<void> {
+  for (const spec of specs) {
+    if (spec.mBody === undefined) continue;
+    const data = await answer(mUrl, spec.mBody);
+    const text = JSON.stringify(data);
+    if (text.includes('"status":"failure"') || text.includes('"data":null')) {
+      throw new Error(`M answered ${spec.id} with an upstream failure: ${text.slice(0, 500)}`);
+    }
+    if (spec.id !== 'group-purchases-pending') continue;
+    const listed = (data.groupPurchases as { group_purchases?: Array<Record<string, unknown>> })
+      .group_purchases;
+    const ids = (list: Array<Record<string, unknown>>, key: string) =>
+      JSON.stringify(list.map((p) => String(p[key])).sort());
+    if (!listed || ids(listed, 'purchase_id') !== ids(projectPurchases, 'purchaseId')) {
+      throw new Error(`M listed other purchases than the project: ${text.slice(0, 500)}`);
+    }
+  }
+}
+
+/** Where one side of a row sends its query; `pid` when its requests may outlive the run. */
+interface Target {
+  url: string;
+  body: Body;
+  pid?: number;
+}
+
+/**
+ * One load run against one target, with the upstream calls it caused. Requests cut short at
+ * the end of a run are still served, and their calls belong to it: M's, 100 aliases each, go
+ * on for up to a second in bursts with more than 100 ms of its CPU between them, longer than
+ * the upstream counters' settling takes, and were counted against the next run (L's). So
+ * a target with a pid is first waited for until its process is idle (under 10 % of a core over
+ * 200 ms: a shorter window than the fan-out rounds use, as it runs after every one of M's runs).
+ */
+async function runOne(
+  target: Target,
+  duration: number,
+  load: BenchChild<unknown>,
+  upstreams: Upstreams,
+  connections: number,
+): Promise<RunStats> {
+  const before = await upstreamTotal(upstreams);
+  const args: LoadRun = {
+    url: `${target.url}/graphql`,
+    body: target.body,
+    headers: GRAPHQL_HEADERS,
+    connections,
+    duration,
+  };
+  const result = await load.request<LoadResult>('run', args);
+  if (target.pid !== undefined) await untilIdle(target.pid, 10_000, 200);
+  const upstreamCalls = (await settledUpstreamTotal(upstreams)) - before;
+  return { ...result, upstreamCalls, callsPerRequest: upstreamCalls / Math.max(1, result.sent) };
+}
+
+type Side = 'l' | 'project' | 'm';
+
+/** One row: a short warm-up of each, then the interleaved rounds (L, project, M). */
 export async function runRead(
   spec: ReadSpec,
-  urls: { project: string; l: string },
+  urls: { project: string; l: string; m?: { url: string; pid: number } },
   load: BenchChild<unknown>,
   upstreams: Upstreams,
   options: BenchOptions,
 ): Promise<ReadResult> {
-  const runOne = async (url: string, duration: number): Promise<RunStats> => {
-    const before = await upstreamTotal(upstreams);
-    const args: LoadRun = {
-      url: `${url}/graphql`,
-      body: spec.body,
-      headers: GRAPHQL_HEADERS,
-      connections: options.connections,
-      duration,
-    };
-    const result = await load.request<LoadResult>('run', args);
-    const upstreamCalls = (await settledUpstreamTotal(upstreams)) - before;
-    return { ...result, upstreamCalls, callsPerRequest: upstreamCalls / Math.max(1, result.sent) };
-  };
-  const warmUp = Math.min(2, options.duration / 2);
-  await runOne(urls.l, warmUp);
-  await runOne(urls.project, warmUp);
-  const rounds = { project: [] as RunStats[], l: [] as RunStats[] };
-  for (let i = 0; i < options.rounds; i++) {
-    rounds.l.push(await runOne(urls.l, options.duration));
-    rounds.project.push(await runOne(urls.project, options.duration));
+  const targets: Array<[Side, Target]> = [
+    ['l', { url: urls.l, body: spec.body }],
+    ['project', { url: urls.project, body: spec.body }],
+  ];
+  if (urls.m !== undefined && spec.mBody !== undefined) {
+    targets.push(['m', { ...urls.m, body: spec.mBody }]);
   }
-  const projectRps = median(rounds.project.map((r) => r.rps));
-  const lRps = median(rounds.l.map((r) => r.rps));
+  const run = (target: Target, duration: number) =>
+    runOne(target, duration, load, upstreams, options.connections);
+  const warmUp = Math.min(2, options.duration / 2);
+  for (const [, target] of targets) await run(target, warmUp);
+  const rounds: Record<Side, RunStats[]> = { l: [], project: [], m: [] };
+  for (let i = 0; i < options.rounds; i++) {
+    for (const [side, target] of targets) rounds[side].push(await run(target, options.duration));
+  }
+  return summarise(spec, rounds);
+}
+
+/** Medians over the rounds; M's fields only when M ran. */
+function summarise(spec: ReadSpec, rounds: Record<Side, RunStats[]>): ReadResult {
+  const med = (side: Side, pick: (r: RunStats) => number) => median(rounds[side].map(pick));
+  const projectRps = med('project', (r) => r.rps);
+  const lRps = med('l', (r) => r.rps);
+  const withM = rounds.m.length > 0;
+  const mRps = med('m', (r) => r.rps);
   return {
     id: spec.id,
     label: spec.label,
@@ -167,10 +252,16 @@ export async function runRead(
     projectRps,
     lRps,
     ratio: ratio(projectRps, lRps),
-    callsPerRequest: median(rounds.project.map((r) => r.callsPerRequest)),
-    projectP99Ms: median(rounds.project.map((r) => r.latencyP99Ms)),
-    lP99Ms: median(rounds.l.map((r) => r.latencyP99Ms)),
-    bad: [...rounds.project, ...rounds.l].reduce((sum, r) => sum + r.bad, 0),
-    rounds,
+    callsPerRequest: med('project', (r) => r.callsPerRequest),
+    projectP99Ms: med('project', (r) => r.latencyP99Ms),
+    lP99Ms: med('l', (r) => r.latencyP99Ms),
+    ...(withM && {
+      mRps,
+      mRatio: ratio(projectRps, mRps),
+      mCallsPerRequest: med('m', (r) => r.callsPerRequest),
+      mP99Ms: med('m', (r) => r.latencyP99Ms),
+    }),
+    bad: [...rounds.project, ...rounds.l, ...rounds.m].reduce((sum, r) => sum + r.bad, 0),
+    rounds: { project: rounds.project, l: rounds.l, ...(withM && { m: rounds.m }) },
   };
 }
