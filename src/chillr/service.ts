@@ -7,6 +7,7 @@ import type { Outbox } from '../outbox.js';
 import type { Store } from '../store/index.js';
 import { SingleFlight } from '../upstream/single-flight.js';
 import type { ChillrClient } from './client.js';
+import { RecordMemo } from './record-memo.js';
 import { toBatchView, type BatchRecord, type CollectBatchView } from './view.js';
 import {
   isTerminalBatchStatus,
@@ -80,6 +81,8 @@ export class CollectService {
   private readonly flights: SingleFlight;
   /** Non-terminal statuses, oldest first (Map order); see statusCacheMs. In memory, per process. */
   private readonly recent = new Map<string, RecentStatus>();
+  /** Batch records already read (they never change): see RecordMemo. */
+  private readonly memo = new RecordMemo();
 
   constructor(private readonly options: CollectServiceOptions) {
     this.records = options.store.namespace<BatchRecord>('batches');
@@ -200,12 +203,21 @@ export class CollectService {
    */
   async getBatch(id: string): Promise<CollectBatchView | null> {
     const [record, cached] = await guardStore(() =>
-      Promise.all([this.records.get(id), this.terminal.get(id)]),
+      Promise.all([this.record(id), this.terminal.get(id)]),
     );
     this.options.metrics?.cache('batch_status', cached !== undefined);
     const status = cached ?? this.recentStatus(id) ?? (await this.readStatus(id));
     if (status === null) return null;
     return toBatchView(id, status, record ?? null);
+  }
+
+  /** The batch's record: from memory once read, else from the store (kept when found). */
+  private async record(id: string): Promise<BatchRecord | undefined> {
+    const known = this.memo.get(id);
+    if (known !== undefined) return known;
+    const record = await this.records.get(id);
+    if (record !== undefined) this.memo.keep(id, record);
+    return record;
   }
 
   /** A non-terminal status read less than `statusCacheMs` ago, or undefined. */
