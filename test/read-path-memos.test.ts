@@ -4,6 +4,7 @@ import { RecordMemo } from '../src/chillr/record-memo.js';
 import { CollectService } from '../src/chillr/service.js';
 import type { BatchRecord } from '../src/chillr/view.js';
 import { createOperationLimits, PassedDocuments } from '../src/http/plugin/limits/index.js';
+import { ResponseLru, type CachedResponse } from '../src/http/plugin/response-cache/lru.js';
 import type { Idempotency } from '../src/idempotency.js';
 import { silentLogger } from '../src/logger.js';
 import type { Outbox } from '../src/outbox.js';
@@ -12,10 +13,11 @@ import { openStore, type Store } from '../src/store/index.js';
 import { isoDateInDays, startTestChillr, TEST_SECRETS } from './helpers/app.js';
 
 /**
- * Two things the read path now does once instead of on every request, and why neither can
+ * Work the read path now does once instead of on every request, and why none of it can
  * change an answer: a batch record (written once, never changed) is read from the store once
- * per process; a document's token count (fixed by its text) is checked once while remembered.
- * Counted in store reads and in answers, never timed.
+ * per process; a document's token count (fixed by its text) is checked once while remembered;
+ * the response cache hashes a request's key only when an entry of its size exists. Counted in
+ * store reads, answers and entries, never timed.
  */
 
 const recordOf = (id: string, customers = 1): BatchRecord => ({
@@ -155,5 +157,35 @@ describe('token limit checked once per remembered document', () => {
     ]);
     passed.add('{ far too long }'); // over the bound by itself: never remembered
     expect(passed.has('{ far too long }')).toBe(false);
+  });
+});
+
+describe('response cache: misses of a size nothing stored has', () => {
+  const entry = (size: number, expiresAt: number): CachedResponse => ({
+    body: Buffer.from('{}'),
+    contentType: 'application/json',
+    etag: undefined,
+    scope: 'private',
+    expiresAt,
+    operation: { name: null, type: 'query' },
+    bytes: 10,
+    size,
+  });
+
+  it('should count entries by request size through replacement, expiry and eviction', () => {
+    const evicted: string[] = [];
+    const lru = new ResponseLru(2, 1_000, (reason) => evicted.push(reason));
+    lru.set('a', entry(100, 10_000));
+    lru.set('a', entry(100, 10_000)); // replaced: still one of size 100
+    lru.set('b', entry(200, 2_000));
+    expect([lru.mayHold(100), lru.mayHold(200), lru.mayHold(300)]).toEqual([true, true, false]);
+    expect(lru.get('b', 1_500)).toBeUndefined(); // under a second left: expired
+    expect(lru.mayHold(200)).toBe(false);
+    lru.set('c', entry(100, 10_000));
+    lru.set('d', entry(300, 10_000)); // a third entry: a (the oldest) goes
+    expect([lru.mayHold(100), lru.mayHold(300)]).toEqual([true, true]);
+    lru.set('e', entry(300, 10_000)); // c goes: no entry of size 100 is left
+    expect(lru.mayHold(100)).toBe(false);
+    expect(evicted).toEqual(['expired', 'capacity', 'capacity']);
   });
 });
