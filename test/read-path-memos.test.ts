@@ -102,6 +102,29 @@ describe('batch records read once per process', () => {
     reads.mockRestore();
   });
 
+  it('should build a remembered status view once, and again when its record lands', async () => {
+    const batchId = await newBatch();
+    const collect = new CollectService({
+      client,
+      store,
+      idempotency: {} as Idempotency,
+      outbox: {} as Outbox,
+      logger: silentLogger,
+      maxBatchSize: 10,
+      statusCacheMs: 60_000,
+    });
+    await collect.getBatch(batchId); // asks Chillr: the status is remembered
+    const first = await collect.getBatch(batchId);
+    const second = await collect.getBatch(batchId);
+    expect(second?.name).toBeNull();
+    expect(second).toBe(first); // the same status and no record: the view built once is served
+    await store.namespace<BatchRecord>('batches').set(batchId, recordOf(batchId));
+    const third = await collect.getBatch(batchId);
+    expect(third).not.toBe(first);
+    expect(third?.name).toBe(`batch ${batchId}`);
+    expect(await collect.getBatch(batchId)).toBe(third);
+  });
+
   it('should keep at most its records and its customers, least recently used out first', () => {
     const memo = new RecordMemo(2, 5);
     memo.keep('a', recordOf('a'));
