@@ -60,6 +60,8 @@ export class Tracing {
 
   /** The trace context a caller sent (`traceparent`/`tracestate` headers or init payload). */
   extract(carrier: Record<string, unknown> | undefined): Context {
+    // Nothing to extract (most requests): what propagation.extract would return, unchanged.
+    if (typeof carrier?.traceparent !== 'string') return context.active();
     const headers: Record<string, string> = {};
     for (const key of ['traceparent', 'tracestate']) {
       const value = carrier?.[key];
