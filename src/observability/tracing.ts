@@ -36,6 +36,8 @@ let contextManagerInstalled = false;
  */
 export class Tracing {
   readonly tracer: Tracer;
+  /** Whether spans are recorded and exported (an endpoint is configured). */
+  readonly recording: boolean;
   private readonly provider?: BasicTracerProvider;
 
   constructor(options: TracingOptions = {}) {
@@ -44,6 +46,7 @@ export class Tracing {
       propagation.setGlobalPropagator(new W3CTraceContextPropagator());
       contextManagerInstalled = true;
     }
+    this.recording = options.endpoint !== undefined;
     if (options.endpoint === undefined) {
       this.tracer = new ProxyTracerProvider().getTracer('payments-subgraph');
       return;
