@@ -6,7 +6,10 @@ import type { BatchRecord } from '../src/chillr/view.js';
 import { createOperationLimits, PassedDocuments } from '../src/http/plugin/limits/index.js';
 import { ResponseLru, type CachedResponse } from '../src/http/plugin/response-cache/lru.js';
 import type { Idempotency } from '../src/idempotency.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger, type Logger } from '../src/logger.js';
+import type { Services } from '../src/services.js';
+import { createContext, type GraphQLContext } from '../resolvers/context.js';
+import { createLoaders } from '../resolvers/loaders.js';
 import type { Outbox } from '../src/outbox.js';
 import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
 import { openStore, type Store } from '../src/store/index.js';
@@ -210,5 +213,33 @@ describe('response cache: misses of a size nothing stored has', () => {
     lru.set('e', entry(300, 10_000)); // c goes: no entry of size 100 is left
     expect(lru.mayHold(100)).toBe(false);
     expect(evicted).toEqual(['expired', 'capacity', 'capacity']);
+  });
+});
+
+describe('per-request context', () => {
+  it('should make its loaders and child logger only when used, also on the copy Apollo Server makes', () => {
+    let children = 0;
+    const logger = {
+      child: () => {
+        children += 1;
+        return silentLogger;
+      },
+    } as unknown as Logger;
+    const services = {} as Services;
+    const context = createContext(services, 'r1', logger);
+    // Apollo Server's cloneObject (ApolloServer.ts): own properties copied onto the same prototype.
+    const copy = Object.assign(
+      Object.create(Object.getPrototypeOf(context) as object) as GraphQLContext,
+      context,
+    );
+    expect(children).toBe(0);
+    expect(copy.requestId).toBe('r1');
+    expect(copy.services).toBe(services);
+    expect(copy.loaders).toBe(copy.loaders);
+    expect(copy.logger).toBe(copy.logger);
+    expect(children).toBe(1);
+    const replaced = createLoaders(services);
+    copy.loaders = replaced; // what a live subscription does per event
+    expect(copy.loaders).toBe(replaced);
   });
 });
