@@ -22,10 +22,39 @@ export function createContext(
   logger: Logger,
   metrics?: Metrics,
 ): GraphQLContext {
-  return {
-    services,
-    loaders: createLoaders(services, metrics),
-    requestId,
-    logger: logger.child({ requestId }),
-  };
+  return new RequestContext(services, requestId, logger, metrics);
+}
+
+/**
+ * The context, with its DataLoaders and its child logger made when first asked for: most
+ * operations use one loader and log nothing of their own, and a pino child per request (its
+ * bindings serialised up front) was measurable on the pending batch read (README "Reads and
+ * caching"). Lines inside a request carry its requestId from the log scope either way.
+ *
+ * The lazy parts are getters on the prototype, backed by plain fields: Apollo Server copies
+ * the context per operation with `Object.assign` onto an object of the same prototype, which
+ * would call getters that were the object's own — and so build everything up front.
+ */
+class RequestContext implements GraphQLContext {
+  private made: Loaders | undefined = undefined;
+  private child: Logger | undefined = undefined;
+
+  constructor(
+    readonly services: Services,
+    readonly requestId: string,
+    private readonly parentLogger: Logger,
+    private readonly metrics: Metrics | undefined,
+  ) {}
+
+  get loaders(): Loaders {
+    return (this.made ??= createLoaders(this.services, this.metrics));
+  }
+
+  set loaders(loaders: Loaders) {
+    this.made = loaders;
+  }
+
+  get logger(): Logger {
+    return (this.child ??= this.parentLogger.child({ requestId: this.requestId }));
+  }
 }

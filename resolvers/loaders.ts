@@ -28,11 +28,24 @@ export function createLoaders(services: Services, metrics?: Metrics): Loaders {
       metrics?.dataloaderBatchSize.observe({ loader }, ids.length);
       return load(ids);
     };
+  // Each loader is made when first used: an operation reads one or two of the three, and a
+  // DataLoader per request that nothing calls is only garbage.
+  let collectBatch: Loaders['collectBatch'] | undefined;
+  let groupPurchase: Loaders['groupPurchase'] | undefined;
+  let offer: Loaders['offer'] | undefined;
   return {
-    collectBatch: new DataLoader(sized('collectBatch', (ids) => services.collect.getBatches(ids))),
-    groupPurchase: new DataLoader(
-      sized('groupPurchase', (ids) => services.purchases.getPurchases(ids)),
-    ),
-    offer: new DataLoader(sized('offer', (ids) => services.offers.getMany(ids))),
+    get collectBatch() {
+      return (collectBatch ??= new DataLoader(
+        sized('collectBatch', (ids) => services.collect.getBatches(ids)),
+      ));
+    },
+    get groupPurchase() {
+      return (groupPurchase ??= new DataLoader(
+        sized('groupPurchase', (ids) => services.purchases.getPurchases(ids)),
+      ));
+    },
+    get offer() {
+      return (offer ??= new DataLoader(sized('offer', (ids) => services.offers.getMany(ids))));
+    },
   };
 }

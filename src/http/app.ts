@@ -16,7 +16,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { OperationGuard } from './plugin/index.js';
 import type { Observability } from './plugin/observability/index.js';
 import { createResponseCache, type ResponseCacheOptions } from './plugin/response-cache/index.js';
-import { secretMatches } from '../constant-time.js';
+import { secretMatcher } from '../constant-time.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
@@ -223,8 +223,9 @@ function requestLog(logger: Logger): RequestHandler {
  * body is read, so nothing it asks is parsed, validated or executed.
  */
 function routerOnly(router: HttpAppOptions<object>['routerSecret'], logger: Logger) {
+  const matches = router && secretMatcher(router.secret);
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!router || secretMatches(req.get(router.header), router.secret)) {
+    if (!router || matches!(req.get(router.header))) {
       next();
       return;
     }

@@ -36,6 +36,8 @@ let contextManagerInstalled = false;
  */
 export class Tracing {
   readonly tracer: Tracer;
+  /** Whether spans are recorded and exported (an endpoint is configured). */
+  readonly recording: boolean;
   private readonly provider?: BasicTracerProvider;
 
   constructor(options: TracingOptions = {}) {
@@ -44,6 +46,7 @@ export class Tracing {
       propagation.setGlobalPropagator(new W3CTraceContextPropagator());
       contextManagerInstalled = true;
     }
+    this.recording = options.endpoint !== undefined;
     if (options.endpoint === undefined) {
       this.tracer = new ProxyTracerProvider().getTracer('payments-subgraph');
       return;
@@ -60,6 +63,8 @@ export class Tracing {
 
   /** The trace context a caller sent (`traceparent`/`tracestate` headers or init payload). */
   extract(carrier: Record<string, unknown> | undefined): Context {
+    // Nothing to extract (most requests): what propagation.extract would return, unchanged.
+    if (typeof carrier?.traceparent !== 'string') return context.active();
     const headers: Record<string, string> = {};
     for (const key of ['traceparent', 'tracestate']) {
       const value = carrier?.[key];

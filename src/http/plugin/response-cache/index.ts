@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
 import { ResponseLru, type CachedResponse } from './lru.js';
-import { cacheKeyOf, tokenExpiry } from './request.js';
+import { cacheKeyOf, lookupSize, tokenExpiry } from './request.js';
 import { createResponseCacheMetrics } from './metrics.js';
 import type { CachedOperation, ResponseCacheOptions } from './options.js';
 
@@ -62,8 +62,18 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
     (reason) => metrics.evicted(reason),
   );
 
-  const keep = (key: string, req: Request, res: Response, body: string, verdict: Verdict) => {
+  const keep = (
+    keyOf: () => string,
+    size: number,
+    req: Request,
+    res: Response,
+    body: string,
+    verdict: Verdict,
+  ) => {
+    if (verdict.cacheable === undefined) return;
+    const key = keyOf();
     const entry = entryOf(key, req, res, body, verdict, now(), options.maxTokenReuseMs);
+    if (entry) entry.size = size;
     if (entry && lru.set(key, entry)) {
       options.logger?.debug(
         { maxAge: Math.floor((entry.expiresAt - now()) / 1000), bytes: entry.bytes },
@@ -77,14 +87,19 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
       (req as WithBody)[RAW_BODY] = body;
     },
     middleware(req, res, next) {
-      const key = cacheKeyOf(req, (req as WithBody)[RAW_BODY], varyHeaders);
-      if (key === undefined) {
+      const rawBody = (req as WithBody)[RAW_BODY];
+      const size = lookupSize(req, rawBody);
+      if (size === undefined) {
         metrics.request('bypass');
         next();
         return;
       }
+      // Hashed only when an entry of this size exists: most misses are reads that are never
+      // cacheable, and their key is needed only if their answer turns out to be.
+      const keyOf = () => cacheKeyOf(req, rawBody, varyHeaders);
+      const key = lru.mayHold(size) ? keyOf() : undefined;
       const at = now();
-      const entry = lru.get(key, at);
+      const entry = key === undefined ? undefined : lru.get(key, at);
       if (entry !== undefined) {
         metrics.request('hit');
         res.locals.responseCache = 'hit';
@@ -95,7 +110,7 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
       metrics.request('miss');
       res.locals.responseCache = 'miss';
       const verdict: Verdict = {};
-      storeWhenSent(res, (body) => keep(key, req, res, body, verdict));
+      storeWhenSent(res, (body) => keep(() => key ?? keyOf(), size, req, res, body, verdict));
       verdicts.run(verdict, next);
     },
     plugin: verdictPlugin(() => verdicts.getStore()),
@@ -178,6 +193,7 @@ function entryOf(
     expiresAt,
     operation: cacheable.operation,
     bytes: bytes.length + key.length + contentType.length + ENTRY_OVERHEAD_BYTES,
+    size: 0,
   };
 }
 

@@ -12,6 +12,8 @@ export interface CachedResponse {
   operation: CachedOperation;
   /** What it counts against the byte bound: body, key and headers. */
   bytes: number;
+  /** The request's size (request.ts `lookupSize`): what `mayHold` counts by. */
+  size: number;
 }
 
 export type EvictionReason = 'capacity' | 'expired';
@@ -25,6 +27,8 @@ export type EvictionReason = 'capacity' | 'expired';
 export class ResponseLru {
   private readonly entries = new Map<string, CachedResponse>();
   private total = 0;
+  /** Entries held per request size. */
+  private readonly sizes = new Map<number, number>();
 
   constructor(
     private readonly maxEntries: number,
@@ -41,7 +45,7 @@ export class ResponseLru {
     if (entry === undefined) return undefined;
     this.entries.delete(key);
     if (entry.expiresAt - now < 1000) {
-      this.total -= entry.bytes;
+      this.forget(entry);
       this.onEvict('expired');
       return undefined;
     }
@@ -55,17 +59,34 @@ export class ResponseLru {
     const previous = this.entries.get(key);
     if (previous !== undefined) {
       this.entries.delete(key);
-      this.total -= previous.bytes;
+      this.forget(previous);
     }
     this.entries.set(key, entry);
     this.total += entry.bytes;
+    this.sizes.set(entry.size, (this.sizes.get(entry.size) ?? 0) + 1);
     while (this.entries.size > this.maxEntries || this.total > this.maxBytes) {
       const oldest = this.entries.keys().next().value as string;
-      this.total -= this.entries.get(oldest)!.bytes;
+      this.forget(this.entries.get(oldest)!);
       this.entries.delete(oldest);
       this.onEvict('capacity');
     }
     return true;
+  }
+
+  /**
+   * False when no entry was stored for a request of this size: a lookup that cannot hit, so
+   * its key need not be hashed. True says only that one might.
+   */
+  mayHold(size: number): boolean {
+    return this.sizes.has(size);
+  }
+
+  /** Takes a removed entry out of the byte and size counts. */
+  private forget(entry: CachedResponse): void {
+    this.total -= entry.bytes;
+    const left = (this.sizes.get(entry.size) ?? 0) - 1;
+    if (left > 0) this.sizes.set(entry.size, left);
+    else this.sizes.delete(entry.size);
   }
 
   get size(): number {

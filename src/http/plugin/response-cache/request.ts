@@ -13,23 +13,12 @@ const SIMPLE_CONTENT_TYPES = new Set([
 ]);
 
 /**
- * The cache key of a request, or undefined when the request must go to Apollo Server whatever
- * is cached: not a GET or a JSON POST, a router asking for a trace, or a request Apollo's CSRF
- * prevention would refuse (so a cached answer is never a way around it).
- *
- * The key is a SHA-256 over everything that can change the answer or who may see it: the
- * method, the URL (a GET's query string is its operation), each of `varyHeaders` (the
- * Authorization header above all) and the exact body bytes. Two requests that differ in any
- * of them — another token, another variable, another alias, even another key order — have
- * different keys. Fields are separated by NUL, which neither a header value nor a URL can
- * contain, and the body comes last, so no two requests share one preimage. Hashing keeps
- * tokens out of the cache's memory and every key at 44 characters.
+ * Whether a request may be answered from the cache at all: undefined when it must go to Apollo
+ * Server whatever is cached (not a GET or a JSON POST, a router asking for a trace, or a
+ * request Apollo's CSRF prevention would refuse, so a cached answer is never a way around it);
+ * otherwise its {@link sizeOf}.
  */
-export function cacheKeyOf(
-  req: Request,
-  rawBody: Buffer | undefined,
-  varyHeaders: readonly string[],
-): string | undefined {
+export function lookupSize(req: Request, rawBody: Buffer | undefined): number | undefined {
   if (req.method === 'POST') {
     // Only express.json's bodies are captured: a JSON content type, which CSRF prevention
     // lets through. Anything else goes to Apollo, which refuses or answers it.
@@ -38,6 +27,34 @@ export function cacheKeyOf(
     return undefined;
   }
   if (req.headers[TRACE_HEADER] !== undefined) return undefined;
+  return sizeOf(req, rawBody);
+}
+
+/**
+ * A number two requests with the same {@link cacheKeyOf} always share: a POST's body length,
+ * or (negative) a GET's URL length — the part of the key that carries the operation. The
+ * cache counts its entries by it, so a request of a size nothing stored has is a miss
+ * without its key being hashed (the common miss: a read that is never cacheable).
+ */
+function sizeOf(req: Request, rawBody: Buffer | undefined): number {
+  return rawBody === undefined ? -1 - req.originalUrl.length : rawBody.length;
+}
+
+/**
+ * The cache key of a request {@link lookupSize} let through. A SHA-256 over everything that
+ * can change the answer or who may see it: the method, the URL (a GET's query string is its
+ * operation), each of `varyHeaders` (the Authorization header above all) and the exact body
+ * bytes. Two requests that differ in any of them — another token, another variable, another
+ * alias, even another key order — have different keys. Fields are separated by NUL, which
+ * neither a header value nor a URL can contain, and the body comes last, so no two requests
+ * share one preimage. Hashing keeps tokens out of the cache's memory and every key at 44
+ * characters.
+ */
+export function cacheKeyOf(
+  req: Request,
+  rawBody: Buffer | undefined,
+  varyHeaders: readonly string[],
+): string {
   let material = `${req.method}\0${req.originalUrl}`;
   for (const name of varyHeaders) {
     const value = req.headers[name];
