@@ -28,6 +28,12 @@ export interface BenchOptions {
   only: Set<string>;
   /** Where the raw results go (JSON). */
   out: string | undefined;
+  /**
+   * A directory for a V8 CPU profile of each project process (`--cpu-prof`), written when the
+   * process stops; undefined = no profile. Profiling slows the project: its numbers are not
+   * comparable with an unprofiled run's.
+   */
+  profile: string | undefined;
 }
 
 export const SECTIONS = ['reads', 'fanout', 'bulk', 'create'] as const;
@@ -46,7 +52,8 @@ const USAGE = `npm run bench [-- options]
   --customers N           customers in the big createCollectBatch (10000)
   --log-level L           the project's LOG_LEVEL (info)
   --only a,b              sections: ${SECTIONS.join(',')} (all)
-  --out FILE              raw results as JSON (bench/results/<time>.json)`;
+  --out FILE              raw results as JSON (bench/results/<time>.json)
+  --profile DIR           a CPU profile of each project process into DIR (none; slows it)`;
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -72,6 +79,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     'log-level',
     'only',
     'out',
+    'profile',
   ];
   const { values } = parseArgs({
     args: argv,
@@ -110,5 +118,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     logLevel: str('log-level') ?? 'info',
     only,
     out: str('out'),
+    profile: str('profile'),
   };
 }

@@ -20,6 +20,11 @@ export interface ProjectOptions {
   logLevel: string;
   /** Largest batch the bench creates (CHILLR_MAX_BATCH_SIZE must allow it). */
   maxBatchSize: number;
+  /**
+   * Where node writes a CPU profile of the process when it stops (`--cpu-prof-dir`); undefined
+   * = none. A flag, not NODE_OPTIONS: node refuses `--cpu-prof` there.
+   */
+  profileDir?: string;
 }
 
 export interface ProjectProcess {
@@ -85,7 +90,8 @@ export async function startProject(options: ProjectOptions): Promise<ProjectProc
   const port = await freePort();
   const logFile = join(options.dir, `project-${options.store}-${port}.log`);
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [main], {
+  const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, main], {
     cwd: ROOT,
     env: projectEnv(options, port),
     stdio: ['ignore', log, log],

@@ -42,6 +42,7 @@ async function readsSection({ options, dir, upstreams, project, results }: Env):
     upstreams: upstreams.ready,
     logLevel: options.logLevel,
     maxBatchSize: options.customers,
+    ...(options.profile && { profileDir: options.profile }),
   });
   const children: Array<BenchChild<unknown>> = [];
   try {
@@ -108,6 +109,7 @@ async function main(): Promise<number> {
     upstreams: upstreams.ready,
     logLevel: options.logLevel,
     maxBatchSize: options.customers,
+    ...(options.profile && { profileDir: options.profile }),
   });
   const env: Env = { options, dir, upstreams, project, results };
   const sections: Array<[string, () => Promise<unknown>]> = [

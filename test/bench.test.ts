@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../bench/report.js';
@@ -41,14 +41,21 @@ const M_MANY = ['aliases-20x3', 'entities-100x10'];
 /** The bench process, so a timed-out run is stopped (SIGTERM: it then stops its children). */
 let bench: ChildProcess | undefined;
 
-function runBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBench(
+  out: string,
+  profileDir: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const script = path.join(ROOT, 'dist/bench/run.js');
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\` first.`);
-  const child = spawn(process.execPath, [script, ...TINY, `--out=${out}`], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [script, ...TINY, `--out=${out}`, `--profile=${profileDir}`],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   bench = child;
   let stdout = '';
   let stderr = '';
@@ -65,7 +72,7 @@ describe('npm run bench -- --quick (tiny counts)', () => {
   beforeAll(async () => {
     temp = await tempDir('bench-test-');
     const out = path.join(temp.dir, 'results.json');
-    run = await runBench(out);
+    run = await runBench(out, path.join(temp.dir, 'profiles'));
     if (run.code !== 0) throw new Error(`bench exited ${run.code}:\n${run.stdout}\n${run.stderr}`);
     results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
   }, 180_000);
@@ -94,6 +101,18 @@ describe('npm run bench -- --quick (tiny counts)', () => {
     }
     expect(run.stdout).toMatch(/one change push of 200 events \(SQLite\)\s+[\d.,]+ ms to/);
     expect(run.stdout).toMatch(/createCollectBatch, 200 customers\s+[\d.,]+ ms - [\d.,]+ ms/);
+  });
+
+  it('should write a CPU profile of each project process it started with --profile', () => {
+    // Two projects (SQLite and memory), each its main thread and the SQLite one its ledger
+    // writer thread: node writes one .cpuprofile per thread as the process stops.
+    const dir = path.join(temp.dir, 'profiles');
+    const files = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const name of files) {
+      const profile = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { nodes?: unknown };
+      expect(Array.isArray(profile.nodes), name).toBe(true);
+    }
   });
 
   it('should measure every read row against L without a failed request, counting upstream calls', () => {
