@@ -405,7 +405,7 @@ type LoggedChange = Omit<GroupPurchaseChange, 'cursor' | 'eventId'>;
 
 /**
  * The JSON text of a state and of its log entry — exactly JSON.stringify(value) and
- * JSON.stringify(logged), key for key (test/purchase-state-text.test.ts checks it) — with the
+ * JSON.stringify(logged), key for key (test/ledger-text.test.ts checks it) — with the
  * purchase, which both carry whole, stringified once.
  *
  * Why: stringifying both objects stringified every purchase (its fields and PayByGroup's object
