@@ -1,20 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChillrClient } from '../src/chillr/client.js';
-import { CollectService } from '../src/chillr/service.js';
-import type { Idempotency } from '../src/idempotency.js';
-import { silentLogger } from '../src/logger.js';
-import type { Outbox } from '../src/outbox.js';
 import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
-import { openStore, type Store } from '../src/store/index.js';
 import { loadConfig } from '../src/config.js';
-import {
-  isoDateInDays,
-  problemsOf,
-  startTestApp,
-  startTestChillr,
-  TEST_SECRETS,
-  type TestApp,
-} from './helpers/app.js';
+import { startChillrReads, type ChillrReads } from './helpers/chillr-reads.js';
+import { isoDateInDays, problemsOf, startTestApp, type TestApp } from './helpers/app.js';
 
 /**
  * CHILLR_STATUS_CACHE_MS: a non-terminal batch status may be served again for that long after
@@ -128,50 +116,19 @@ describe('CHILLR_STATUS_CACHE_MS over GraphQL', () => {
 });
 
 describe('CollectService status cache window', () => {
+  let reads: ChillrReads;
   let sim: ChillrSimulator;
-  let store: Store;
-  let client: ChillrClient;
   let now = Date.parse('2026-05-01T10:00:00Z');
 
   const service = (statusCacheMs: number) =>
-    new CollectService({
-      client,
-      store,
-      // Only reads run here: nothing is created, so nothing is claimed or queued.
-      idempotency: {} as Idempotency,
-      outbox: {} as Outbox,
-      logger: silentLogger,
-      maxBatchSize: 10,
-      statusCacheMs,
-      now: () => new Date(now),
-    });
+    reads.service({ statusCacheMs, now: () => new Date(now) });
 
   beforeAll(async () => {
-    sim = await startTestChillr();
-    store = await openStore('memory://');
-    client = new ChillrClient({
-      baseUrl: sim.url,
-      apiKey: TEST_SECRETS.CHILLR_API_KEY,
-      apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
-      timeoutMs: 5000,
-      logger: silentLogger,
-    });
+    reads = await startChillrReads();
+    sim = reads.sim;
   });
-  afterAll(async () => {
-    await store?.close();
-    await sim?.close();
-  });
-  /** A fresh pending batch (each case its own: a terminal one stays in the store). */
-  async function newBatch(): Promise<string> {
-    const created = await client.createBatch({
-      name: 'window',
-      expiryDate: isoDateInDays(30),
-      customers: [{ msisdn: '9447741462', amount: '200.00' }],
-    });
-    if (created.kind !== 'created') throw new Error('the simulator refused the batch');
-    sim.resetCalls();
-    return created.batchId;
-  }
+  afterAll(() => reads?.close());
+  const newBatch = () => reads.newBatch('9447741462');
 
   it('should serve a status for CHILLR_STATUS_CACHE_MS after its read was sent, then ask again', async () => {
     const batchId = await newBatch();

@@ -1,19 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ChillrClient } from '../src/chillr/client.js';
 import { RecordMemo } from '../src/chillr/record-memo.js';
-import { CollectService } from '../src/chillr/service.js';
 import type { BatchRecord } from '../src/chillr/view.js';
 import { createOperationLimits, PassedDocuments } from '../src/http/plugin/limits/index.js';
 import { ResponseLru, type CachedResponse } from '../src/http/plugin/response-cache/lru.js';
-import type { Idempotency } from '../src/idempotency.js';
 import { silentLogger, type Logger } from '../src/logger.js';
 import type { Services } from '../src/services.js';
 import { createContext, type GraphQLContext } from '../resolvers/context.js';
 import { createLoaders } from '../resolvers/loaders.js';
-import type { Outbox } from '../src/outbox.js';
-import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
-import { openStore, type Store } from '../src/store/index.js';
-import { isoDateInDays, startTestChillr, TEST_SECRETS } from './helpers/app.js';
+import type { Store } from '../src/store/index.js';
+import { isoDateInDays } from './helpers/app.js';
+import { startChillrReads, type ChillrReads } from './helpers/chillr-reads.js';
 
 /**
  * Work the read path now does once instead of on every request, and why none of it can
@@ -36,46 +32,17 @@ const recordOf = (id: string, customers = 1): BatchRecord => ({
 });
 
 describe('batch records read once per process', () => {
-  let sim: ChillrSimulator;
+  let chillr: ChillrReads;
   let store: Store;
-  let client: ChillrClient;
 
   beforeAll(async () => {
-    sim = await startTestChillr();
-    store = await openStore('memory://');
-    client = new ChillrClient({
-      baseUrl: sim.url,
-      apiKey: TEST_SECRETS.CHILLR_API_KEY,
-      apiSecretKey: TEST_SECRETS.CHILLR_API_SECRET_KEY,
-      timeoutMs: 5000,
-      logger: silentLogger,
-    });
+    chillr = await startChillrReads();
+    store = chillr.store;
   });
-  afterAll(async () => {
-    await store?.close();
-    await sim?.close();
-  });
+  afterAll(() => chillr?.close());
 
-  const service = () =>
-    new CollectService({
-      client,
-      store,
-      idempotency: {} as Idempotency,
-      outbox: {} as Outbox,
-      logger: silentLogger,
-      maxBatchSize: 10,
-      statusCacheMs: 0,
-    });
-
-  async function newBatch(): Promise<string> {
-    const created = await client.createBatch({
-      name: 'memo',
-      expiryDate: isoDateInDays(30),
-      customers: [{ msisdn: '9447741400', amount: '200.00' }],
-    });
-    if (created.kind !== 'created') throw new Error('the simulator refused the batch');
-    return created.batchId;
-  }
+  const service = () => chillr.service();
+  const newBatch = () => chillr.newBatch('9447741400');
 
   it('should read a stored record from the store once, and show it on every read', async () => {
     const batchId = await newBatch();
@@ -107,15 +74,7 @@ describe('batch records read once per process', () => {
 
   it('should build a remembered status view once, and again when its record lands', async () => {
     const batchId = await newBatch();
-    const collect = new CollectService({
-      client,
-      store,
-      idempotency: {} as Idempotency,
-      outbox: {} as Outbox,
-      logger: silentLogger,
-      maxBatchSize: 10,
-      statusCacheMs: 60_000,
-    });
+    const collect = chillr.service({ statusCacheMs: 60_000 });
     await collect.getBatch(batchId); // asks Chillr: the status is remembered
     const first = await collect.getBatch(batchId);
     const second = await collect.getBatch(batchId);
