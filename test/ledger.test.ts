@@ -97,6 +97,60 @@ for (const engine of engines) {
       expect(ledger.isCursor('not-a-cursor')).toBe(false);
     });
 
+    it('should read only the entries whose time lies in a window, in cursor order after a cursor', async () => {
+      const ledger = store.ledger;
+      const base = 1_900_000_000_000;
+      // Times out of cursor order on purpose: a window selects on `at`, the page is in log order.
+      const ats = [base + 50, base + 10, base + 30, base + 100, base + 30];
+      const committed = await ledger.commit(
+        ats.map((at, i) => ({
+          key: `w${i}`,
+          expectedVersion: 0,
+          value: i,
+          open: false,
+          log: i,
+          at,
+        })),
+      );
+      const cursors = committed.map((r) => (r.ok ? r.cursor! : ''));
+      const window = { from: base + 10, to: base + 100 };
+      const all = await ledger.readLog<number>(undefined, 100, window);
+      expect(all.entries.map((e) => e.value)).toEqual([0, 1, 2, 4]);
+      const page = await ledger.readLog<number>(cursors[1], 2, window);
+      expect(page.entries).toEqual([
+        { cursor: cursors[2], value: 2 },
+        { cursor: cursors[4], value: 4 },
+      ]);
+      const open = await ledger.readLog<number>(undefined, 100, { from: base + 30 });
+      expect(open.entries.map((e) => e.value)).toEqual([0, 2, 3, 4]);
+      const before = await ledger.readLog<number>(undefined, 100, { from: base, to: base + 30 });
+      expect(before.entries.map((e) => e.value)).toEqual([1]);
+    });
+
+    it('should store keyv writes and ledger writes together, a moved version skipped alone', async () => {
+      await store.ledger.commit([{ key: 't1', expectedVersion: 0, value: 'old', open: false }]);
+      const results = await store.writeTogether({
+        keys: [
+          { namespace: 'together', key: 'a', value: { n: 1 }, ttlMs: 60_000 },
+          { namespace: 'together', key: 'b', value: null },
+        ],
+        ledger: [
+          { key: 't1', expectedVersion: 0, value: 'lost', open: false, log: 'lost' },
+          { key: 't2', expectedVersion: 0, value: 'new', open: false, log: 'new' },
+        ],
+      });
+      expect(results[0]).toEqual({ ok: false });
+      expect(results[1]).toMatchObject({ ok: true, version: 1 });
+      const keyv = store.namespace('together');
+      expect(await keyv.get('a')).toEqual({ n: 1 });
+      expect(await keyv.getRaw('b')).toMatchObject({ value: null });
+      const states = await store.ledger.getMany<string>(['t1', 't2']);
+      expect(states.get('t1')?.value).toBe('old');
+      expect(states.get('t2')?.value).toBe('new');
+      // A claim taken through setIfAbsent and a later record written together stay one key.
+      expect(await store.setIfAbsent('together', 'a', 'other', 60_000)).toBe(false);
+    });
+
     it('should rotate through open keys, least recently checked first, and drop closed ones', async () => {
       const ledger = store.ledger;
       await ledger.commit(

@@ -25,6 +25,8 @@ export function tracedStore(store: Store, tracer: Tracer): Store {
     setIfAbsent: (ns, key, value, ttlMs) =>
       spanned(tracer, `store ${ns} setIfAbsent`, () => store.setIfAbsent(ns, key, value, ttlMs)),
     ledger,
+    writeTogether: (writes) =>
+      spanned(tracer, 'store writeTogether', () => store.writeTogether(writes)),
     ping: () => store.ping(),
     get description() {
       return store.description;

@@ -1,5 +1,13 @@
 import type { Keyv } from 'keyv';
-import type { Ledger } from './ledger.js';
+import type { Ledger, LedgerCommitResult, LedgerWrite } from './ledger.js';
+
+/** One keyv-namespace write of `Store.writeTogether`, with the namespace's keyv instance. */
+export interface KeyvWrite {
+  keyv: Keyv;
+  key: string;
+  value: unknown;
+  ttlMs?: number;
+}
 
 /** What each kind of store (memory, SQLite, Redis) provides to the `Store` in index.ts. */
 export interface Backend {
@@ -17,6 +25,14 @@ export interface Backend {
   setIfAbsent(keyv: Keyv, key: string, value: unknown, ttlMs: number | undefined): Promise<boolean>;
   /** Versioned states and the ordered change log, in this engine's own structures. */
   readonly ledger: Ledger;
+  /**
+   * Stores every keyv write and commits the ledger writes in one atomic step (see
+   * `Store.writeTogether`); the ledger results in the order of `ledger`.
+   */
+  writeTogether(
+    keys: readonly KeyvWrite[],
+    ledger: ReadonlyArray<LedgerWrite<unknown>>,
+  ): Promise<LedgerCommitResult[]>;
   /** Throws (rejects) if the backend cannot serve requests. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -38,4 +54,17 @@ export async function serializeFor(
     throw new TypeError('Store namespaces must keep keyv serialization enabled.');
   }
   return serialized;
+}
+
+/**
+ * The keyv writes one after another, then the ledger commit: NOT one atomic step — a crash
+ * between them keeps the first part. Only for an engine that has no transaction of its own yet.
+ */
+export async function writeInTurn(
+  ledgerOf: Ledger,
+  keys: readonly KeyvWrite[],
+  ledger: ReadonlyArray<LedgerWrite<unknown>>,
+): Promise<LedgerCommitResult[]> {
+  for (const write of keys) await write.keyv.set(write.key, write.value, write.ttlMs);
+  return ledger.length === 0 ? [] : ledgerOf.commit(ledger);
 }

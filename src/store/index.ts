@@ -1,14 +1,21 @@
 import type { Keyv } from 'keyv';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Backend } from './backend.js';
-import type { Ledger } from './ledger.js';
+import type { Ledger, LedgerCommitResult, LedgerWrite } from './ledger.js';
 import { createMemoryBackend } from './memory.js';
 import { openRedisBackend } from './redis.js';
 import { openSqliteBackend } from './sqlite.js';
 import { parseStoreUrl } from './url.js';
 
 export { parseStoreUrl, redactUrl } from './url.js';
-export type { Ledger, LedgerLogEntry, LedgerState, LedgerWrite } from './ledger.js';
+export type {
+  Ledger,
+  LedgerCommitResult,
+  LedgerLogEntry,
+  LedgerState,
+  LedgerWrite,
+  LogWindow,
+} from './ledger.js';
 export { compareCursors } from './ledger.js';
 
 /** Keyv namespaces over one backend: memory, a SQLite file, or Redis. */
@@ -34,11 +41,37 @@ export interface Store {
    * (see ledger.ts): what purchase state and its change log are kept in.
    */
   readonly ledger: Ledger;
+  /**
+   * Stores every `keys` write (as `namespace(ns).set(key, value, ttlMs)` would) and commits the
+   * `ledger` writes (as `ledger.commit` would) in one atomic step: one transaction in SQLite and
+   * PostgreSQL, one MULTI … EXEC in Redis. Either all of it is stored or none of it: what money
+   * safety needs when an upstream's outcome and the bookkeeping that goes with it (the batch
+   * record, the purchase's new state) must not be kept apart by a crash. A ledger write whose
+   * version moved is skipped as in `commit` (`{ ok: false }`) and does not undo the rest.
+   * Ledger results are in the order of `ledger`.
+   */
+  writeTogether(writes: StoreWrites): Promise<LedgerCommitResult[]>;
   /** Rejects if the backend is not usable (readiness probe). */
   ping(): Promise<void>;
   /** The backend without secrets: 'memory', 'sqlite:data/payments.db', 'redis://host:6379'. */
   readonly description: string;
   close(): Promise<void>;
+}
+
+/** One write to a keyv namespace, as `Store.writeTogether` takes it. */
+export interface KeyWrite {
+  namespace: string;
+  key: string;
+  /** JSON-like, as for setIfAbsent. */
+  value: unknown;
+  /** > 0 if given; absent = kept until deleted. */
+  ttlMs?: number;
+}
+
+/** What `Store.writeTogether` stores in one atomic step. */
+export interface StoreWrites {
+  keys?: readonly KeyWrite[];
+  ledger?: ReadonlyArray<LedgerWrite<unknown>>;
 }
 
 export interface OpenStoreOptions {
@@ -153,6 +186,23 @@ class KeyvNamespaces implements Store {
       );
     }
     return this.#backend.setIfAbsent(this.namespace(namespace), key, value, ttlMs);
+  }
+
+  async writeTogether(writes: StoreWrites): Promise<LedgerCommitResult[]> {
+    const keys = (writes.keys ?? []).map((write) => {
+      if (write.value === undefined) {
+        throw new TypeError(`writeTogether cannot store undefined under ${write.namespace}.`);
+      }
+      return {
+        keyv: this.namespace(write.namespace),
+        key: write.key,
+        value: write.value,
+        ...(write.ttlMs === undefined ? {} : { ttlMs: write.ttlMs }),
+      };
+    });
+    const ledger = writes.ledger ?? [];
+    if (keys.length === 0 && ledger.length === 0) return [];
+    return this.#backend.writeTogether(keys, ledger);
   }
 
   async ping(): Promise<void> {

@@ -5,6 +5,7 @@ import {
   type LedgerLogPage,
   type LedgerState,
   type LedgerWrite,
+  type LogWindow,
   type SerializedWrite,
 } from './ledger.js';
 
@@ -32,6 +33,8 @@ export class MemoryLedger implements Ledger {
   /** Open keys → when each was last checked (epoch ms). */
   readonly #open = new Map<string, number>();
   readonly #log: MemoryLogEntry[] = [];
+  /** The log's entries ordered by (at, seq): the index a time window is read through. */
+  #byAt: MemoryLogEntry[] = [];
   #lastSeq = 0;
   #trimmedUpTo = 0;
 
@@ -65,7 +68,9 @@ export class MemoryLedger implements Ledger {
     let cursor = previous?.cursor;
     if (write.log !== undefined) {
       this.#lastSeq += 1;
-      this.#log.push({ seq: this.#lastSeq, at: this.now(), value: write.log });
+      const entry = { seq: this.#lastSeq, at: write.at ?? this.now(), value: write.log };
+      this.#log.push(entry);
+      this.#byAt.splice(this.#atIndexOf(entry.at, entry.seq), 0, entry);
       cursor = String(this.#lastSeq);
     }
     this.#states.set(write.key, { version: version + 1, value: write.value, cursor });
@@ -74,14 +79,46 @@ export class MemoryLedger implements Ledger {
       : { ok: true, version: version + 1, cursor: cursor! };
   }
 
-  async readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>> {
+  /** With a window, the entries come from the `at` index (#inWindow), not a walk of the log. */
+  async readLog<T>(
+    after: string | undefined,
+    limit: number,
+    window?: LogWindow,
+  ): Promise<LedgerLogPage<T>> {
     const from = after === undefined ? 0 : Number(after);
-    const start = this.#firstAfter(from);
-    const slice = this.#log.slice(start, start + limit);
+    let slice: MemoryLogEntry[];
+    if (window) {
+      slice = this.#inWindow(window).filter((e) => e.seq > from);
+      slice.sort((a, b) => a.seq - b.seq);
+      slice = slice.slice(0, limit);
+    } else {
+      const start = this.#firstAfter(from);
+      slice = this.#log.slice(start, start + limit);
+    }
     return {
       expired: after !== undefined && from < this.#trimmedUpTo,
       entries: slice.map((e) => ({ cursor: String(e.seq), value: JSON.parse(e.value) as T })),
     };
+  }
+
+  /** The entries whose `at` lies in `window`, in (at, seq) order. */
+  #inWindow(window: LogWindow): MemoryLogEntry[] {
+    const low = window.from === undefined ? 0 : this.#atIndexOf(window.from, 0);
+    const high = window.to === undefined ? this.#byAt.length : this.#atIndexOf(window.to, 0);
+    return this.#byAt.slice(low, Math.max(low, high));
+  }
+
+  /** Where an entry (at, seq) goes in #byAt: the first index ordered at or after it. */
+  #atIndexOf(at: number, seq: number): number {
+    let low = 0;
+    let high = this.#byAt.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const e = this.#byAt[mid]!;
+      if (e.at > at || (e.at === at && e.seq >= seq)) high = mid;
+      else low = mid + 1;
+    }
+    return low;
   }
 
   /** Index of the first entry with seq > `seq` (binary search: seqs only grow). */
@@ -107,6 +144,7 @@ export class MemoryLedger implements Ledger {
       this.#trimmedUpTo = this.#log.shift()!.seq;
       count += 1;
     }
+    if (count > 0) this.#byAt = this.#byAt.filter((e) => e.seq > this.#trimmedUpTo);
     return count;
   }
 

@@ -6,6 +6,7 @@ import {
   type LedgerLogPage,
   type LedgerState,
   type LedgerWrite,
+  type LogWindow,
   type SerializedWrite,
 } from './ledger.js';
 
@@ -182,7 +183,12 @@ export class RedisLedger implements Ledger {
     });
   }
 
-  async readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>> {
+  async readLog<T>(
+    after: string | undefined,
+    limit: number,
+    window?: LogWindow,
+  ): Promise<LedgerLogPage<T>> {
+    if (window) throw new Error('The Redis ledger cannot read a time window of its log yet.');
     const [trimmed, rows] = (await this.eval(
       READ_LOG,
       [KEYS.log, KEYS.trimmed],

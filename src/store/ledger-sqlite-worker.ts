@@ -25,6 +25,8 @@ export interface PackedWrites {
   keys: string[];
   expectedVersions: number[];
   flags: number[];
+  /** LedgerWrite.at of each write; 0 = the commit's `now`. */
+  ats: number[];
   texts: string[];
 }
 
@@ -92,7 +94,8 @@ function commit(db: DatabaseSync, q: Statements, writes: PackedWrites, now: numb
       }
       let cursor = 0;
       if (flags & LOGGED) {
-        cursor = Number(q.append.run(now, texts[2 * i + 1]!).lastInsertRowid);
+        const at = writes.ats[i] || now;
+        cursor = Number(q.append.run(at, texts[2 * i + 1]!).lastInsertRowid);
       }
       const open = flags & OPEN ? 1 : 0;
       q.put.run(key, version + 1, texts[2 * i]!, open, now, cursor === 0 ? null : cursor);

@@ -24,8 +24,15 @@ export interface Ledger {
    * Up to `limit` log entries after `after` (exclusive; from the oldest kept without it), oldest
    * first. `expired` is true when entries after `after` were already trimmed: the caller asked
    * for history the log no longer has.
+   *
+   * With `window`, only entries whose `at` (LedgerWrite.at) lies in it, found through an index
+   * on `at` in every engine, never by scanning the log; still in cursor order after `after`.
    */
-  readLog<T>(after: string | undefined, limit: number): Promise<LedgerLogPage<T>>;
+  readLog<T>(
+    after: string | undefined,
+    limit: number,
+    window?: LogWindow,
+  ): Promise<LedgerLogPage<T>>;
   /** The cursor of the newest entry ever appended, or undefined when nothing was. */
   head(): Promise<string | undefined>;
   /** Deletes log entries older than `maxAgeMs`; returns how many went. */
@@ -57,12 +64,32 @@ export interface LedgerWrite<T> {
   /** Appended to the change log in the same atomic step; undefined = no log entry. */
   log?: unknown;
   /**
+   * When the log entry happened, epoch ms (for purchases: when this service learned of the
+   * change); what `readLog`'s window selects on and what `trim` ages by.
+   * @default the engine's clock at commit
+   */
+  at?: number;
+  /**
    * The JSON text of `value` and `log`, when the caller already made it (purchase-state.ts makes
    * both with the purchase they share stringified once): the engines store it as is instead of
    * stringifying them again. It must be what JSON.stringify gives for each, and carry `log`
    * exactly when `log` is given.
    */
   text?: { value: string; log?: string };
+}
+
+/** A time window over log entries' `at`, epoch ms: `from` inclusive, `to` exclusive. */
+export interface LogWindow {
+  from?: number;
+  to?: number;
+}
+
+/** Whether `at` lies in `window` (an absent bound does not limit). */
+export function inWindow(at: number, window: LogWindow | undefined): boolean {
+  if (!window) return true;
+  return (
+    (window.from === undefined || at >= window.from) && (window.to === undefined || at < window.to)
+  );
 }
 
 export type LedgerCommitResult = { ok: true; version: number; cursor?: string } | { ok: false };
@@ -100,6 +127,8 @@ export interface SerializedWrite {
   open: boolean;
   /** undefined = no log entry. */
   log?: string;
+  /** LedgerWrite.at; undefined = the engine's clock at commit. */
+  at?: number;
 }
 
 /** Writes serialized per slice of the event loop (see serializeWrites). */
@@ -142,6 +171,7 @@ export async function serializeWrites(
         value: text.value,
         open: w.open,
         ...(text.log === undefined ? {} : { log: text.log }),
+        ...(w.at === undefined ? {} : { at: w.at }),
       };
     }
   }

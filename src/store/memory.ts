@@ -1,5 +1,5 @@
 import { Keyv } from 'keyv';
-import type { Backend } from './backend.js';
+import { writeInTurn, type Backend } from './backend.js';
 import { MemoryLedger } from './ledger-memory.js';
 
 /**
@@ -36,6 +36,12 @@ export function createMemoryBackend(): Backend {
       });
       queue = attempt.catch(() => undefined);
       return attempt;
+    },
+
+    // In turn is enough here: a memory store has no crash to survive (it is gone with the
+    // process), and nothing else in this process runs between two synchronous Map writes.
+    writeTogether(keys, ledger) {
+      return writeInTurn(this.ledger, keys, ledger);
     },
 
     async ping() {},

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import KeyvRedis, { createClient } from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
-import { expiresAt, serializeFor, type Backend } from './backend.js';
+import { expiresAt, serializeFor, writeInTurn, type Backend } from './backend.js';
 import { RedisLedger } from './ledger-redis.js';
 import { redactUrl } from './url.js';
 
@@ -68,17 +68,19 @@ export async function openRedisBackend(
     logger.warn({ store: description }, 'store: Redis not reachable yet; retrying in background');
   }
 
+  const ledger = new RedisLedger({
+    send: (args) => client.sendCommand(args),
+    transaction: (commands) => {
+      const multi = client.multi();
+      for (const command of commands) multi.addCommand(command);
+      return multi.exec();
+    },
+  });
+
   return {
     description,
 
-    ledger: new RedisLedger({
-      send: (args) => client.sendCommand(args),
-      transaction: (commands) => {
-        const multi = client.multi();
-        for (const command of commands) multi.addCommand(command);
-        return multi.exec();
-      },
-    }),
+    ledger,
 
     createKeyv(namespace) {
       const adapter = new KeyvRedis(client, {
@@ -103,6 +105,11 @@ export async function openRedisBackend(
           : { condition: 'NX', expiration: { type: 'PX', value: Math.ceil(ttlMs) } },
       );
       return reply !== null;
+    },
+
+    // TODO(one transaction): MULTI … EXEC over the SETs and the ledger's COMMIT script.
+    writeTogether(keys, writes) {
+      return writeInTurn(ledger, keys, writes);
     },
 
     async ping() {

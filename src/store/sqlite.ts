@@ -1,6 +1,6 @@
 import { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
-import { expiresAt, serializeFor, type Backend } from './backend.js';
+import { expiresAt, serializeFor, writeInTurn, type Backend } from './backend.js';
 import { SqliteLedger } from './ledger-sqlite.js';
 import { KeyvSqlite } from './sqlite-adapter.js';
 import { SqliteDatabase } from './sqlite-database.js';
@@ -55,6 +55,12 @@ export function openSqliteBackend(path: string, options: SqliteBackendOptions): 
       // _getKeyPrefix is keyv's own `namespace:key` rule (including its quirk of not prefixing
       // a key that already starts with `namespace:`), so `keyv.get(key)` finds this row.
       return database.insertIfAbsent(keyv._getKeyPrefix(key), serialized, expires);
+    },
+
+    // TODO(one transaction): keyv table and ledger tables live in one file; one writer-thread
+    // transaction should carry both.
+    writeTogether(keys, writes) {
+      return writeInTurn(ledger, keys, writes);
     },
 
     async ping() {

@@ -147,7 +147,7 @@ export class FaultyStore {
     return {
       getMany: guard('get', (keys) => real().getMany(keys)),
       commit: guard('set', (writes) => real().commit(writes)),
-      readLog: guard('get', (after, limit) => real().readLog(after, limit)),
+      readLog: guard('get', (after, limit, window) => real().readLog(after, limit, window)),
       head: guard('get', () => real().head()),
       trim: guard('delete', (maxAgeMs) => real().trim(maxAgeMs)),
       takeOpen: guard('set', (limit) => real().takeOpen(limit)),
@@ -171,6 +171,13 @@ export class FaultyStore {
         return real.description;
       },
       ledger: this.ledger(),
+      // One atomic step: a rule matching any of its writes fails the whole of it, as a
+      // transaction the store refuses does.
+      writeTogether: async (writes) => {
+        for (const write of writes.keys ?? []) this.check('set', write.namespace, write.key);
+        if ((writes.ledger ?? []).length > 0) this.check('set', 'ledger', undefined);
+        return real.writeTogether(writes);
+      },
       close: () => real.close(),
     };
   }
