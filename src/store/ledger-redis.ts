@@ -28,7 +28,7 @@ export interface RedisLedgerConnection {
 /**
  * Writes per COMMIT script call, and keys per GET_MANY call. Why a bound: GET_MANY passes its
  * keys through Lua's `unpack`, which fails past ~8,000 values (LUAI_MAXCSTACK), and a script
- * keeps Redis to itself while it runs; 1,000 writes (6,002 arguments) run in a few ms. A larger
+ * keeps Redis to itself while it runs; 1,000 writes (7,002 arguments) run in a few ms. A larger
  * commit is several script calls inside one MULTI (see commit).
  */
 const SCRIPT_BATCH = 1000;
@@ -44,19 +44,22 @@ const KEYS = {
   log: '{ledger}:log',
   trimmed: '{ledger}:trimmed',
   cursors: '{ledger}:cursors',
+  /** Log entry ids scored by their `at`: the index a time window is read through. */
+  byAt: '{ledger}:byat',
 };
 
 /**
  * Compare-and-set of every write, in order, plus XADD of its log entry — one script, so Redis
  * runs it with nothing in between: the version compared is the version replaced, whichever
- * instance sent it, and a stored state always has its log entry. ARGV: now, count, then six per
- * write (key, expected version, value, open, has-log, log). Answers "version cursor" or "".
+ * instance sent it, and a stored state always has its log entry, indexed by its `at`. ARGV: now,
+ * count, then seven per write (key, expected version, value, open, has-log, log, at — "" for
+ * now). Answers "version cursor" or "".
  */
 const COMMIT = `
 local now = ARGV[1]
 local out = {}
 for i = 0, tonumber(ARGV[2]) - 1 do
-  local b = 3 + i * 6
+  local b = 3 + i * 7
   local key = ARGV[b]
   local current = tonumber(redis.call('HGET', KEYS[1], key) or '0')
   if current ~= tonumber(ARGV[b + 1]) then
@@ -73,6 +76,9 @@ for i = 0, tonumber(ARGV[2]) - 1 do
     if ARGV[b + 4] == '1' then
       cursor = redis.call('XADD', KEYS[4], '*', 'v', ARGV[b + 5])
       redis.call('HSET', KEYS[5], key, cursor)
+      local at = ARGV[b + 6]
+      if at == '' then at = now end
+      redis.call('ZADD', KEYS[6], at, cursor)
     end
     out[#out + 1] = tostring(current + 1) .. ' ' .. cursor
   end
@@ -84,13 +90,47 @@ const GET_MANY = `
 return { redis.call('HMGET', KEYS[1], unpack(ARGV)), redis.call('HMGET', KEYS[2], unpack(ARGV)),
   redis.call('HMGET', KEYS[3], unpack(ARGV)) }`;
 
-/** Drops entries older than ARGV[1] (a stream id) and remembers the newest one dropped. */
+/**
+ * Drops entries older than ARGV[1] (a stream id) and remembers the newest one dropped; the `at`
+ * index loses the entries whose `at` is older than ARGV[2] (an index member whose entry is gone
+ * is skipped by READ_WINDOW, so the two need not match exactly).
+ */
 const TRIM = `
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[2])
 local last = redis.call('XREVRANGE', KEYS[1], '(' .. ARGV[1], '-', 'COUNT', 1)
 if #last == 0 then return 0 end
 local removed = redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
 redis.call('SET', KEYS[2], last[1][1])
 return removed`;
+
+/**
+ * The watermark and up to ARGV[4] entries whose `at` lies in [ARGV[1], ARGV[2]) and whose id is
+ * after ARGV[3] ("" = from the oldest), in id order: the window's ids come from the `at` index
+ * (ZRANGEBYSCORE), never from a walk of the Stream, then each entry by its id.
+ */
+const READ_WINDOW = `
+local function parts(id)
+  local dash = string.find(id, '-', 1, true)
+  return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+end
+local function before(a, b)
+  local am, as = parts(a)
+  local bm, bs = parts(b)
+  if am ~= bm then return am < bm end
+  return as < bs
+end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[1], ARGV[2])
+local kept = {}
+for _, id in ipairs(ids) do
+  if ARGV[3] == '' or before(ARGV[3], id) then kept[#kept + 1] = id end
+end
+table.sort(kept, before)
+local rows = {}
+for i = 1, math.min(#kept, tonumber(ARGV[4])) do
+  local row = redis.call('XRANGE', KEYS[1], kept[i], kept[i])
+  if #row > 0 then rows[#rows + 1] = row[1] end
+end
+return { redis.call('GET', KEYS[2]), rows }`;
 
 /** The least recently checked open keys, marked checked at ARGV[2]. */
 const TAKE_OPEN = `
@@ -168,7 +208,7 @@ export class RedisLedger implements Ledger {
   async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
     if (writes.length === 0) return [];
     const now = String(Date.now());
-    const keys = [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors];
+    const keys = [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors, KEYS.byAt];
     const calls = chunks(await serializeWrites(writes), SCRIPT_BATCH).map((batch) =>
       evalArgs(COMMIT, keys, commitArgs(now, batch)),
     );
@@ -188,12 +228,19 @@ export class RedisLedger implements Ledger {
     limit: number,
     window?: LogWindow,
   ): Promise<LedgerLogPage<T>> {
-    if (window) throw new Error('The Redis ledger cannot read a time window of its log yet.');
-    const [trimmed, rows] = (await this.eval(
-      READ_LOG,
-      [KEYS.log, KEYS.trimmed],
-      [after === undefined ? '-' : `(${after}`, String(limit)],
-    )) as [string | null, StreamEntry[]];
+    const [trimmed, rows] = (
+      window
+        ? await this.eval(
+            READ_WINDOW,
+            [KEYS.log, KEYS.trimmed, KEYS.byAt],
+            windowArgs(after, limit, window),
+          )
+        : await this.eval(
+            READ_LOG,
+            [KEYS.log, KEYS.trimmed],
+            [after === undefined ? '-' : `(${after}`, String(limit)],
+          )
+    ) as [string | null, StreamEntry[]];
     return {
       expired: after !== undefined && trimmed !== null && compareCursors(after, trimmed) < 0,
       entries: rows.map(([id, fields]) => ({
@@ -208,8 +255,9 @@ export class RedisLedger implements Ledger {
   }
 
   async trim(maxAgeMs: number): Promise<number> {
-    const minId = `${Date.now() - maxAgeMs}-0`;
-    return Number(await this.eval(TRIM, [KEYS.log, KEYS.trimmed], [minId]));
+    const cutoff = Date.now() - maxAgeMs;
+    const keys = [KEYS.log, KEYS.trimmed, KEYS.byAt];
+    return Number(await this.eval(TRIM, keys, [`${cutoff}-0`, String(cutoff)]));
   }
 
   isCursor(cursor: string): boolean {
@@ -226,12 +274,19 @@ function evalArgs(script: string, keys: string[], args: readonly string[]): stri
   return ['EVAL', script, String(keys.length), ...keys, ...args];
 }
 
-/** COMMIT's ARGV: now, count, then six per write. */
+/** READ_WINDOW's ARGV: the score range (`to` exclusive), the cursor after, the limit. */
+function windowArgs(after: string | undefined, limit: number, window: LogWindow): string[] {
+  const min = window.from === undefined ? '-inf' : String(window.from);
+  const max = window.to === undefined ? '+inf' : `(${window.to}`;
+  return [min, max, after ?? '', String(limit)];
+}
+
+/** COMMIT's ARGV: now, count, then seven per write. */
 function commitArgs(now: string, writes: readonly SerializedWrite[]): string[] {
   const args = [now, String(writes.length)];
   for (const w of writes) {
     args.push(w.key, String(w.expectedVersion), w.value, w.open ? '1' : '0');
-    args.push(w.log === undefined ? '0' : '1', w.log ?? '');
+    args.push(w.log === undefined ? '0' : '1', w.log ?? '', w.at === undefined ? '' : String(w.at));
   }
   return args;
 }
