@@ -80,9 +80,27 @@ export interface IdempotentRequest<T> {
    * throws UPSTREAM_OUTCOME_UNKNOWN to leave the key as it is, or throws as `act` does.
    * Without it, unknown stays unknown.
    */
-  resolveUnknown?: (attempt: { settled: boolean; settledAt: number }) => Promise<T>;
+  resolveUnknown?: (attempt: UnknownAttempt) => Promise<T>;
+  /**
+   * Taken just before the claim and kept with it: where the caller's own history stood when the
+   * request was claimed (PayByGroup actions: the change-log head), so that `resolveUnknown` can
+   * look for the action's effect in everything that happened since. A failure here is a store
+   * failure before any upstream call: STORE_UNAVAILABLE, nothing claimed.
+   * @default none (attempt.mark is undefined)
+   */
+  mark?: () => Promise<string>;
   /** The upstream's id in an outcome (a batch id), for logs and the outbox. */
   describe?: (result: T) => string | undefined;
+}
+
+/** What `resolveUnknown` is told of the earlier attempt. */
+export interface UnknownAttempt {
+  /** Whether the earlier attempt is surely over upstream (acting again cannot race it). */
+  settled: boolean;
+  /** When it is (or was) surely over, epoch ms. */
+  settledAt: number;
+  /** `IdempotentRequest.mark` as taken before the claim; undefined for records without one. */
+  mark?: string;
 }
 
 export type IdempotentOutcome<T> =
@@ -100,11 +118,11 @@ type UnknownRecord = {
   message: string;
   cause: string;
   settledAt: number;
+  mark?: string;
 };
+type PendingRecord = { state: 'pending'; fingerprint: string; deadline: number; mark?: string };
 type StoredRecord<T> =
-  | { state: 'pending'; fingerprint: string; deadline: number }
-  | { state: 'done'; fingerprint: string; result: T }
-  | UnknownRecord;
+  PendingRecord | { state: 'done'; fingerprint: string; result: T } | UnknownRecord;
 
 export class Idempotency {
   private readonly inflight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
@@ -178,13 +196,19 @@ export class Idempotency {
     const waiting = this.options.outbox.peek(NAMESPACE, id);
     if (waiting?.kind === 'set') return this.replay(id, waiting.value as StoredRecord<T>, request);
     if (waiting?.kind === 'delete') throw storeBusy();
-    const deadline = this.now() + this.claimDeadlineMs;
-    const claim: StoredRecord<T> = { state: 'pending', fingerprint: request.fingerprint, deadline };
     // A store failure here happens before any upstream call: STORE_UNAVAILABLE, nothing taken.
+    const mark = request.mark ? await guardStore(request.mark) : undefined;
+    const deadline = this.now() + this.claimDeadlineMs;
+    const claim: PendingRecord = {
+      state: 'pending',
+      fingerprint: request.fingerprint,
+      deadline,
+      ...(mark === undefined ? {} : { mark }),
+    };
     const claimed = await guardStore(() =>
       this.options.store.setIfAbsent(NAMESPACE, id, claim, this.ttlMs),
     );
-    if (claimed) return this.actAndRecord(id, request, deadline);
+    if (claimed) return this.actAndRecord(id, request, claim);
     return this.awaitRecord(id, request);
   }
 
@@ -245,7 +269,11 @@ export class Idempotency {
     const settled = this.now() >= (record.settledAt ?? 0); // records from before settledAt: settled
     let result: T;
     try {
-      result = await resolveUnknown({ settled, settledAt: record.settledAt });
+      result = await resolveUnknown({
+        settled,
+        settledAt: record.settledAt,
+        ...(record.mark === undefined ? {} : { mark: record.mark }),
+      });
     } catch (error) {
       throw await this.resolutionFailed(id, record, request, settled, error);
     } finally {
@@ -310,7 +338,7 @@ export class Idempotency {
   private async actAndRecord<T>(
     id: string,
     request: IdempotentRequest<T>,
-    deadline: number,
+    claim: PendingRecord,
   ): Promise<IdempotentOutcome<T>> {
     const { fingerprint } = request;
     let result: T;
@@ -328,8 +356,17 @@ export class Idempotency {
         { operation: request.operation, key: request.key, cause },
         'money-moving call ended with its upstream outcome unknown; the key keeps it',
       );
-      const settledAt = answered ? this.now() : deadline;
-      await this.record(id, request, { state: 'unknown', fingerprint, message, cause, settledAt });
+      const settledAt = answered ? this.now() : claim.deadline;
+      const mark = claim.mark === undefined ? {} : { mark: claim.mark };
+      const unknown = {
+        state: 'unknown',
+        fingerprint,
+        message,
+        cause,
+        settledAt,
+        ...mark,
+      } as const;
+      await this.record(id, request, unknown);
       throw unknownError(message, cause, false);
     }
     await this.record(id, request, { state: 'done', fingerprint, result }, result);
@@ -372,11 +409,12 @@ function describeFailure(error: unknown): string {
 }
 
 /** A pending claim past its deadline: the process holding it died or lost its store. */
-function ownerDied(record: { fingerprint: string; deadline: number }): UnknownRecord {
+function ownerDied(record: PendingRecord): UnknownRecord {
   return {
     state: 'unknown',
     fingerprint: record.fingerprint,
     settledAt: record.deadline,
+    ...(record.mark === undefined ? {} : { mark: record.mark }),
     message:
       'The request holding this idempotencyKey stopped before it recorded what the upstream did (its process may have died).',
     cause: 'CLAIM_EXPIRED',

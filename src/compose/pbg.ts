@@ -89,6 +89,7 @@ export function wirePbg(w: PbgWiring): PbgWired {
     requireIdempotencyKey: config.requireIdempotencyKey,
     merchantId: config.pbg.merchantId,
     state: purchaseState,
+    changes: changeFeed,
     cacheTtlMs: config.pbg.cacheTtlMs,
     flights: new SingleFlight({ upstream: 'pbg', metrics: w.telemetry.metrics }),
     logger,

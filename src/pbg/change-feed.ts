@@ -51,6 +51,9 @@ export interface ChangePage {
 
 type LoggedChange = Omit<GroupPurchaseChange, 'cursor' | 'eventId'>;
 
+/** Most log entries `reached` reads before it gives up. */
+const REACHED_SCAN = 50_000;
+
 /**
  * Reading the change log: pages for clients that pull, and followers for subscriptions, which
  * replay the log after a cursor and then continue live.
@@ -155,6 +158,30 @@ export class ChangeFeed {
       }
       if (entries.length < size) return { changes, endCursor: cursor, hasNextPage: false };
     }
+  }
+
+  /** The cursor of the newest change ('0' when nothing was ever logged). */
+  async head(): Promise<string> {
+    return (await guardStore(() => this.ledger.head())) ?? '0';
+  }
+
+  /**
+   * Whether a change after `after` shows `purchaseId` in `status`: for a read-back, the proof
+   * that an action whose answer was lost happened although the purchase has moved on since.
+   * Scans at most REACHED_SCAN entries (a read-back follows its claim by minutes, and the log
+   * between them is what it reads); past that it answers false, which leaves the key unknown.
+   */
+  async reached(purchaseId: string, status: GroupPurchaseStatus, after: string): Promise<boolean> {
+    const filter = { purchaseIds: [purchaseId], statuses: [status] };
+    const step = this.options.maxScan ?? 5000;
+    let cursor: string | undefined = after;
+    for (let scanned = 0; scanned < REACHED_SCAN; scanned += step) {
+      const page = await this.page(filter, cursor, 1);
+      if (page.changes.length > 0) return true;
+      if (!page.hasNextPage) return false;
+      cursor = page.endCursor;
+    }
+    return false;
   }
 
   /**

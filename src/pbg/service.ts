@@ -6,7 +6,7 @@ import {
   UserErrorCode,
   type UserIssue,
 } from '../errors.js';
-import { fingerprintOf, type Idempotency } from '../idempotency.js';
+import { fingerprintOf, type Idempotency, type UnknownAttempt } from '../idempotency.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import { SingleFlight } from '../upstream/single-flight.js';
@@ -17,6 +17,7 @@ import {
   GroupPurchaseChangeSource,
   PurchaseAction,
   type GroupPurchaseRecord,
+  type GroupPurchaseStatus,
   type PurchaseQuery,
 } from './types.js';
 
@@ -31,6 +32,12 @@ export interface PurchaseServiceOptions {
   merchantId: string;
   /** The owner of purchase state: every read is observed through it. */
   state: PurchaseStateStore;
+  /**
+   * The change log, where a read-back looks for an action's effect that the purchase no longer
+   * shows (collected, then refunded by someone else).
+   * @default none (only the purchase's current status is looked at)
+   */
+  changes?: EffectLog;
   /**
    * How long a known state is served to `groupPurchase`/`_entities` without asking PBG again.
    * PBG pushes every change of status, deadline and group size, so the window only bounds how
@@ -47,6 +54,14 @@ export interface PurchaseServiceOptions {
    */
   flights?: SingleFlight;
   logger: Logger;
+}
+
+/** The part of the change feed a read-back needs. */
+export interface EffectLog {
+  /** The change-log head now: kept with an action's idempotency claim. */
+  head(): Promise<string>;
+  /** Whether a change after `after` shows `purchaseId` in `status`. */
+  reached(purchaseId: string, status: GroupPurchaseStatus, after: string): Promise<boolean>;
 }
 
 /** What performAction answers; also what an idempotency record keeps. */
@@ -200,6 +215,7 @@ export class PurchaseService {
       act,
       resolveUnknown: (attempt) => this.resolveByReadBack(id, action, attempt),
       describe: (outcome) => outcome.purchaseId,
+      ...(this.options.changes ? { mark: () => this.options.changes!.head() } : {}),
     });
     if (run.kind === 'reused') return refused(id, keyReusedIssue());
     if (!run.replayed) await this.afterAccepted(run.result, action);
@@ -220,21 +236,56 @@ export class PurchaseService {
 
   /**
    * What an earlier attempt whose answer was lost did. PayByGroup has no lookup by request,
-   * but an action's effect is visible on the purchase: when the purchase shows it, the action
-   * happened. When it does not and the earlier attempt is surely over (`settled`), the action
-   * did not happen (or was refused), and sending it again is safe: PayByGroup moves a purchase
-   * through each of these states once (a second REFUND of a REFUNDED purchase is refused), so
-   * money cannot move twice; its answer is the key's answer. Before then, a timed-out attempt
-   * may still be under way at PayByGroup, and a second one could race it: only look.
+   * but an action's effect is visible on the purchase — now, or in the change log after the
+   * claim was taken (`attempt.mark`) when someone moved the purchase on since (collected, then
+   * refunded under another key): either way the action happened.
+   *
+   * When neither shows it and the earlier attempt is surely over (`settled`), the action is sent
+   * again: PayByGroup moves a purchase through each of these states once, so money cannot move
+   * twice, and an acceptance is the key's answer. A refusal proves nothing after an attempt
+   * whose outcome is unknown — that attempt may be the reason (it moved the purchase on, or a
+   * gateway answered 502 while PayByGroup went on and applied it) — so the key stays unknown,
+   * with what is known in the error's details, and is never answered ACTION_REJECTED. Before
+   * `settled`, a timed-out attempt may still be under way at PayByGroup: only look.
    */
   private async resolveByReadBack(
     id: string,
     action: PurchaseAction,
-    attempt: { settled: boolean; settledAt: number },
+    attempt: UnknownAttempt,
   ): Promise<ActionOutcome> {
-    // Never through the single flight (nor a cache): this read judges whether an attempt that
-    // is already over happened, so it must be *sent* after that attempt. A read that was in
-    // flight before it could show the purchase before the action and re-send it — money twice.
+    const target = STATUS_AFTER_ACTION[action];
+    const status = await this.readBack(id);
+    const log = { purchaseId: id, action, status };
+    if (status === target || (await this.reachedSince(id, target, attempt.mark))) {
+      this.options.logger.info(log, 'lost action answer resolved: the purchase shows its effect');
+      return { accepted: true, purchaseId: id, issues: [] };
+    }
+    if (!attempt.settled) {
+      const after = new Date(attempt.settledAt).toISOString();
+      throw new ServiceError(
+        ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
+        `PayByGroup does not show the ${action} on purchase ${id} yet, and the first attempt may still be under way there. Retry with the same idempotencyKey after ${after}.`,
+        { details: { upstreamFailure: 'NOT_SETTLED', retryAfter: after, purchaseStatus: status } },
+      );
+    }
+    this.options.logger.info(log, 'lost action answer: no effect shown; sending the action again');
+    const resent = await this.sendAction(id, action);
+    if (resent.accepted) return resent;
+    this.options.logger.warn(log, 'lost action answer: the action sent again was refused');
+    throw new ServiceError(
+      ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
+      `PayByGroup refused the ${action} on purchase ${id} when it was sent again. That proves nothing: the first attempt, whose outcome is unknown, may have moved the purchase on (its status is now ${status ?? 'unknown to PayByGroup'}). Check the purchase before acting on it again.`,
+      { details: { upstreamFailure: 'RESENT_AND_REFUSED', purchaseStatus: status } },
+    );
+  }
+
+  /**
+   * The purchase's status as PayByGroup shows it now (null: not found), recorded as an
+   * observation. Never through the single flight (nor a cache): this read judges whether an
+   * attempt that is already over happened, so it must be *sent* after that attempt. A read that
+   * was in flight before it could show the purchase before the action and re-send it.
+   */
+  private async readBack(id: string): Promise<GroupPurchaseStatus | null> {
     const stamp = await this.options.state.readStamp();
     const found = await this.options.client.query({
       merchantId: this.options.merchantId,
@@ -248,22 +299,17 @@ export class PurchaseService {
         this.options.logger.warn({ purchaseId: id, err: error }, 'read-back not recorded');
       });
     }
-    const status = purchase?.status ?? null;
-    const log = { purchaseId: id, action, status };
-    if (status === STATUS_AFTER_ACTION[action]) {
-      this.options.logger.info(log, 'lost action answer resolved: the purchase shows its effect');
-      return { accepted: true, purchaseId: id, issues: [] };
-    }
-    if (!attempt.settled) {
-      const after = new Date(attempt.settledAt).toISOString();
-      throw new ServiceError(
-        ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
-        `PayByGroup does not show the ${action} on purchase ${id} yet, and the first attempt may still be under way there. Retry with the same idempotencyKey after ${after}.`,
-        { details: { upstreamFailure: 'NOT_SETTLED', retryAfter: after } },
-      );
-    }
-    this.options.logger.info(log, 'lost action answer: no effect shown; sending the action again');
-    return this.sendAction(id, action);
+    return purchase?.status ?? null;
+  }
+
+  /** Whether the change log shows the purchase in `status` after the claim's mark. */
+  private async reachedSince(
+    id: string,
+    status: GroupPurchaseStatus,
+    mark: string | undefined,
+  ): Promise<boolean> {
+    if (mark === undefined || !this.options.changes) return false;
+    return this.options.changes.reached(id, status, mark);
   }
 
   /** Bookkeeping: a store hiccup here must not fail an action PayByGroup has carried out. */
