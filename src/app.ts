@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { Closers } from './compose/closers.js';
 import { wireChillr } from './compose/chillr.js';
 import { serveGraph } from './compose/graph.js';
@@ -20,6 +20,7 @@ import { credentialsOf, Redactor, upstreamSecretsOf } from './redact.js';
 import type { ChillrSimulator } from './sandbox/chillr/index.js';
 import type { PbgSimulator } from './sandbox/pbg/index.js';
 import type { Services } from './services.js';
+import { refusalOf } from './store/durability-check.js';
 import { openStore, type Store } from './store/index.js';
 import { UpstreamGuard } from './upstream/guard.js';
 
@@ -205,6 +206,16 @@ async function openTheStore(
 ): Promise<Store> {
   const opened = await openStore(config.storeUrl, { logger });
   closers.add(() => opened.close());
+  const refusal = await refusalOf(
+    opened,
+    {
+      production: config.nodeEnv === 'production',
+      allowForgetful: config.allowForgetfulStore,
+      persistenceConfirmed: config.redisPersistenceConfirmed,
+    },
+    logger,
+  );
+  if (refusal) throw new ConfigError([refusal]);
   const wrapped = options.wrapStore?.(opened) ?? opened;
   return config.otel.endpoint ? tracedStore(wrapped, telemetry.tracing.tracer) : wrapped;
 }

@@ -111,6 +111,18 @@ export interface Config {
   storeUrl: string;
   /** Moves pub/sub to Redis so subscriptions work across instances. @default undefined */
   redisUrl: string | undefined;
+  /**
+   * Production starts on a store that forgets acknowledged writes on a crash (`memory://`,
+   * Redis with appendonly no): the operator accepts that an idempotency key can be forgotten.
+   * @default false
+   */
+  allowForgetfulStore: boolean;
+  /**
+   * The operator's word that a Redis store which refuses CONFIG GET keeps an append-only file
+   * (a managed Redis with persistence on); without it production will not start on it.
+   * @default false
+   */
+  redisPersistenceConfirmed: boolean;
   /** Per-attempt timeout of every upstream call. @default 10000 */
   upstreamTimeoutMs: number;
   /**
@@ -240,6 +252,8 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     storeUrl: read.storeUrl('STORE_URL', 'sqlite:data/payments.db'),
     redisUrl: read.redisUrl('REDIS_URL'),
+    allowForgetfulStore: read.bool('ALLOW_FORGETFUL_STORE', false),
+    redisPersistenceConfirmed: read.bool('REDIS_PERSISTENCE_CONFIRMED', false),
     upstreamTimeoutMs: read.int('UPSTREAM_TIMEOUT_MS', 10_000, 1, 300_000),
     requireIdempotencyKey: read.bool('REQUIRE_IDEMPOTENCY_KEY', nodeEnv === 'production'),
     idempotencyClaimMarginMs: read.int('IDEMPOTENCY_CLAIM_MARGIN_MS', 5000, 0, 600_000),

@@ -20,7 +20,17 @@ async function main(): Promise<void> {
     level: config.logLevel,
     redactor: new Redactor(credentialsOf(config)),
   });
-  const app = await startApp(config, { logger });
+  let app;
+  try {
+    app = await startApp(config, { logger });
+  } catch (error) {
+    // A setting found wrong only once its target answered (a store that forgets): EX_CONFIG.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
 
   let stopping = false;
   const stop = (signal: string) => {

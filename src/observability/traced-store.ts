@@ -27,6 +27,7 @@ export function tracedStore(store: Store, tracer: Tracer): Store {
     ledger,
     writeTogether: (writes) =>
       spanned(tracer, 'store writeTogether', () => store.writeTogether(writes)),
+    durability: () => store.durability(),
     ping: () => store.ping(),
     get description() {
       return store.description;

@@ -33,10 +33,26 @@ export interface Backend {
     keys: readonly KeyvWrite[],
     ledger: ReadonlyArray<LedgerWrite<unknown>>,
   ): Promise<LedgerCommitResult[]>;
+  /**
+   * Whether an acknowledged write survives a crash of the engine's server or host: asked once
+   * at start, so production can refuse a store that forgets (see `Store.durability`).
+   * @default keeps (an engine that writes to disk before it acknowledges: SQLite, PostgreSQL)
+   */
+  durability?(): Promise<Durability>;
   /** Throws (rejects) if the backend cannot serve requests. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * What an engine keeps of an acknowledged write when its process or host crashes:
+ * - `keeps`: on disk before it is acknowledged (SQLite, PostgreSQL, Redis with appendonly);
+ * - `forgets`: lost with the process (memory) or until the next snapshot (Redis without
+ *   appendonly) — an idempotency key forgotten this way lets a retry move money again;
+ * - `unknown`: the engine would not say (a managed Redis that refuses CONFIG).
+ * `detail` says what was found, for the operator, without secrets.
+ */
+export type Durability = { kind: 'keeps' | 'forgets' | 'unknown'; detail: string };
 
 /** keyv's absolute expiry for a TTL, the same arithmetic keyv's own `set` does. */
 export function expiresAt(ttlMs: number | undefined): number | undefined {

@@ -1,6 +1,6 @@
 import type { Keyv } from 'keyv';
 import { silentLogger, type Logger } from '../logger.js';
-import type { Backend } from './backend.js';
+import type { Backend, Durability } from './backend.js';
 import type { Ledger, LedgerCommitResult, LedgerWrite } from './ledger.js';
 import { createMemoryBackend } from './memory.js';
 import { openRedisBackend } from './redis.js';
@@ -8,6 +8,7 @@ import { openSqliteBackend } from './sqlite.js';
 import { parseStoreUrl } from './url.js';
 
 export { parseStoreUrl, redactUrl } from './url.js';
+export type { Durability } from './backend.js';
 export type {
   Ledger,
   LedgerCommitResult,
@@ -51,6 +52,11 @@ export interface Store {
    * Ledger results are in the order of `ledger`.
    */
   writeTogether(writes: StoreWrites): Promise<LedgerCommitResult[]>;
+  /**
+   * Whether an acknowledged write survives a crash of the engine's server or host (see
+   * `Durability`): what production checks at start before it serves money moves.
+   */
+  durability(): Promise<Durability>;
   /** Rejects if the backend is not usable (readiness probe). */
   ping(): Promise<void>;
   /** The backend without secrets: 'memory', 'sqlite:data/payments.db', 'redis://host:6379'. */
@@ -203,6 +209,16 @@ class KeyvNamespaces implements Store {
     const ledger = writes.ledger ?? [];
     if (keys.length === 0 && ledger.length === 0) return [];
     return this.#backend.writeTogether(keys, ledger);
+  }
+
+  async durability(): Promise<Durability> {
+    this.#assertOpen();
+    return (
+      (await this.#backend.durability?.()) ?? {
+        kind: 'keeps',
+        detail: `${this.description} writes to disk before it acknowledges`,
+      }
+    );
   }
 
   async ping(): Promise<void> {

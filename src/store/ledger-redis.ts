@@ -207,20 +207,22 @@ export class RedisLedger implements Ledger {
    */
   async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
     if (writes.length === 0) return [];
-    const now = String(Date.now());
-    const keys = [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors, KEYS.byAt];
-    const calls = chunks(await serializeWrites(writes), SCRIPT_BATCH).map((batch) =>
-      evalArgs(COMMIT, keys, commitArgs(now, batch)),
-    );
+    const calls = await this.commitCalls(writes);
     const replies =
       calls.length === 1 ? [await this.send(calls[0]!)] : await this.connection.transaction(calls);
-    return (replies as string[][]).flat().map((reply): LedgerCommitResult => {
-      if (reply === '') return { ok: false };
-      const [version, cursor] = reply.split(' ');
-      return cursor
-        ? { ok: true, version: Number(version), cursor }
-        : { ok: true, version: Number(version) };
-    });
+    return commitResults(replies);
+  }
+
+  /**
+   * The COMMIT script calls for `writes`, for a caller that sends them inside a MULTI of its
+   * own with other commands (Store.writeTogether); `commitResults` reads their replies.
+   */
+  async commitCalls<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<string[][]> {
+    const now = String(Date.now());
+    const keys = [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors, KEYS.byAt];
+    return chunks(await serializeWrites(writes), SCRIPT_BATCH).map((batch) =>
+      evalArgs(COMMIT, keys, commitArgs(now, batch)),
+    );
   }
 
   async readLog<T>(
@@ -268,6 +270,17 @@ export class RedisLedger implements Ledger {
     const args = [String(limit), String(Date.now())];
     return (await this.eval(TAKE_OPEN, [KEYS.open], args)) as string[];
   }
+}
+
+/** The results of COMMIT script calls' replies, in write order. */
+export function commitResults(replies: readonly unknown[]): LedgerCommitResult[] {
+  return (replies as string[][]).flat().map((reply): LedgerCommitResult => {
+    if (reply === '') return { ok: false };
+    const [version, cursor] = reply.split(' ');
+    return cursor
+      ? { ok: true, version: Number(version), cursor }
+      : { ok: true, version: Number(version) };
+  });
 }
 
 function evalArgs(script: string, keys: string[], args: readonly string[]): string[] {

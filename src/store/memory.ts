@@ -19,6 +19,11 @@ export function createMemoryBackend(): Backend {
 
   return {
     description: 'memory',
+    durability: () =>
+      Promise.resolve({
+        kind: 'forgets',
+        detail: 'memory:// keeps everything in this process; a restart forgets it all',
+      }),
 
     ledger: new MemoryLedger(),
 

@@ -2,8 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import KeyvRedis, { createClient } from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
-import { expiresAt, serializeFor, writeInTurn, type Backend } from './backend.js';
-import { RedisLedger } from './ledger-redis.js';
+import type { Keyv as KeyvInstance } from 'keyv';
+import {
+  expiresAt,
+  serializeFor,
+  type Backend,
+  type Durability,
+  type KeyvWrite,
+} from './backend.js';
+import { commitResults, RedisLedger } from './ledger-redis.js';
 import { redactUrl } from './url.js';
 
 export interface RedisBackendOptions {
@@ -19,6 +26,14 @@ export interface RedisBackendOptions {
    * @default 2000
    */
   pingTimeoutMs?: number;
+  /**
+   * How long a claim (`setIfAbsent`, which precedes every money-moving upstream call) waits for
+   * WAITAOF — Redis's word that the write is fsync'd to its append-only file — on a Redis that
+   * has the command (7.2 and later) and appendonly on. A claim that is not on disk in time is
+   * withdrawn (nothing was sent upstream) and the request answers STORE_UNAVAILABLE.
+   * @default 1000
+   */
+  aofWaitMs?: number;
   logger: Logger;
 }
 
@@ -68,6 +83,7 @@ export async function openRedisBackend(
     logger.warn({ store: description }, 'store: Redis not reachable yet; retrying in background');
   }
 
+  const aof = new AofWait(client, options.aofWaitMs ?? 1000, logger);
   const ledger = new RedisLedger({
     send: (args) => client.sendCommand(args),
     transaction: (commands) => {
@@ -92,8 +108,7 @@ export async function openRedisBackend(
     },
 
     async setIfAbsent(keyv, key, value, ttlMs) {
-      const adapter = keyv.store as KeyvRedis<unknown>;
-      const storeKey = adapter.createKeyPrefix(keyv._getKeyPrefix(key), adapter.namespace);
+      const storeKey = storeKeyOf(keyv, key);
       const serialized = await serializeFor(keyv, value, expiresAt(ttlMs));
       // SET NX is atomic on the server. PX (relative) mirrors how @keyv/redis itself writes TTLs
       // and measures the lifetime on Redis's clock, so instance clock skew cannot stretch it.
@@ -104,13 +119,26 @@ export async function openRedisBackend(
           ? { condition: 'NX' }
           : { condition: 'NX', expiration: { type: 'PX', value: Math.ceil(ttlMs) } },
       );
-      return reply !== null;
+      if (reply === null) return false;
+      await aof.settle(storeKey);
+      return true;
     },
 
-    // TODO(one transaction): MULTI … EXEC over the SETs and the ledger's COMMIT script.
-    writeTogether(keys, writes) {
-      return writeInTurn(ledger, keys, writes);
+    /**
+     * One MULTI … EXEC, sent as one pipeline: the keyv SETs, then the ledger's COMMIT script
+     * calls. Redis runs them back to back with nothing in between, and runs none of them if
+     * EXEC never arrives (a connection lost mid-send).
+     */
+    async writeTogether(keys, writes) {
+      const sets = await Promise.all(keys.map(setCommand));
+      const calls = writes.length === 0 ? [] : await ledger.commitCalls(writes);
+      const multi = client.multi();
+      for (const command of [...sets, ...calls]) multi.addCommand(command);
+      const replies = await multi.exec();
+      return commitResults(replies.slice(sets.length));
     },
+
+    durability: () => durabilityOf(client, description),
 
     async ping() {
       const timeoutMs = options.pingTimeoutMs ?? 2000;
@@ -128,6 +156,108 @@ export async function openRedisBackend(
       else if (client.isOpen) client.destroy();
     },
   };
+}
+
+/** The Redis key @keyv/redis keeps `key` of `keyv`'s namespace under. */
+function storeKeyOf(keyv: KeyvInstance, key: string): string {
+  const adapter = keyv.store as KeyvRedis<unknown>;
+  return adapter.createKeyPrefix(keyv._getKeyPrefix(key), adapter.namespace);
+}
+
+/** A keyv write as the SET @keyv/redis itself would send (same key, serialization and TTL). */
+async function setCommand(write: KeyvWrite): Promise<string[]> {
+  const serialized = await serializeFor(write.keyv, write.value, expiresAt(write.ttlMs));
+  const command = ['SET', storeKeyOf(write.keyv, write.key), serialized];
+  if (write.ttlMs !== undefined) command.push('PX', String(Math.ceil(write.ttlMs)));
+  return command;
+}
+
+/**
+ * `appendonly` decides what a Redis restart keeps: with it, every acknowledged write (fsync'd
+ * each second or each write, per `appendfsync`); without it, only the last RDB snapshot.
+ */
+async function durabilityOf(client: RedisClient, description: string): Promise<Durability> {
+  let settings: Record<string, string>;
+  try {
+    settings = configReply(await client.sendCommand(['CONFIG', 'GET', 'append*']));
+  } catch (error) {
+    const why = error instanceof Error ? error.message.slice(0, 120) : 'refused';
+    return {
+      kind: 'unknown',
+      detail: `Redis at ${description} would not answer CONFIG GET appendonly (${why})`,
+    };
+  }
+  const appendonly = settings.appendonly;
+  if (appendonly === 'yes') {
+    const fsync = settings.appendfsync ?? 'unknown';
+    return {
+      kind: 'keeps',
+      detail: `Redis at ${description} has appendonly yes (appendfsync ${fsync})`,
+    };
+  }
+  return {
+    kind: 'forgets',
+    detail: `Redis at ${description} has appendonly ${appendonly ?? 'unset'}: a restart keeps only its last snapshot`,
+  };
+}
+
+/** CONFIG GET's reply: a flat [name, value, …] array (RESP2) or a map (RESP3). */
+function configReply(reply: unknown): Record<string, string> {
+  if (Array.isArray(reply)) {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+  if (reply instanceof Map) {
+    return Object.fromEntries([...reply].map(([k, v]) => [String(k), String(v)]));
+  }
+  return (reply ?? {}) as Record<string, string>;
+}
+
+/**
+ * WAITAOF after a claim: the claim is what keeps a retry from moving money again, so on a
+ * Redis that can say so, it is on disk before the upstream call. A Redis without the command
+ * (before 7.2) or without appendonly cannot wait; that is found once and the wait skipped
+ * (production refuses appendonly no at start; see the README's "Choosing a store").
+ */
+class AofWait {
+  #usable = true;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly timeoutMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves once `storeKey`'s write is fsync'd; else deletes it and rejects. */
+  async settle(storeKey: string): Promise<void> {
+    if (!this.#usable) return;
+    let reply: unknown;
+    try {
+      reply = await this.client.sendCommand(['WAITAOF', '1', '0', String(this.timeoutMs)]);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/unknown command|appendonly/i.test(message)) {
+        this.#usable = false;
+        this.logger.info(
+          { reason: message.slice(0, 120) },
+          'store: Redis claims do not wait for WAITAOF',
+        );
+        return;
+      }
+      await this.withdraw(storeKey);
+      throw error;
+    }
+    const local = Array.isArray(reply) ? Number(reply[0]) : 0;
+    if (local >= 1) return;
+    await this.withdraw(storeKey);
+    throw new Error(`Redis did not fsync a claim within ${this.timeoutMs} ms (WAITAOF)`);
+  }
+
+  /** Nothing was sent upstream under a claim that is not on disk: it is released. */
+  private async withdraw(storeKey: string): Promise<void> {
+    await this.client.del(storeKey).catch(() => undefined);
+  }
 }
 
 /** Rejects with `message` if `promise` has not settled after `ms`. */

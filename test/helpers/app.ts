@@ -54,6 +54,9 @@ export async function startTestApp(
     CHILLR_SANDBOX_PORT: '0',
     PBG_SANDBOX_PORT: '0',
     STORE_URL: 'memory://',
+    // memory:// forgets on a restart; cases with NODE_ENV=production run on it knowingly (the
+    // refusal itself is tested with this set back to false).
+    ALLOW_FORGETFUL_STORE: 'true',
     UPSTREAM_TIMEOUT_MS: '2000',
     PBG_CACHE_TTL_MS: '0',
     // Tests read right after changing the simulators; the status cache has its own tests.

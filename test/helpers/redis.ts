@@ -1,4 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@keyv/redis';
@@ -67,10 +70,15 @@ export interface RedisServer {
 }
 
 /**
- * Starts a throwaway `redis-server` (no RDB, no AOF) on a free port and waits until it answers.
+ * Starts a throwaway `redis-server` (no RDB; an AOF only when asked) on a free port and waits until it answers.
  * Retries on another port if the chosen one was taken between probing and binding.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(
+  options: {
+    /** Turns the append-only file on (in a fresh temporary directory). @default false */
+    appendonly?: boolean;
+  } = {},
+): Promise<RedisServer> {
   if (!redisServerPath) {
     throw new Error(
       'redis-server is not on PATH; install it (e.g. apt-get install redis-server) — ' +
@@ -83,7 +91,12 @@ export async function startRedisServer(): Promise<RedisServer> {
     const url = `redis://127.0.0.1:${port}`;
     const child: ChildProcess = spawn(
       redisServerPath,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--save', ''],
+        ...(options.appendonly
+          ? ['--appendonly', 'yes', '--dir', mkdtempSync(join(tmpdir(), 'redis-aof-'))]
+          : ['--appendonly', 'no']),
+      ],
       { stdio: 'ignore' },
     );
     let exited = false;

@@ -163,6 +163,7 @@ export class FaultyStore {
         this.check('setIfAbsent', namespace, key);
         return real.setIfAbsent(namespace, key, value, ttlMs);
       },
+      durability: () => real.durability(),
       ping: async () => {
         this.check('ping', '*', undefined);
         return real.ping();
