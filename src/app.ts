@@ -14,6 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics, Tracing, type Telemetry } from './observability/index.js';
 import { tracedStore } from './observability/traced-store.js';
 import { Outbox } from './outbox.js';
+import { OutboxJournal } from './outbox-journal.js';
 import type { PurchaseStateStore } from './pbg/purchase-state.js';
 import type { Reconciler } from './pbg/reconcile.js';
 import { credentialsOf, Redactor, upstreamSecretsOf } from './redact.js';
@@ -91,8 +92,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     closers.add(events.close);
 
     // Flushed on close (closers run in reverse): after the server drained, before the store goes.
-    const outbox = new Outbox({ store, logger: logger.child({ component: 'outbox' }) });
+    const outboxLogger = logger.child({ component: 'outbox' });
+    const journal = new OutboxJournal({ dir: config.outboxDir, logger: outboxLogger });
+    const outbox = new Outbox({ store, logger: outboxLogger, journal });
     closers.add(() => outbox.close());
+    // What a stopped process left waiting is retried before this one serves.
+    await outbox.start();
     const idempotency = new Idempotency({
       store,
       outbox,

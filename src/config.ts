@@ -123,6 +123,12 @@ export interface Config {
    * @default false
    */
   redisPersistenceConfirmed: boolean;
+  /**
+   * Local directory of the outbox journal: outcomes the store refused wait here, fsync'd, until
+   * the store takes them — by this process or the next one started with the same directory.
+   * @default 'data/outbox'
+   */
+  outboxDir: string;
   /** Per-attempt timeout of every upstream call. @default 10000 */
   upstreamTimeoutMs: number;
   /**
@@ -254,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: read.redisUrl('REDIS_URL'),
     allowForgetfulStore: read.bool('ALLOW_FORGETFUL_STORE', false),
     redisPersistenceConfirmed: read.bool('REDIS_PERSISTENCE_CONFIRMED', false),
+    outboxDir: read.string('OUTBOX_DIR') ?? 'data/outbox',
     upstreamTimeoutMs: read.int('UPSTREAM_TIMEOUT_MS', 10_000, 1, 300_000),
     requireIdempotencyKey: read.bool('REQUIRE_IDEMPOTENCY_KEY', nodeEnv === 'production'),
     idempotencyClaimMarginMs: read.int('IDEMPOTENCY_CLAIM_MARGIN_MS', 5000, 0, 600_000),

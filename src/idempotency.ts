@@ -4,7 +4,7 @@ import { canonicalJson } from './canonical-json.js';
 import { ErrorCode, ServiceError } from './errors.js';
 import type { Metrics } from './observability/metrics.js';
 import type { Logger } from './logger.js';
-import type { Outbox } from './outbox.js';
+import type { Outbox, OutboxWrite } from './outbox.js';
 import { guardStore } from './store/guard.js';
 import type { Store } from './store/index.js';
 
@@ -89,6 +89,12 @@ export interface IdempotentRequest<T> {
    * @default none (attempt.mark is undefined)
    */
   mark?: () => Promise<string>;
+  /**
+   * Writes that belong with an outcome (the batch record of a created batch): stored with the
+   * outcome under the key in one atomic step, so a crash cannot keep one without the other.
+   * @default none
+   */
+  bookkeeping?: (result: T) => OutboxWrite[];
   /** The upstream's id in an outcome (a batch id), for logs and the outbox. */
   describe?: (result: T) => string | undefined;
 }
@@ -380,7 +386,14 @@ export class Idempotency {
     result?: T,
   ): Promise<void> {
     const upstreamId = result === undefined ? undefined : request.describe?.(result);
-    await this.options.outbox.set(NAMESPACE, id, record, this.ttlMs, {
+    const outcome: OutboxWrite = {
+      namespace: NAMESPACE,
+      key: id,
+      value: record,
+      ttlMs: this.ttlMs,
+    };
+    const bookkeeping = result === undefined ? [] : (request.bookkeeping?.(result) ?? []);
+    await this.options.outbox.writeAll([outcome, ...bookkeeping], {
       operation: request.operation,
       key: request.key,
       upstreamId,

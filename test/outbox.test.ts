@@ -1,7 +1,11 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { Outbox } from '../src/outbox.js';
+import { OutboxJournal, waiting } from '../src/outbox-journal.js';
 import { openStore, type Store } from '../src/store/index.js';
 import { CreateCollectBatchDocument } from './generated/graphql.js';
 import { isoDateInDays, startTestApp } from './helpers/app.js';
@@ -115,5 +119,92 @@ describe('shutdown with an outcome the store never took', () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((l) => l.level === 50 && l.key === 'shutdown-key');
     expect(lost).toEqual([expect.objectContaining({ upstreamId: batchId })]);
+  });
+});
+
+describe('the outbox journal', () => {
+  const stores: Store[] = [];
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+  });
+
+  async function storeOnce() {
+    const faulty = new FaultyStore();
+    const real = await openStore('memory://');
+    stores.push(real);
+    return { faulty, store: faulty.wrap(real), real };
+  }
+
+  it('should keep a refused group on disk and let the next process store it, in one step', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+    const { faulty, store, real } = await storeOnce();
+    const first = new OutboxJournal({ dir, logger: capturedLogger().logger });
+    const dying = new Outbox({ store, logger: capturedLogger().logger, journal: first });
+    await dying.start();
+    faulty.fail({ ops: ['set'] });
+    const group = [
+      {
+        namespace: 'idempotency',
+        key: 'op:k',
+        value: { state: 'done', batchId: 'b-1' },
+        ttlMs: 60_000,
+      },
+      { namespace: 'batches', key: 'b-1', value: { id: 'b-1', name: 'Bill' }, ttlMs: 60_000 },
+    ];
+    expect(await dying.writeAll(group, { upstreamId: 'b-1' })).toBe(false);
+    // On disk before the answer: the file holds the group.
+    expect(waiting(readFileSync(first.path, 'utf8'))).toHaveLength(1);
+    // The process dies: its heartbeat stops, the file stays (no close, no drain).
+    await first.close(true);
+    dying.stopRetrying();
+    faulty.recover();
+
+    // The next process, on the same directory, adopts the file and stores the group.
+    const { lines, logger } = capturedLogger();
+    const next = new OutboxJournal({ dir, logger, staleMs: 0 });
+    const outbox = new Outbox({ store, logger, journal: next, initialDelayMs: 5 });
+    await outbox.start();
+    await outbox.drained();
+    expect(await real.namespace('idempotency').get('op:k')).toEqual({
+      state: 'done',
+      batchId: 'b-1',
+    });
+    expect(await real.namespace('batches').get('b-1')).toEqual({ id: 'b-1', name: 'Bill' });
+    expect(
+      lines.some((l) => l.msg === 'outbox journal: adopting writes a stopped process left waiting'),
+    ).toBe(true);
+    expect(readdirSync(dir).filter((name) => name !== basename(next.path))).toEqual([]);
+    await outbox.close();
+    expect(readdirSync(dir), 'nothing waits: no file').toEqual([]);
+  });
+
+  it('should not replay a group the store took, nor one a newer write superseded', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+    const { faulty, store, real } = await storeOnce();
+    const journal = new OutboxJournal({ dir, logger: capturedLogger().logger });
+    const outbox = new Outbox({
+      store,
+      logger: capturedLogger().logger,
+      journal,
+      initialDelayMs: 5,
+    });
+    await outbox.start();
+    faulty.fail({ ops: ['set'], times: 1 });
+    expect(await outbox.set('idempotency', 'k', 'old', 60_000)).toBe(false);
+    expect(await outbox.set('idempotency', 'k', 'new', 60_000)).toBe(true);
+    await outbox.drained();
+    expect(waiting(readFileSync(journal.path, 'utf8'))).toEqual([]);
+    expect(await real.namespace('idempotency').get('k')).toBe('new');
+    await outbox.close();
+  });
+
+  it('should skip a line torn by a crash mid-append', () => {
+    const line = JSON.stringify({
+      id: 1,
+      writes: [{ namespace: 'n', key: 'k', value: 1 }],
+      meta: {},
+    });
+    expect(waiting(`${line}\n{"id":2,"writes":[{"na`)).toHaveLength(1);
+    expect(waiting(`${line}\n{"done":1}\n`)).toEqual([]);
   });
 });

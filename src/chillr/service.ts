@@ -3,7 +3,7 @@ import { guardStore } from '../store/guard.js';
 import { fingerprintOf, type Idempotency } from '../idempotency.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
-import type { Outbox } from '../outbox.js';
+import type { Outbox, OutboxWrite } from '../outbox.js';
 import type { Store } from '../store/index.js';
 import { SingleFlight } from '../upstream/single-flight.js';
 import type { ChillrClient } from './client.js';
@@ -55,6 +55,11 @@ export interface CreateBatchOutcome {
 
 /** Batch records are kept long past expiry: a batch's amounts are history worth showing. */
 const BATCH_RECORD_TTL_MS = 400 * 86_400_000;
+
+/** The outbox write that keeps a batch record. */
+function recordWrite(record: BatchRecord): OutboxWrite {
+  return { namespace: 'batches', key: record.id, value: record, ttlMs: BATCH_RECORD_TTL_MS };
+}
 /** A terminal status never changes, so it is cached across requests. */
 const TERMINAL_STATUS_TTL_MS = 30 * 86_400_000;
 /**
@@ -128,11 +133,16 @@ export class CollectService {
       fingerprint: fingerprintOf('createCollectBatch', request),
       act,
       describe: (outcome) => outcome.batchId ?? undefined,
+      // The batch record commits with the outcome under the key, in one atomic step.
+      bookkeeping: (outcome) => {
+        const record = this.recordOf(outcome, request);
+        return record ? [recordWrite(record)] : [];
+      },
     });
     if (run.kind === 'reused') {
       return { batchId: null, nonChillrCustomers: [], issues: [keyReusedIssue()] };
     }
-    await this.keepRecord(run.result, request, !run.replayed);
+    if (run.replayed) await this.keepRecord(run.result, request, false);
     return run.result;
   }
 
@@ -161,31 +171,38 @@ export class CollectService {
     request: CreateBatchRequest,
     fresh: boolean,
   ): Promise<void> {
-    const batchId = outcome.batchId;
-    if (batchId === null) return;
+    const record = this.recordOf(outcome, request);
+    if (!record) return;
+    const batchId = record.id;
     try {
       if (!fresh && (await this.records.get(batchId)) !== undefined) return;
     } catch (error) {
       this.options.logger.warn({ err: error, batchId }, 'could not check the batch record');
       return;
     }
-    const record: BatchRecord = {
-      id: batchId,
-      name: request.name,
-      expiryDate: request.expiryDate,
-      customers: request.customers,
-      nonChillrCustomers: outcome.nonChillrCustomers,
-      createdAt: (this.options.now?.() ?? new Date()).toISOString(),
-    };
-    const stored = await this.options.outbox.set('batches', batchId, record, BATCH_RECORD_TTL_MS, {
-      batchId,
-    });
+    const stored = await this.options.outbox.writeAll([recordWrite(record)], { batchId });
     if (!stored) {
       this.options.logger.warn(
         { batchId },
         'batch created, but its record waits in the outbox; amounts show once it is stored',
       );
     }
+  }
+
+  /** What was asked of a batch Chillr created, which its status check does not return. */
+  private recordOf(
+    outcome: CreateBatchOutcome,
+    request: CreateBatchRequest,
+  ): BatchRecord | undefined {
+    if (outcome.batchId === null) return undefined;
+    return {
+      id: outcome.batchId,
+      name: request.name,
+      expiryDate: request.expiryDate,
+      customers: request.customers,
+      nonChillrCustomers: outcome.nonChillrCustomers,
+      createdAt: (this.options.now?.() ?? new Date()).toISOString(),
+    };
   }
 
   /**

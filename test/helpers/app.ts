@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { print, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
@@ -57,6 +60,8 @@ export async function startTestApp(
     // memory:// forgets on a restart; cases with NODE_ENV=production run on it knowingly (the
     // refusal itself is tested with this set back to false).
     ALLOW_FORGETFUL_STORE: 'true',
+    // Each app its own journal directory: another test's leftovers are not this app's to adopt.
+    OUTBOX_DIR: mkdtempSync(join(tmpdir(), 'outbox-')),
     UPSTREAM_TIMEOUT_MS: '2000',
     PBG_CACHE_TTL_MS: '0',
     // Tests read right after changing the simulators; the status cache has its own tests.
