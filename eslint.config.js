@@ -11,7 +11,7 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
-      // Only src/config.ts reads the environment (DEVELOPERS.md).
+      // Only src/config.ts reads the environment.
       'no-restricted-properties': [
         'error',
         {

@@ -152,7 +152,7 @@ export function render(results: BenchResults): string {
     `Benchmarks, ${results.startedAt}`,
     `machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, load average at start ${m.loadAverageAtStart.join(' ')}`,
     `settings: ${o.rounds} interleaved round(s), medians; autocannon -c ${o.connections} -d ${o.duration} s; fan-out ${o.eventsPerSecond} events/s for ${o.fanoutSeconds} s over ${o.clientProcs} client process(es)`,
-    'M = GraphQL Mesh v1 (json-schema sources) + Hive Gateway over the same simulators, asked its own query for the same upstream question (README, Benchmarks); x M = project req/s / M req/s.',
+    'M = GraphQL Mesh v1 (json-schema sources) + Hive Gateway over the same simulators, asked its own query for the same upstream question (docs/benchmarks.md); x M = project req/s / M req/s.',
   ];
   if (results.reads.length > 0) parts.push(`\nReads vs L and M\n${readsTable(results.reads)}`);
   if (results.fanout.length > 0) {

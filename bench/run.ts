@@ -15,7 +15,7 @@ import { checkM, prepareReads, runRead } from './rows/reads.js';
 import type { UpstreamsReady } from './upstreams.js';
 
 /**
- * `npm run bench`: issue 12's table, measured here and now. Every server is its own process —
+ * `npm run bench`: the benchmark table, measured here and now. Every server is its own process —
  * the upstream simulators, the project (`node dist/src/main.js`, SQLite in a temp dir), L
  * (Apollo Server + express from constants), M (GraphQL Mesh + Hive Gateway over the same
  * simulators), W (raw `ws` broadcast) — and so are the load generator and the WebSocket

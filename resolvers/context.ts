@@ -28,8 +28,8 @@ export function createContext(
 /**
  * The context, with its DataLoaders and its child logger made when first asked for: most
  * operations use one loader and log nothing of their own, and a pino child per request (its
- * bindings serialised up front) was measurable on the pending batch read (README "Reads and
- * caching"). Lines inside a request carry its requestId from the log scope either way.
+ * bindings serialised up front) was measurable on the pending batch read (docs/behaviour.md,
+ * "Reads and caching"). Lines inside a request carry its requestId from the log scope either way.
  *
  * The lazy parts are getters on the prototype, backed by plain fields: Apollo Server copies
  * the context per operation with `Object.assign` onto an object of the same prototype, which

@@ -11,7 +11,7 @@ import type { Services } from '../src/services.js';
  * upstream read per distinct id; the loader is dropped with the request, so nothing stale
  * outlives it. What crosses requests lives in the services, where it can be reasoned about:
  * the caches with a stated staleness, and the single flight that lets identical reads in
- * flight at the same moment share one call (README "Reads and caching").
+ * flight at the same moment share one call (docs/behaviour.md "Reads and caching").
  */
 export interface Loaders {
   collectBatch: DataLoader<string, CollectBatchView | null>;

@@ -17,7 +17,7 @@ export enum ErrorCode {
    * A money-moving mutation reached the upstream, but its answer was lost (a timeout, a 5xx or
    * a reset after the request was sent, Chillr's code 59, an unreadable answer, or a request
    * whose process died): the upstream may or may not have acted. Replayed for the
-   * idempotency key; never retried blindly. See the README's "Money safety" section.
+   * idempotency key; never retried blindly. See docs/money-safety.md.
    */
   UPSTREAM_OUTCOME_UNKNOWN = 'UPSTREAM_OUTCOME_UNKNOWN',
   /** Another request with the same idempotency key is still running; retry shortly. */

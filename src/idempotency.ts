@@ -440,7 +440,7 @@ function unknownError(message: string, cause: string, replayed: boolean): Servic
     : 'The upstream may or may not have acted.';
   return new ServiceError(
     ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
-    `${message} ${how} Do not retry with a new key before checking what happened; see the README's "Money safety" section.`,
+    `${message} ${how} Do not retry with a new key before checking what happened; see the service's docs/money-safety.md.`,
     { details: { upstreamFailure: cause } },
   );
 }

@@ -6,7 +6,7 @@ import type { ProxiedRequest, Replacement } from './helpers/faults/proxy.js';
 import { MERCHANT_ID, startUpstreams, type Upstreams } from './helpers/faults/upstreams.js';
 
 /**
- * Money safety (issue 7), the caller's side of the contract: a create whose status read fails
+ * Money safety, the caller's side of the contract: a create whose status read fails
  * still names its batch; REQUIRE_IDEMPOTENCY_KEY; keys scoped by mutation; a lost answer
  * without a key is still UPSTREAM_OUTCOME_UNKNOWN; and upstreams that echo the request they
  * were sent (credentials included) in every failure text leak nothing to the caller or the log.

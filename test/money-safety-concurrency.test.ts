@@ -20,7 +20,7 @@ import { FaultyStore } from './helpers/faults/store.js';
 import { startUpstreams, type Upstreams } from './helpers/faults/upstreams.js';
 
 /**
- * Money safety (issue 7) under concurrency: 100 identical requests at once (on one instance,
+ * Money safety under concurrency: 100 identical requests at once (on one instance,
  * and split over two instances sharing the store), with a healthy upstream and with one that
  * acts and then answers 5xx; and a seeded randomized soak — 20 % 5xx + 10 % hangs + 5 % garbage
  * on every upstream call, clients retrying on the same key — after which no key acted twice

@@ -21,7 +21,7 @@ import { FaultyStore } from './helpers/faults/store.js';
 import { startUpstreams, type Upstreams } from './helpers/faults/upstreams.js';
 
 /**
- * Money safety (issue 7) when the process holding a key dies: `node dist/src/main.js` is killed
+ * Money safety when the process holding a key dies: `node dist/src/main.js` is killed
  * with SIGKILL while the fault proxy holds its money-moving request (a barrier: the request is
  * at the proxy), then the proxy lets the upstream act (or drops the request). Another instance
  * sharing the store retries the key: the claim is pending past its deadline, so a create is

@@ -19,7 +19,7 @@ import { FaultyStore } from './helpers/faults/store.js';
 import { startUpstreams, type Upstreams } from './helpers/faults/upstreams.js';
 
 /**
- * Money safety (issue 7) across two instances, A and B, sharing one real redis-server: A's store
+ * Money safety across two instances, A and B, sharing one real redis-server: A's store
  * fails (the outcome, the bookkeeping, or everything from the moment the request leaves) while
  * B retries the same key. B must wait on A's claim — never call the upstream again — and answer
  * what A answered once A's outbox has written the outcome. An unknown outcome on A is settled

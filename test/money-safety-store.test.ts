@@ -18,7 +18,7 @@ import { FaultyStore } from './helpers/faults/store.js';
 import { startUpstreams, type Upstreams } from './helpers/faults/upstreams.js';
 
 /**
- * Money safety (issue 7) when the store fails at each step of a money-moving mutation — the
+ * Money safety when the store fails at each step of a money-moving mutation — the
  * claim, the outcome record, the bookkeeping, or everything from the moment the request leaves
  * for the upstream — and then recovers. Each case runs for a Chillr create, a PayByGroup REFUND
  * and a COLLECT_FUNDS, on memory://, a SQLite file and a real redis-server. On the shared

@@ -18,7 +18,7 @@ import type { FaultKind } from './helpers/faults/proxy.js';
 import { startUpstreams, type Upstreams } from './helpers/faults/upstreams.js';
 
 /**
- * Money safety (issue 7) when the upstream acts and then its answer is lost: a 5xx, a hang past
+ * Money safety when the upstream acts and then its answer is lost: a 5xx, a hang past
  * the client timeout, a body that is not JSON, a reset connection — plus a request dropped
  * before the upstream saw it, Chillr's code 59, and a refused connection. For a Chillr create
  * the key stays UPSTREAM_OUTCOME_UNKNOWN (Chillr has no lookup); for a PayByGroup action a retry

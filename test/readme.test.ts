@@ -28,6 +28,8 @@ const run = promisify(execFile);
  *   <!-- replay: expect: TEXT --> its output (for a subscription: its events) contains TEXT
  */
 interface Block {
+  /** Where it is: `README.md` or `docs/….md`. */
+  file: string;
   line: number;
   lang: string;
   code: string;
@@ -35,7 +37,7 @@ interface Block {
   expect: string[];
 }
 
-function readmeBlocks(markdown: string): Block[] {
+function readmeBlocks(markdown: string, file: string): Block[] {
   const lines = markdown.split('\n');
   const blocks: Block[] = [];
   let markers: string[] = [];
@@ -61,6 +63,7 @@ function readmeBlocks(markdown: string): Block[] {
       .join('\n');
     const skip = markers.find((m) => m.startsWith('skip'));
     blocks.push({
+      file,
       line: start,
       lang: fence[2]!,
       code,
@@ -74,10 +77,29 @@ function readmeBlocks(markdown: string): Block[] {
 }
 
 const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+/**
+ * The README, then the docs that hold more examples, in reading order: one replay, so a later
+ * example may build on an earlier one and every subscription must have heard by the end.
+ */
+const REPLAYED_FILES = [
+  'README.md',
+  'docs/examples.md',
+  'docs/supergraph.md',
+  'docs/behaviour.md',
+  'docs/caching.md',
+  'docs/behind-a-router.md',
+  'docs/operating.md',
+  'docs/money-safety.md',
+  'docs/change-log.md',
+  'docs/sandbox.md',
+  'docs/benchmarks.md',
+];
 const REPLAYED = new Set(['sh', 'bash', 'graphql']);
-const blocks = readmeBlocks(README).filter((b) => REPLAYED.has(b.lang));
+const blocks = REPLAYED_FILES.flatMap((file) =>
+  readmeBlocks(readFileSync(path.join(ROOT, file), 'utf8'), file),
+).filter((b) => REPLAYED.has(b.lang));
 
-describe('README.md replayed in order against npm start', () => {
+describe('README.md and the docs replayed in order against npm start', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let service: ServiceProcess;
   let env: Record<string, string>;
@@ -108,7 +130,7 @@ describe('README.md replayed in order against npm start', () => {
   });
 
   for (const block of blocks) {
-    const name = `line ${block.line} (${block.lang})${block.skip ? ` — skipped: ${block.skip}` : ''}`;
+    const name = `${block.file} line ${block.line} (${block.lang})${block.skip ? ` — skipped: ${block.skip}` : ''}`;
     it.skipIf(block.skip !== undefined)(name, { timeout: 60_000 }, async () => {
       let output: string;
       if (block.lang === 'graphql') {
@@ -133,7 +155,7 @@ describe('README.md replayed in order against npm start', () => {
     async () => {
       for (const { block, live } of subscriptions) {
         const [first] = await live.waitFor(1, 30_000);
-        expect(live.errors, `README line ${block.line}`).toEqual([]);
+        expect(live.errors, `${block.file} line ${block.line}`).toEqual([]);
         for (const text of block.expect) {
           await expect.poll(() => JSON.stringify(live.events), { timeout: 30_000 }).toContain(text);
         }

@@ -4,7 +4,7 @@
  * 2.9 demand control). Attached with type-graphql's `@Directive(...)`; imported in
  * FEDERATION_LINK (resolvers/schema.ts). The subgraph itself enforces the scope rules from the
  * same directives when AUTH_JWKS_URL is set (src/http/plugin/auth/), so these strings are the
- * one source of truth. The README's "Behind a router" section lists every weight.
+ * one source of truth. docs/behind-a-router.md lists every weight.
  */
 
 /** Reads: every root Query and Subscription field, and the entity types (`_entities`). */

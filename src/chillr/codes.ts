@@ -2,7 +2,7 @@ import { ErrorCode, ServiceError, UserErrorCode } from '../errors.js';
 import type { InputIssue } from './types.js';
 
 /**
- * Chillr's failure codes, read as DESIGN.md decides:
+ * Chillr's failure codes, as this service reads them:
  * - 50, 51, 56, 57: this server's credentials are missing or wrong — the operator's problem,
  *   never the caller's, so a GraphQL error `UPSTREAM_AUTH` rather than a userError.
  * - 52–55 and 58: the request's content — userErrors on the payload.

@@ -9,7 +9,7 @@ import {
 
 /**
  * Readers for Chillr's answers. They are strict about what the service needs (a status code,
- * a batch id) and tolerant about what the document gets wrong (see DESIGN.md): a field that
+ * a batch id) and tolerant about what the document gets wrong: a field that
  * is missing or oddly placed is read from where it is, an unknown status word is UNKNOWN with
  * the word kept. A shape that cannot be read is UPSTREAM_BAD_RESPONSE naming the field.
  */

@@ -13,7 +13,7 @@ export const MAX_MEMO_CUSTOMERS = 100_000;
  * Batch records this process has read from the store, kept in memory so that reading a batch
  * again costs one store read (its terminal status), not two. A pending batch read under load
  * spent about a tenth of its CPU in those two store reads, half of it the record's read and
- * deserialisation (profiled, README "Reads and caching").
+ * deserialisation (profiled, docs/behaviour.md "Reads and caching").
  *
  * Why this cannot serve anything stale: a record is written once, when Chillr accepts the
  * batch (or later from the outbox, or again on an idempotent replay — with the identical

@@ -101,8 +101,8 @@ export class CollectService {
   }
 
   /**
-   * Creates a batch at most once per idempotency key. The order is the one README's "Money
-   * safety" section gives: claim the key → Chillr → record the outcome under the key → keep
+   * Creates a batch at most once per idempotency key. The order is the one
+   * docs/money-safety.md gives: claim the key → Chillr → record the outcome under the key → keep
    * the batch record → answer. Once Chillr has accepted the batch, the answer carries its id
    * whatever happens to the bookkeeping after it.
    */

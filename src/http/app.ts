@@ -195,7 +195,7 @@ export async function createHttpApp<C extends object>(
  * (`payments_response_cache_requests_total{result="hit"}`, the operation count and duration),
  * nothing happened that could need investigating, and the line would be a fifth of the hit's
  * cost (32-35 µs with the logger's field redaction, of ~160 µs of CPU for the whole hit;
- * measured, README "Caching").
+ * measured, docs/caching.md).
  */
 function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {

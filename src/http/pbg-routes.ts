@@ -28,7 +28,7 @@ export interface PbgRoutesOptions {
 /**
  * PayByGroup → merchant endpoints under /pbg. The document gives change push and inventory the
  * same URL, so `POST /pbg` dispatches by body shape: `events` → change push, `purchase_id`
- * alone → inventory (DESIGN.md). Order of checks: address, body, then `merchant_auth`.
+ * alone → inventory. Order of checks: address, body, then `merchant_auth`.
  */
 export function pbgRoutes(options: PbgRoutesOptions): Router {
   const router = express.Router();

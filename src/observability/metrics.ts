@@ -194,7 +194,7 @@ export class Metrics {
     this.idempotency.inc({ outcome });
   }
 
-  /** One change-push event's fate (issue 8's receiver calls this per event). */
+  /** One change-push event's fate (the change-push receiver calls this per event). */
   changePush(outcome: ChangePushOutcome, count = 1): void {
     this.changePushEvents.inc({ outcome }, count);
   }

@@ -7,7 +7,7 @@ import { isIsoDate } from '../dates.js';
  */
 
 /**
- * Zone labels PBG may write. The document's format is "YYYY-MM-DD HH:MM PST" and DESIGN.md
+ * Zone labels PBG may write. The document's format is "YYYY-MM-DD HH:MM PST" and this service
  * reads "PST" literally as UTC−08:00 all year (not "Pacific time, whatever the season"): a
  * midnight-PST expiry is then one fixed instant. "PDT" is the other Pacific label a Rails app
  * prints; UTC/GMT cost nothing to accept. Any other label is ambiguous or unknown → null.

@@ -113,7 +113,7 @@ class FieldReader {
 
   /**
    * The status is never null: a word this service does not know is UNKNOWN with the word kept,
-   * which is DESIGN.md's rule for open-ended upstream statuses.
+   * the rule for every open-ended upstream status in this service.
    */
   status() {
     const value = this.entry.status;

@@ -218,7 +218,7 @@ function configReply(reply: unknown): Record<string, string> {
  * WAITAOF after a claim: the claim is what keeps a retry from moving money again, so on a
  * Redis that can say so, it is on disk before the upstream call. A Redis without the command
  * (before 7.2) or without appendonly cannot wait; that is found once and the wait skipped
- * (production refuses appendonly no at start; see the README's "Choosing a store").
+ * (production refuses appendonly no at start; see docs/stores.md).
  */
 class AofWait {
   #usable = true;

@@ -1,7 +1,6 @@
 /**
  * In-process simulator of the Chillr Mass Collect API, written from
- * upstream/chillr-mass-collect.md alone. It shares no code with the REST client in src/chillr/
- * (DESIGN.md), so a misreading of the document cannot hide in both.
+ * Chillr's API document alone. It shares no code with the REST client in src/chillr/, so a misreading of the document cannot hide in both.
  */
 export { SANDBOX_CHILLR_CREDENTIALS, startChillrSimulator } from './server.js';
 export { SandboxControlError } from './store.js';

@@ -132,7 +132,7 @@ export class FaultyStore {
   }
 
   /**
-   * The purchase ledger (versioned states + change log, issue 8) as the namespace `ledger`:
+   * The purchase ledger (versioned states + change log) as the namespace `ledger`:
    * reads are `get`, commits and open-key rotation `set`, trimming `delete`. Resolved lazily,
    * like the namespaces: the real store may close first.
    */

@@ -160,7 +160,7 @@ export const MAX_PASSED_CHARS = 1_048_576;
  * parsed again just to count its tokens. The count depends only on the text and the limit
  * (both fixed for this set), so a remembered document is one that would pass again: this is
  * the same check, done once per distinct text. Measured on the pending batch read under load:
- * the counting parse was about 4 % of the request's CPU (README "Operation limits").
+ * the counting parse was about 4 % of the request's CPU (docs/behind-a-router.md, "Operation limits").
  * A refused document is not remembered (it stays refused, its parse stopped at the limit).
  * Least recently added out first, within {@link MAX_PASSED_DOCUMENTS} documents and
  * {@link MAX_PASSED_CHARS} characters; a longer document is checked every time.
