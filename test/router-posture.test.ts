@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { staleDist } from './helpers/faults/process.js';
+import { runToExit } from './helpers/process.js';
 import { connectWs, subscribe } from './helpers/ws.js';
 
 /**
@@ -236,19 +235,6 @@ describe('PayByGroup callback bodies', () => {
     expect(app.logs.some((line) => line.includes('refused before parsing its body'))).toBe(true);
   });
 });
-
-/** Runs the built service with `env` and resolves with its exit code and what it wrote. */
-function runToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const main = join(import.meta.dirname, '..', 'dist', 'src', 'main.js');
-  const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += String(chunk)));
-  child.stderr.on('data', (chunk) => (output += String(chunk)));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
-}
 
 const production = {
   NODE_ENV: 'production',

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { TEST_SECRETS } from './helpers/app.js';
 import { staleDist } from './helpers/faults/process.js';
+import { runToExit } from './helpers/process.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.js';
 
 /**
@@ -14,22 +13,7 @@ import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/r
  */
 
 /** Runs the built service until it is listening (then stops it) or exits on its own. */
-function run(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const main = join(import.meta.dirname, '..', 'dist', 'src', 'main.js');
-  const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const onData = (chunk: unknown) => {
-    output += String(chunk);
-    // Serving: the barrier this test waits for; then a clean stop.
-    if (output.includes('payments subgraph listening')) child.kill('SIGTERM');
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
-}
+const run = (env: Record<string, string>) => runToExit(env, { stopWhenListening: true });
 
 const production = {
   NODE_ENV: 'production',

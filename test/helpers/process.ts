@@ -117,3 +117,29 @@ export async function spawnNode(
     },
   };
 }
+
+/**
+ * Runs the built service with `env` (on free ports) until it exits, and resolves with its exit
+ * code and everything it wrote. With `stopWhenListening`, a service that gets as far as
+ * listening is stopped with SIGTERM there (the barrier: its "listening" line), so a start-up
+ * that succeeds ends too.
+ */
+export function runToExit(
+  env: Record<string, string>,
+  options: { stopWhenListening?: boolean } = {},
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'main.js')], {
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const onData = (chunk: unknown) => {
+    output += String(chunk);
+    if (options.stopWhenListening && output.includes('payments subgraph listening')) {
+      child.kill('SIGTERM');
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
+}
