@@ -168,14 +168,17 @@ export class SqliteDatabase {
   }
 
   /**
-   * Refuses new calls at once; the writes already posted are answered first, then the writer
-   * thread ends and the reading connection closes.
+   * Refuses new calls at once; the writes already posted are answered first. Then the reading
+   * connection closes before the writer's: the last connection to a WAL file to close copies
+   * the WAL into the database (a checkpoint, with its fsync), and that is the writer thread's
+   * to do, not the main thread's.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#writer.close();
+      await this.#writer.flush();
       const reader = this.#reader ?? (await this.#opening?.catch(() => undefined));
       reader?.close();
+      await this.#writer.close();
     })();
     return this.#closing;
   }

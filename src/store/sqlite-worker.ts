@@ -48,6 +48,7 @@ export type WriterOp =
   | { op: 'writeTogether'; rows: KeyRow[]; writes: PackedWrites | null; now: number }
   | { op: 'trim'; cutoff: number }
   | { op: 'takeOpen'; limit: number; now: number }
+  | { op: 'flush' }
   | { op: 'close' };
 
 /** One request: an op, its id, and the moment (epoch ms) after which it must not start. */
@@ -121,6 +122,7 @@ class Writer {
   }
 
   handle(request: WriterOp): unknown {
+    if (request.op === 'flush') return undefined;
     if (request.op === 'close') {
       if (this.db.isOpen) this.db.close();
       return undefined;
@@ -251,9 +253,10 @@ const CACHE_KIB = 32 * 1024;
  */
 function answer(writer: Writer, request: WriterRequest, data: WriterData): WriterReply {
   const left = request.deadline - Date.now();
-  if (request.op !== 'close' && left <= 0) return busy(request.id, data);
+  const waits = request.op !== 'close' && request.op !== 'flush';
+  if (waits && left <= 0) return busy(request.id, data);
   try {
-    if (request.op !== 'close') writer.db.exec(`PRAGMA busy_timeout = ${Math.ceil(left)}`);
+    if (waits) writer.db.exec(`PRAGMA busy_timeout = ${Math.ceil(left)}`);
     return { id: request.id, ok: true, result: writer.handle(request) };
   } catch (error) {
     if (isBusy(error)) return busy(request.id, data);

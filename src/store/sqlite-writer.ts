@@ -49,6 +49,15 @@ export class SqliteWriter {
     return this.#post<T>(request, Date.now() + this.data.busyTimeoutMs);
   }
 
+  /**
+   * Resolves once every request posted so far is answered (a no-op request behind them: the
+   * worker answers in order). Nothing to wait for when no thread runs.
+   */
+  async flush(): Promise<void> {
+    if (!this.#worker || this.#closed) return;
+    await this.#post({ op: 'flush' }, Number.POSITIVE_INFINITY).catch(() => undefined);
+  }
+
   /** Waits for the requests in flight, closes the worker's connection and ends the thread. */
   async close(): Promise<void> {
     if (this.#closed) return;
