@@ -35,7 +35,12 @@ export async function openSqliteBackend(
   const { logger } = options;
   const database = new SqliteDatabase(path, { busyTimeoutMs: options.busyTimeoutMs });
   const ledger = new SqliteLedger(database);
-  await database.open(logger);
+  try {
+    await database.open(logger);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
 
   const sweep = async (): Promise<void> => {
     try {
