@@ -27,7 +27,7 @@ const WORKER_URL = new URL(
  *   waiting, in the queue and at the lock together, past that moment. The worker's answer is
  *   the only answer — this side never gives up on its own — so a caller told "failed" can rely
  *   on nothing having been written.
- * - Started on the first request, so a store that only reads costs no thread.
+ * - Started on the first request (the store's open sends one: it creates the tables there).
  * - Referenced (keeps the process alive) only while a request is pending: an idle writer never
  *   holds up a process that has finished, and a pending one is never cut off by it.
  * - If the thread dies (an uncaught error, out of memory), the requests it held are rejected —
