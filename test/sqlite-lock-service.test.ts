@@ -86,9 +86,9 @@ describe('the service while another process holds its SQLite write lock for 7.5 
     const probe = probeHealthz(service.url);
     const sent = { name: unique('batch-sent'), key: unique('key-sent') };
     const late = { name: unique('batch-late'), key: unique('key-late') };
+    // The first create is claimed and at the proxy (a barrier) before the lock is taken.
+    const hold = upstreams.chillr.hold(sent.name);
     try {
-      // The first create is claimed and at the proxy (a barrier) before the lock is taken.
-      const hold = upstreams.chillr.hold(sent.name);
       const first = create(sent.name, sent.key);
       await within(hold.arrived, 'the create to reach Chillr', 20_000);
       lock = await holdSqliteLock(file);
@@ -135,6 +135,7 @@ describe('the service while another process holds its SQLite write lock for 7.5 
         HEALTHZ_BOUND_MS,
       );
     } finally {
+      hold.cancel();
       await probe.stop();
       lock?.kill();
     }
