@@ -118,7 +118,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       backend = createMemoryBackend();
       break;
     case 'sqlite':
-      backend = openSqliteBackend(location.path, {
+      backend = await openSqliteBackend(location.path, {
         busyTimeoutMs: options.sqliteBusyTimeoutMs,
         sweepIntervalMs: options.sqliteSweepIntervalMs,
         logger,

@@ -1,4 +1,3 @@
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   SERIALIZE_SLICE,
@@ -11,21 +10,10 @@ import {
   type LogWindow,
 } from './ledger.js';
 import type { CommitReply, PackedWrites } from './ledger-sqlite-worker.js';
-import { SqliteWriter } from './sqlite-writer.js';
+import type { SqliteDatabase } from './sqlite-database.js';
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS ledger_state (
-    key TEXT PRIMARY KEY, version INTEGER NOT NULL, value TEXT NOT NULL,
-    open INTEGER NOT NULL, checked_at INTEGER NOT NULL, cursor INTEGER);
-  CREATE INDEX IF NOT EXISTS ledger_state_open ON ledger_state (checked_at) WHERE open = 1;
-  CREATE TABLE IF NOT EXISTS change_log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, value TEXT NOT NULL);
-  CREATE INDEX IF NOT EXISTS change_log_at ON change_log (at);
-  CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-`;
-
-/** The reads, on the main thread's connection; the writes are in ledger-sqlite-worker.ts. */
-const STATEMENTS = {
+/** The reads, on the main thread's reading connection; the writes are in ledger-sqlite-worker.ts. */
+const READS = {
   getMany: `SELECT key, version, value, cursor FROM ledger_state
             WHERE key IN (SELECT value FROM json_each($keys))`,
   page: 'SELECT seq, value FROM change_log WHERE seq > $after ORDER BY seq LIMIT $n',
@@ -37,50 +25,49 @@ const STATEMENTS = {
 } as const;
 
 /**
- * The ledger in the SQLite file, on its own connections beside keyv's (WAL lets all of them, and
- * other processes on the same file, read while one writes).
+ * The ledger in the SQLite file, beside keyv's table, through the store's SqliteDatabase: its
+ * reading connection on the main thread and its writer thread (docs/sqlite.md).
  *
  * - `ledger_state`: one row per key with its version.
  * - `change_log`: `seq INTEGER PRIMARY KEY AUTOINCREMENT` — SQLite never reuses an AUTOINCREMENT
  *   value, even after the newest rows are deleted, so a cursor handed out once keeps its place.
  * - `ledger_meta`: the highest seq ever trimmed, to tell an expired cursor from a quiet log.
+ * (The tables are created by the writer thread: LEDGER_SCHEMA in ledger-sqlite-worker.ts.)
  *
- * Reads run here, on the main thread: each is one short statement (or a deferred transaction —
- * one WAL snapshot, so a trim by another process cannot fall between the watermark and the page)
- * and a read never waits for the writer under WAL.
+ * Reads run on the main thread: each is one short statement (or a deferred transaction — one
+ * WAL snapshot, so a trim by another process cannot fall between the watermark and the page);
+ * under WAL a read does not wait for writers, and in the rare case it meets a lock it is tried
+ * again on a timer (sqlite-reader.ts), never waiting synchronously.
  *
- * Writes (commit, trim, takeOpen) run in a worker thread with its own connection
- * (ledger-sqlite-worker.ts), each one `BEGIN IMMEDIATE` transaction there. Why a thread:
- * node:sqlite is synchronous, and one 5,000-row commit (a bulk change push: a version read, a
- * log insert and a state upsert per write, then the fsync) held the event loop for 65–100 ms
- * on the 2-core machine — every other request, `/healthz` included, waited that long. In the
- * worker the main thread only serializes the writes (in slices, packWrites) and posts
- * them. The file's write lock still serializes writers across processes, and the worker runs
- * one request at a time, so the compare-and-set semantics are those of one connection.
+ * Writes (commit, trim, takeOpen) run in the store's writer thread, each one `BEGIN IMMEDIATE`
+ * transaction there. Why a thread: node:sqlite is synchronous, so waiting for another
+ * process's write lock would stop the event loop, and one 5,000-row commit (a bulk change
+ * push: a version read, a log insert and a state upsert per write, then the fsync) held the
+ * event loop for 65–100 ms on the 2-core machine — every other request, `/healthz` included,
+ * waited that long. In the worker the main thread only serializes the writes (in slices,
+ * packWrites) and posts them. The file's write lock still serializes writers across processes,
+ * and the worker runs one request at a time, so the compare-and-set semantics are those of one
+ * connection.
  */
 export class SqliteLedger implements Ledger {
-  readonly #db: DatabaseSync;
-  readonly #q: Record<keyof typeof STATEMENTS, StatementSync>;
-  readonly #writer: SqliteWriter;
+  readonly #database: SqliteDatabase;
   /** Writes under way (serializing or at the writer): close() lets them finish first. */
   readonly #inFlight = new Set<Promise<unknown>>();
 
-  constructor(path: string, busyTimeoutMs: number) {
-    this.#db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-    this.#db.exec(SCHEMA);
-    this.#q = Object.fromEntries(
-      Object.entries(STATEMENTS).map(([name, sql]) => [name, this.#db.prepare(sql)]),
-    ) as Record<keyof typeof STATEMENTS, StatementSync>;
-    this.#writer = new SqliteWriter({ path, busyTimeoutMs });
+  constructor(database: SqliteDatabase) {
+    this.#database = database;
   }
 
   async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
-    const rows = this.#q.getMany.all({ keys: JSON.stringify(keys) }) as Array<{
-      key: string;
-      version: number;
-      value: string;
-      cursor: number | null;
-    }>;
+    const rows = await this.#database.read(
+      (q) =>
+        q(READS.getMany).all({ keys: JSON.stringify(keys) }) as Array<{
+          key: string;
+          version: number;
+          value: string;
+          cursor: number | null;
+        }>,
+    );
     return new Map(
       rows.map((r) => [
         r.key,
@@ -94,19 +81,15 @@ export class SqliteLedger implements Ledger {
   }
 
   commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
-    return this.#track(async () => {
+    return this.track(async () => {
       if (writes.length === 0) return [];
       const packed = await packWrites(writes);
-      const replies = await this.#writer.request<CommitReply>({
+      const replies = await this.#database.write<CommitReply>({
         op: 'commit',
         writes: packed,
         now: Date.now(),
       });
-      return replies.map((reply): LedgerCommitResult => {
-        if (reply === null) return { ok: false };
-        const [version, cursor] = reply;
-        return cursor === 0 ? { ok: true, version } : { ok: true, version, cursor: String(cursor) };
-      });
+      return commitResults(replies);
     });
   }
 
@@ -116,36 +99,37 @@ export class SqliteLedger implements Ledger {
     window?: LogWindow,
   ): Promise<LedgerLogPage<T>> {
     const from = after === undefined ? 0 : Number(after);
-    return this.#snapshot(() => {
-      const trimmed = (this.#q.trimmedUpTo.get() as { value: number } | undefined)?.value ?? 0;
-      const rows = (
-        window
-          ? this.#q.pageWindow.all({
-              after: from,
-              n: limit,
-              from: window.from ?? Number.MIN_SAFE_INTEGER,
-              to: window.to ?? Number.MAX_SAFE_INTEGER,
-            })
-          : this.#q.page.all({ after: from, n: limit })
-      ) as Array<{
-        seq: number;
-        value: string;
-      }>;
+    const { trimmed, rows } = await this.#database.read((q) => {
+      const watermark = q(READS.trimmedUpTo).get() as { value: number } | undefined;
+      const page = window
+        ? q(READS.pageWindow).all({
+            after: from,
+            n: limit,
+            from: window.from ?? Number.MIN_SAFE_INTEGER,
+            to: window.to ?? Number.MAX_SAFE_INTEGER,
+          })
+        : q(READS.page).all({ after: from, n: limit });
       return {
-        expired: after !== undefined && from < trimmed,
-        entries: rows.map((r) => ({ cursor: String(r.seq), value: JSON.parse(r.value) as T })),
+        trimmed: watermark?.value ?? 0,
+        rows: page as Array<{ seq: number; value: string }>,
       };
-    });
+    }, true);
+    return {
+      expired: after !== undefined && from < trimmed,
+      entries: rows.map((r) => ({ cursor: String(r.seq), value: JSON.parse(r.value) as T })),
+    };
   }
 
   async head(): Promise<string | undefined> {
-    const row = this.#q.head.get() as { seq: number } | undefined;
+    const row = await this.#database.read(
+      (q) => q(READS.head).get() as { seq: number } | undefined,
+    );
     return row && row.seq > 0 ? String(row.seq) : undefined;
   }
 
   trim(maxAgeMs: number): Promise<number> {
-    return this.#track(() =>
-      this.#writer.request<number>({ op: 'trim', cutoff: Date.now() - maxAgeMs }),
+    return this.track(() =>
+      this.#database.write<number>({ op: 'trim', cutoff: Date.now() - maxAgeMs }),
     );
   }
 
@@ -154,22 +138,22 @@ export class SqliteLedger implements Ledger {
   }
 
   takeOpen(limit: number): Promise<string[]> {
-    return this.#track(() =>
-      this.#writer.request<string[]>({ op: 'takeOpen', limit, now: Date.now() }),
+    return this.track(() =>
+      this.#database.write<string[]>({ op: 'takeOpen', limit, now: Date.now() }),
     );
   }
 
   /**
    * Lets the writes under way finish — a commit still serializing has not reached the writer
-   * yet, and must not find it gone — then stops the writer and closes both connections.
+   * yet, and must not find it closed. The database (its writer thread and reading connection)
+   * is closed by its owner after this.
    */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#inFlight]);
-    await this.#writer.close();
-    if (this.#db.isOpen) this.#db.close();
   }
 
-  #track<R>(write: () => Promise<R>): Promise<R> {
+  /** Runs and tracks a write, for close(); sqlite.ts's `writeTogether` is tracked here too. */
+  track<R>(write: () => Promise<R>): Promise<R> {
     const running = write();
     this.#inFlight.add(running);
     void running.then(
@@ -178,19 +162,15 @@ export class SqliteLedger implements Ledger {
     );
     return running;
   }
+}
 
-  /** `work` inside one deferred (read) transaction: one WAL snapshot. */
-  #snapshot<T>(work: () => T): T {
-    this.#db.exec('BEGIN');
-    try {
-      const result = work();
-      this.#db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw error;
-    }
-  }
+/** The writer's per-write replies as LedgerCommitResults. */
+export function commitResults(replies: CommitReply): LedgerCommitResult[] {
+  return replies.map((reply): LedgerCommitResult => {
+    if (reply === null) return { ok: false };
+    const [version, cursor] = reply;
+    return cursor === 0 ? { ok: true, version } : { ok: true, version, cursor: String(cursor) };
+  });
 }
 
 /**
@@ -215,7 +195,9 @@ const LOGGED = 2;
  * uninterruptible call, and more again as garbage in the worker. Ten strings of the same text
  * take ~9 ms, plus ~7 ms to join them in slices (measured with a script outside the repo).
  */
-async function packWrites(writes: ReadonlyArray<LedgerWrite<unknown>>): Promise<PackedWrites> {
+export async function packWrites(
+  writes: ReadonlyArray<LedgerWrite<unknown>>,
+): Promise<PackedWrites> {
   const packed: PackedWrites = { keys: [], expectedVersions: [], flags: [], ats: [], texts: [] };
   for (let start = 0; start < writes.length; start += SERIALIZE_SLICE) {
     if (start > 0) await yieldToEventLoop();

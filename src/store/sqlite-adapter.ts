@@ -27,9 +27,10 @@ export interface KeyvSqliteOptions extends SqliteDatabaseOptions {
  * the adapter (`adapter.namespace = …`), so one adapter must serve one keyv instance: share the
  * `database`, not the adapter.
  *
- * Errors (a closed database, a lock held past the busy timeout) reject the returned promises;
- * the adapter never emits 'error' itself. Wrap it in keyv with `throwOnErrors: true`, or keyv's
- * `get` turns those rejections into `undefined`.
+ * Errors (a closed database, a lock held past the busy timeout) reject the returned promises,
+ * and a lock is waited for asynchronously: no call holds the event loop while another process
+ * has the file locked (see sqlite-database.ts). The adapter never emits 'error' itself. Wrap it
+ * in keyv with `throwOnErrors: true`, or keyv's `get` turns those rejections into `undefined`.
  */
 export class KeyvSqlite extends EventEmitter implements KeyvStoreAdapter {
   /**
@@ -59,11 +60,11 @@ export class KeyvSqlite extends EventEmitter implements KeyvStoreAdapter {
   }
 
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    return this.database.get(key) as StoredData<Value> | undefined;
+    return (await this.database.get(key)) as StoredData<Value> | undefined;
   }
 
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
-    const found = this.database.getMany(keys);
+    const found = await this.database.getMany(keys);
     return keys.map((key) => found.get(key) as StoredData<Value> | undefined);
   }
 
@@ -73,7 +74,7 @@ export class KeyvSqlite extends EventEmitter implements KeyvStoreAdapter {
 
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
     const serialized = requireString(value);
-    this.database.set(key, serialized, expiresOf(serialized, ttl));
+    await this.database.set(key, serialized, expiresOf(serialized, ttl));
     return true;
   }
 
@@ -87,7 +88,7 @@ export class KeyvSqlite extends EventEmitter implements KeyvStoreAdapter {
 
   /** Deletes this adapter's namespace, or the whole table when it has none. */
   async clear(): Promise<void> {
-    this.database.clear(this.namespace ? `${this.namespace}:` : undefined);
+    await this.database.clear(this.namespace ? `${this.namespace}:` : undefined);
   }
 
   /**
@@ -98,7 +99,7 @@ export class KeyvSqlite extends EventEmitter implements KeyvStoreAdapter {
     const prefix = namespace ? `${namespace}:` : undefined;
     let after: string | undefined;
     for (;;) {
-      const rows = this.database.page(prefix, after, this.opts.iteratorPageSize);
+      const rows = await this.database.page(prefix, after, this.opts.iteratorPageSize);
       for (const row of rows) yield [row.key, row.value];
       const last = rows.at(-1);
       if (!last || rows.length < this.opts.iteratorPageSize) return;
@@ -107,7 +108,7 @@ export class KeyvSqlite extends EventEmitter implements KeyvStoreAdapter {
   }
 
   async disconnect(): Promise<void> {
-    if (this.#ownsDatabase) this.database.close();
+    if (this.#ownsDatabase) await this.database.close();
   }
 }
 

@@ -1,11 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { Logger } from '../logger.js';
+import { BUSY_CODE, SqliteReader, type Prepare } from './sqlite-reader.js';
+import { SqliteWriter } from './sqlite-writer.js';
+import type { WriterOp } from './sqlite-worker.js';
 
 export interface SqliteDatabaseOptions {
   /**
-   * How long a statement waits for another connection's write lock (another process sharing the
-   * file) before failing with "database is locked".
+   * How long a statement may wait for a lock another connection (another process sharing the
+   * file) holds before it fails — asynchronously: no wait ever holds the main thread.
    * @default 5000
    */
   busyTimeoutMs?: number;
@@ -24,153 +27,118 @@ export interface SqliteRow {
  */
 const LIVE = '(expires IS NULL OR expires >= $now)';
 
-type Statements = Record<
-  | 'get'
-  | 'getMany'
-  | 'has'
-  | 'set'
-  | 'insertIfAbsent'
-  | 'delete'
-  | 'deleteMany'
-  | 'clearAll'
-  | 'clearRange'
-  | 'pageFrom'
-  | 'pageAfter'
-  | 'deleteExpired'
-  | 'ping',
-  StatementSync
->;
+const READS = {
+  get: `SELECT value FROM keyv WHERE key = $key AND ${LIVE}`,
+  // json_each turns one bound JSON array into a row set: one prepared statement serves any
+  // number of keys instead of building `IN (?, ?, …)` per call.
+  getMany: `SELECT key, value FROM keyv WHERE key IN (SELECT value FROM json_each($keys)) AND ${LIVE}`,
+  has: `SELECT 1 AS found FROM keyv WHERE key = $key AND ${LIVE}`,
+  pageFrom: `SELECT key, value FROM keyv WHERE key >= $from AND ($to IS NULL OR key < $to) AND ${LIVE}
+             ORDER BY key LIMIT $limit`,
+  pageAfter: `SELECT key, value FROM keyv WHERE key > $from AND ($to IS NULL OR key < $to) AND ${LIVE}
+              ORDER BY key LIMIT $limit`,
+  ping: 'SELECT 1 FROM keyv LIMIT 1',
+} as const;
 
 /**
- * The single `keyv` table in one SQLite file, through `node:sqlite` prepared statements. Several
- * keyv adapters (one per namespace) share one instance; several processes may open the same
- * file — WAL lets readers run beside the one writer, and the busy timeout makes writers queue
- * instead of failing. Every method is synchronous and throws once the database is closed.
+ * The SQLite store file: the `keyv` table (and, through `read` and `writer`, the ledger's
+ * tables beside it). Several keyv adapters (one per namespace) and the ledger share one
+ * instance; several processes may open the same file — WAL lets readers run beside the one
+ * writer, and writers queue for the file's write lock.
+ *
+ * No statement waits synchronously on the main thread (docs/sqlite.md):
+ * - writes go to the writer thread (sqlite-writer.ts, sqlite-worker.ts), which waits for the
+ *   lock, each request at most the busy timeout;
+ * - reads run on the main thread on a connection with a busy timeout of 0, tried again on a
+ *   timer while they meet a lock (sqlite-reader.ts).
+ * Either way a lock held past the busy timeout rejects the call with the code BUSY_CODE.
+ *
+ * The constructor only resolves the path and creates its directory; the first call asks the
+ * writer to set WAL and create the tables, then opens the reading connection. Every method is
+ * asynchronous and rejects once the database is closed.
  */
 export class SqliteDatabase {
   /** The file, resolved against the working directory at open time. */
   readonly path: string;
-  readonly #db: DatabaseSync;
-  readonly #statements: Statements;
+  readonly busyTimeoutMs: number;
+  /** The writer thread: every statement that writes runs there. */
+  readonly #writer: SqliteWriter;
+  #reader: SqliteReader | undefined;
+  #opening: Promise<SqliteReader> | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(path: string, options: SqliteDatabaseOptions = {}) {
     this.path = resolve(path);
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     mkdirSync(dirname(this.path), { recursive: true });
-    this.#db = new DatabaseSync(this.path, { timeout: options.busyTimeoutMs ?? 5000 });
-    try {
-      // WAL is a property of the file, so this is a no-op once any process has set it. The
-      // default synchronous=FULL is kept: callers acknowledge webhooks only after a write, so a
-      // committed row must survive a power cut, not just a process crash.
-      this.#db.exec('PRAGMA journal_mode = WAL');
-      this.#db.exec(`
-        CREATE TABLE IF NOT EXISTS keyv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER);
-        CREATE INDEX IF NOT EXISTS keyv_expires ON keyv (expires);
-      `);
-      this.#statements = this.#prepareAll();
-    } catch (error) {
-      this.#db.close();
-      throw error;
-    }
-  }
-
-  #prepareAll(): Statements {
-    const db = this.#db;
-    return {
-      get: db.prepare(`SELECT value FROM keyv WHERE key = $key AND ${LIVE}`),
-      // json_each turns one bound JSON array into a row set: one prepared statement serves any
-      // number of keys instead of building `IN (?, ?, …)` per call.
-      getMany: db.prepare(
-        `SELECT key, value FROM keyv WHERE key IN (SELECT value FROM json_each($keys)) AND ${LIVE}`,
-      ),
-      has: db.prepare(`SELECT 1 AS found FROM keyv WHERE key = $key AND ${LIVE}`),
-      set: db.prepare(
-        `INSERT INTO keyv (key, value, expires) VALUES ($key, $value, $expires)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`,
-      ),
-      // One statement, so it is atomic across connections and processes: the update branch
-      // runs only over an expired row, and `changes` tells whether this call stored the value.
-      insertIfAbsent: db.prepare(
-        `INSERT INTO keyv (key, value, expires) VALUES ($key, $value, $expires)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires
-         WHERE keyv.expires IS NOT NULL AND keyv.expires < $now`,
-      ),
-      delete: db.prepare('DELETE FROM keyv WHERE key = $key'),
-      deleteMany: db.prepare('DELETE FROM keyv WHERE key IN (SELECT value FROM json_each($keys))'),
-      clearAll: db.prepare('DELETE FROM keyv'),
-      // Key ranges instead of LIKE: namespaces may contain `_` and `%`, which LIKE would treat as
-      // wildcards, and a range uses the primary-key index.
-      clearRange: db.prepare('DELETE FROM keyv WHERE key >= $from AND key < $to'),
-      pageFrom: db.prepare(
-        `SELECT key, value FROM keyv WHERE key >= $from AND ($to IS NULL OR key < $to) AND ${LIVE}
-         ORDER BY key LIMIT $limit`,
-      ),
-      pageAfter: db.prepare(
-        `SELECT key, value FROM keyv WHERE key > $from AND ($to IS NULL OR key < $to) AND ${LIVE}
-         ORDER BY key LIMIT $limit`,
-      ),
-      deleteExpired: db.prepare('DELETE FROM keyv WHERE expires < $now'),
-      ping: db.prepare('SELECT 1 FROM keyv LIMIT 1'),
-    };
-  }
-
-  /**
-   * The statements, or a clear error once closed (node:sqlite itself would only say
-   * "statement has been finalized").
-   */
-  get #open(): Statements {
-    if (!this.#db.isOpen) throw new Error(`SQLite store ${this.path} is closed.`);
-    return this.#statements;
+    this.#writer = new SqliteWriter({ path: this.path, busyTimeoutMs: this.busyTimeoutMs });
   }
 
   get isOpen(): boolean {
-    return this.#db.isOpen;
+    return this.#closing === undefined;
   }
 
-  get(key: string): string | undefined {
-    const row = this.#open.get.get({ key, now: Date.now() }) as { value: string } | undefined;
+  /**
+   * Runs `work` with statements of the main thread's reading connection (see sqlite-reader.ts:
+   * a lock makes it wait asynchronously, at most the busy timeout). `snapshot`: all its
+   * statements in one read transaction.
+   */
+  async read<T>(work: (prepare: Prepare) => T, snapshot = false): Promise<T> {
+    this.#assertOpen();
+    const reader = this.#reader ?? (await this.#open());
+    this.#assertOpen();
+    return reader.read(work, snapshot);
+  }
+
+  /** Runs `op` in the writer thread; resolves with its result. */
+  write<T>(op: WriterOp): Promise<T> {
+    if (!this.isOpen) return Promise.reject(this.#closedError());
+    return this.#writer.request<T>(op);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const row = await this.read(
+      (q) => q(READS.get).get({ key, now: Date.now() }) as { value: string } | undefined,
+    );
     return row?.value;
   }
 
   /** Live values by key; absent and expired keys are missing from the map. */
-  getMany(keys: readonly string[]): Map<string, string> {
-    const rows = this.#open.getMany.all({
-      keys: JSON.stringify(keys),
-      now: Date.now(),
-    }) as unknown as SqliteRow[];
+  async getMany(keys: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.read(
+      (q) =>
+        q(READS.getMany).all({
+          keys: JSON.stringify(keys),
+          now: Date.now(),
+        }) as unknown as SqliteRow[],
+    );
     return new Map(rows.map((row) => [row.key, row.value]));
   }
 
-  has(key: string): boolean {
-    return this.#open.has.get({ key, now: Date.now() }) !== undefined;
+  has(key: string): Promise<boolean> {
+    return this.read((q) => q(READS.has).get({ key, now: Date.now() }) !== undefined);
   }
 
-  set(key: string, value: string, expires: number | undefined): void {
-    this.#open.set.run({ key, value, expires: expires ?? null });
+  set(key: string, value: string, expires: number | undefined): Promise<void> {
+    return this.write({ op: 'set', row: [key, value, expires ?? null] });
   }
 
   /** Stores the row unless a live one is there; true if this call stored it. */
-  insertIfAbsent(key: string, value: string, expires: number | undefined): boolean {
-    const result = this.#open.insertIfAbsent.run({
-      key,
-      value,
-      expires: expires ?? null,
-      now: Date.now(),
-    });
-    return Number(result.changes) > 0;
+  insertIfAbsent(key: string, value: string, expires: number | undefined): Promise<boolean> {
+    return this.write({ op: 'insertIfAbsent', row: [key, value, expires ?? null] });
   }
 
-  delete(key: string): boolean {
-    return Number(this.#open.delete.run({ key }).changes) > 0;
+  delete(key: string): Promise<boolean> {
+    return this.write({ op: 'delete', key });
   }
 
-  deleteMany(keys: readonly string[]): boolean {
-    return Number(this.#open.deleteMany.run({ keys: JSON.stringify(keys) }).changes) > 0;
+  deleteMany(keys: readonly string[]): Promise<boolean> {
+    return this.write({ op: 'deleteMany', keys: [...keys] });
   }
 
   /** Deletes every row whose key starts with `prefix`, or every row when there is none. */
-  clear(prefix?: string): void {
-    if (prefix) this.#open.clearRange.run({ from: prefix, to: upperBound(prefix) });
-    else this.#open.clearAll.run();
+  clear(prefix?: string): Promise<void> {
+    return this.write({ op: 'clear', prefix: prefix || null });
   }
 
   /**
@@ -178,30 +146,84 @@ export class SqliteDatabase {
    * after the key `after` (from the start without one). Paging keeps no statement open across
    * the caller's awaits, during which keyv may write to the same table.
    */
-  page(prefix: string | undefined, after: string | undefined, limit: number): SqliteRow[] {
+  page(prefix: string | undefined, after: string | undefined, limit: number): Promise<SqliteRow[]> {
     const params = {
       from: after ?? prefix ?? '',
       to: prefix ? upperBound(prefix) : null,
       now: Date.now(),
       limit,
     };
-    const statements = this.#open;
-    const statement = after === undefined ? statements.pageFrom : statements.pageAfter;
-    return statement.all(params) as unknown as SqliteRow[];
+    const sql = after === undefined ? READS.pageFrom : READS.pageAfter;
+    return this.read((q) => q(sql).all(params) as unknown as SqliteRow[]);
   }
 
   /** Deletes rows past their expiry that nobody read again (keyv only drops those it reads). */
-  deleteExpired(): number {
-    return Number(this.#open.deleteExpired.run({ now: Date.now() }).changes);
+  deleteExpired(): Promise<number> {
+    return this.write({ op: 'deleteExpired' });
   }
 
-  /** Throws unless the file can be read. */
-  ping(): void {
-    this.#open.ping.get();
+  /** Rejects unless the file can be read. */
+  async ping(): Promise<void> {
+    await this.read((q) => q(READS.ping).get());
   }
 
-  close(): void {
-    if (this.#db.isOpen) this.#db.close();
+  /**
+   * Refuses new calls at once; the writes already posted are answered first. Then the reading
+   * connection closes before the writer's: the last connection to a WAL file to close copies
+   * the WAL into the database (a checkpoint, with its fsync), and that is the writer thread's
+   * to do, not the main thread's.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#writer.flush();
+      const reader = this.#reader ?? (await this.#opening?.catch(() => undefined));
+      reader?.close();
+      await this.#writer.close();
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Starts the writer thread and has it set WAL and create the tables, then opens the reading
+   * connection — what the first call would do otherwise. A lock held past the busy timeout
+   * (another process creating the tables) is only logged: the first call tries again. Any
+   * other failure (a directory that cannot be written) rejects.
+   */
+  async open(logger: Logger): Promise<void> {
+    try {
+      await this.#open();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== BUSY_CODE) throw error;
+      logger.warn({ err: error, path: this.path }, 'store: SQLite file locked at open; will retry');
+    }
+  }
+
+  /**
+   * The first call: the writer sets WAL and creates the tables (waiting for a lock there, not
+   * here), then the reading connection opens. A failure (a lock held past the busy timeout)
+   * is the caller's, and the next call tries again.
+   */
+  #open(): Promise<SqliteReader> {
+    this.#opening ??= (async () => {
+      await this.#writer.request({ op: 'init' });
+      const reader = new SqliteReader(this.path, this.busyTimeoutMs);
+      this.#reader = reader;
+      if (!this.isOpen) reader.close();
+      return reader;
+    })();
+    const opening = this.#opening;
+    opening.catch(() => {
+      if (this.#opening === opening) this.#opening = undefined;
+    });
+    return opening;
+  }
+
+  #assertOpen(): void {
+    if (!this.isOpen) throw this.#closedError();
+  }
+
+  #closedError(): Error {
+    return new Error(`SQLite store ${this.path} is closed.`);
   }
 }
 

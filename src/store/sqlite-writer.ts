@@ -1,10 +1,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { WriterData, WriterReply, WriterRequest } from './ledger-sqlite-worker.js';
-
-/** What `request` takes: a WriterRequest without the id this class assigns. */
-type Request = WriterRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+import type { WriterData, WriterOp, WriterReply, WriterRequest } from './sqlite-worker.js';
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -16,16 +13,21 @@ interface Pending {
  * (Node strips the types of a `.ts` worker itself).
  */
 const WORKER_URL = new URL(
-  `./ledger-sqlite-worker${extname(fileURLToPath(import.meta.url))}`,
+  `./sqlite-worker${extname(fileURLToPath(import.meta.url))}`,
   import.meta.url,
 );
 
 /**
- * The main thread's side of the ledger's writer thread (ledger-sqlite-worker.ts): posts a
+ * The main thread's side of the SQLite store's writer thread (sqlite-worker.ts): posts a
  * request, resolves with the worker's answer. The worker answers requests one at a time, in the
  * order they were posted.
  *
- * - Started on the first request, so a store that only reads costs no thread.
+ * - Each request is stamped with a deadline, `busyTimeoutMs` after it is posted: the worker
+ *   refuses it (code BUSY_CODE, nothing written) if a lock held by another connection keeps it
+ *   waiting, in the queue and at the lock together, past that moment. The worker's answer is
+ *   the only answer — this side never gives up on its own — so a caller told "failed" can rely
+ *   on nothing having been written.
+ * - Started on the first request (the store's open sends one: it creates the tables there).
  * - Referenced (keeps the process alive) only while a request is pending: an idle writer never
  *   holds up a process that has finished, and a pending one is never cut off by it.
  * - If the thread dies (an uncaught error, out of memory), the requests it held are rejected —
@@ -40,11 +42,20 @@ export class SqliteWriter {
 
   constructor(private readonly data: WriterData) {}
 
-  request<T>(request: Request): Promise<T> {
+  request<T>(request: WriterOp): Promise<T> {
     if (this.#closed) {
-      return Promise.reject(new Error(`SQLite ledger ${this.data.path} is closed.`));
+      return Promise.reject(new Error(`SQLite store ${this.data.path} is closed.`));
     }
-    return this.#post<T>(request);
+    return this.#post<T>(request, Date.now() + this.data.busyTimeoutMs);
+  }
+
+  /**
+   * Resolves once every request posted so far is answered (a no-op request behind them: the
+   * worker answers in order). Nothing to wait for when no thread runs.
+   */
+  async flush(): Promise<void> {
+    if (!this.#worker || this.#closed) return;
+    await this.#post({ op: 'flush' }, Number.POSITIVE_INFINITY).catch(() => undefined);
   }
 
   /** Waits for the requests in flight, closes the worker's connection and ends the thread. */
@@ -54,18 +65,18 @@ export class SqliteWriter {
     const worker = this.#worker;
     if (!worker) return;
     // Posted after every pending request, so the worker answers those first.
-    await this.#post({ op: 'close' }).catch(() => undefined);
+    await this.#post({ op: 'close' }, Number.POSITIVE_INFINITY).catch(() => undefined);
     await worker.terminate();
   }
 
-  #post<T>(request: Request): Promise<T> {
+  #post<T>(request: WriterOp, deadline: number): Promise<T> {
     const worker = this.#running();
     const id = this.#nextId++;
     const answer = new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
     });
     if (this.#pending.size === 1) worker.ref();
-    worker.postMessage({ ...request, id } as WriterRequest);
+    worker.postMessage({ ...request, id, deadline } satisfies WriterRequest);
     return answer;
   }
 
@@ -76,7 +87,7 @@ export class SqliteWriter {
     worker.on('message', (reply: WriterReply) => this.#settle(worker, reply));
     worker.on('error', (error) => this.#lost(worker, error));
     worker.on('exit', (code) => {
-      this.#lost(worker, new Error(`SQLite ledger writer exited (code ${code})`));
+      this.#lost(worker, new Error(`SQLite store writer exited (code ${code})`));
     });
     this.#worker = worker;
     return worker;

@@ -1,13 +1,16 @@
 import { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
-import { expiresAt, serializeFor, writeInTurn, type Backend } from './backend.js';
-import { SqliteLedger } from './ledger-sqlite.js';
+import { expiresAt, serializeFor, type Backend, type KeyvWrite } from './backend.js';
+import { commitResults, packWrites, SqliteLedger } from './ledger-sqlite.js';
+import type { CommitReply } from './ledger-sqlite-worker.js';
 import { KeyvSqlite } from './sqlite-adapter.js';
 import { SqliteDatabase } from './sqlite-database.js';
+import type { KeyRow } from './sqlite-worker.js';
 
 export interface SqliteBackendOptions {
   /**
-   * How long a statement waits for another process's write lock.
+   * How long a statement may wait for another process's lock before the call rejects (it waits
+   * asynchronously; see docs/sqlite.md).
    * @default 5000
    */
   busyTimeoutMs?: number;
@@ -20,23 +23,40 @@ export interface SqliteBackendOptions {
   logger: Logger;
 }
 
-/** A store in one SQLite file; every namespace is a key prefix in the one `keyv` table. */
-export function openSqliteBackend(path: string, options: SqliteBackendOptions): Backend {
+/**
+ * A store in one SQLite file; every namespace is a key prefix in the one `keyv` table, and the
+ * ledger's tables sit beside it. Every write runs in one writer thread, so `writeTogether` is
+ * one transaction there.
+ */
+export async function openSqliteBackend(
+  path: string,
+  options: SqliteBackendOptions,
+): Promise<Backend> {
   const { logger } = options;
   const database = new SqliteDatabase(path, { busyTimeoutMs: options.busyTimeoutMs });
-  const ledger = new SqliteLedger(database.path, options.busyTimeoutMs ?? 5000);
+  const ledger = new SqliteLedger(database);
+  try {
+    await database.open(logger);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
 
-  const sweep = (): void => {
+  const sweep = async (): Promise<void> => {
     try {
-      const removed = database.deleteExpired();
+      const removed = await database.deleteExpired();
       if (removed > 0) logger.debug({ removed, path }, 'store: deleted expired rows');
     } catch (error) {
-      logger.warn({ err: error, path }, 'store: could not delete expired rows');
+      if (database.isOpen)
+        logger.warn({ err: error, path }, 'store: could not delete expired rows');
     }
   };
-  sweep();
+  // The first sweep before the store is handed out: what expired while no process ran is gone
+  // before anyone reads. A lock held meanwhile delays it at most the busy timeout, and a sweep
+  // that fails is only logged.
+  await sweep();
   // unref: a pending sweep must not keep a finished process (a test, a CLI) alive.
-  const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 600_000).unref();
+  const sweeper = setInterval(() => void sweep(), options.sweepIntervalMs ?? 600_000).unref();
 
   return {
     description: `sqlite:${path}`,
@@ -57,20 +77,41 @@ export function openSqliteBackend(path: string, options: SqliteBackendOptions): 
       return database.insertIfAbsent(keyv._getKeyPrefix(key), serialized, expires);
     },
 
-    // TODO(one transaction): keyv table and ledger tables live in one file; one writer-thread
-    // transaction should carry both.
+    // One `BEGIN IMMEDIATE` transaction in the writer thread: the keyv rows, then the ledger
+    // commit (sqlite-worker.ts). An error anywhere in it rolls all of it back.
     writeTogether(keys, writes) {
-      return writeInTurn(ledger, keys, writes);
+      return ledger.track(async () => {
+        const rows = await keyRows(keys);
+        const packed = writes.length === 0 ? null : await packWrites(writes);
+        const replies = await database.write<CommitReply>({
+          op: 'writeTogether',
+          rows,
+          writes: packed,
+          now: Date.now(),
+        });
+        return commitResults(replies);
+      });
     },
 
     async ping() {
-      database.ping();
+      await database.ping();
     },
 
     async close() {
       clearInterval(sweeper);
       await ledger.close();
-      database.close();
+      await database.close();
     },
   };
+}
+
+/** The keyv writes as rows: prefixed and serialized as `keyv.set` would store them. */
+async function keyRows(keys: readonly KeyvWrite[]): Promise<KeyRow[]> {
+  return Promise.all(
+    keys.map(async ({ keyv, key, value, ttlMs }): Promise<KeyRow> => {
+      const expires = expiresAt(ttlMs);
+      const serialized = await serializeFor(keyv, value, expires);
+      return [keyv._getKeyPrefix(key), serialized, expires ?? null];
+    }),
+  );
 }
