@@ -25,6 +25,7 @@ const SLOW = [
   'test/money-safety-journal.test.ts',
   'test/store-durability.test.ts',
   'test/shutdown.test.ts',
+  'test/sqlite-lock-service.test.ts',
 ];
 
 export default defineConfig({
