@@ -178,9 +178,14 @@ export interface Config {
   wsMaxBufferedBytes: number;
   /**
    * Origins a router's subscription `callbackUrl` may point at (HTTP callback protocol).
-   * @default undefined (any http(s) URL)
+   * Required in production while the protocol is on.
+   * @default undefined (any http(s) URL; development only)
    */
   subscriptionCallbackOrigins: string[] | undefined;
+  /** SUBSCRIPTION_CALLBACK_ENABLED: serve the HTTP callback protocol at all. @default true */
+  subscriptionCallbackEnabled: boolean;
+  /** SUBSCRIPTION_CALLBACK_MAX: callback subscriptions one process holds at once. @default 1000 */
+  subscriptionCallbackMax: number;
   chillr: ChillrConfig;
   pbg: PbgConfig;
   graphqlLimits: GraphQLLimitsConfig;
@@ -266,6 +271,8 @@ export function loadConfig(env: Env = process.env): Config {
     wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
     wsMaxBufferedBytes: read.int('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1_073_741_824),
     subscriptionCallbackOrigins: read.origins('SUBSCRIPTION_CALLBACK_ORIGINS'),
+    subscriptionCallbackEnabled: read.bool('SUBSCRIPTION_CALLBACK_ENABLED', true),
+    subscriptionCallbackMax: read.int('SUBSCRIPTION_CALLBACK_MAX', 1000, 1, 1_000_000),
     chillr: {
       baseUrl: chillrBaseUrl,
       apiKey: read.secret('CHILLR_API_KEY', chillrBaseUrl, SANDBOX_DEFAULTS.chillrApiKey),
@@ -368,6 +375,18 @@ function checkRouterPosture(config: Config, allowUnauthenticated: boolean, probl
       'ROUTER_SECRET must be set when NODE_ENV=production, so only the router reaches /graphql ' +
         '(configure the router to send it in the ROUTER_SECRET_HEADER header). If the network ' +
         'already guarantees that, set ALLOW_UNAUTHENTICATED_ROUTER=true.',
+    );
+  }
+  if (
+    config.nodeEnv === 'production' &&
+    config.subscriptionCallbackEnabled &&
+    !config.subscriptionCallbackOrigins
+  ) {
+    problems.push(
+      'SUBSCRIPTION_CALLBACK_ORIGINS must be set when NODE_ENV=production (the origins of your ' +
+        "routers' subscription callback endpoints, e.g. https://router.internal:4040): without " +
+        'it a subscription may name any address as its callbackUrl and this service POSTs to ' +
+        'it. If no router uses the HTTP callback protocol, set SUBSCRIPTION_CALLBACK_ENABLED=false.',
     );
   }
   if (

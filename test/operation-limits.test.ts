@@ -206,6 +206,7 @@ describe('field suggestions', () => {
         PBG_MERCHANT_ID: 'ABC',
         // The network guarantees router-only access in this test (see ROUTER_SECRET).
         ALLOW_UNAUTHENTICATED_ROUTER: 'true',
+        SUBSCRIPTION_CALLBACK_ENABLED: 'false',
       });
     });
     afterAll(async () => {

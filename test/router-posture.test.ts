@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { problemsOf, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { staleDist } from './helpers/faults/process.js';
 import { connectWs, subscribe } from './helpers/ws.js';
 
@@ -271,6 +271,19 @@ describe.skipIf(distSkip !== undefined)(
       expect(code).toBe(78);
       expect(output).toMatch(/ROUTER_SECRET must be set/);
       expect(output).not.toMatch(/\n\s+at /); // a config error, not a stack trace
+    });
+
+    it('should exit 78 naming SUBSCRIPTION_CALLBACK_ORIGINS in production without it, unless the protocol is off', async () => {
+      const { code, output } = await runToExit({ ...production, ROUTER_SECRET: SECRET });
+      expect(code).toBe(78);
+      expect(output).toMatch(/SUBSCRIPTION_CALLBACK_ORIGINS must be set when NODE_ENV=production/);
+      expect(output).not.toMatch(/\n\s+at /);
+      for (const env of [
+        { SUBSCRIPTION_CALLBACK_ORIGINS: 'https://router.internal:4040' },
+        { SUBSCRIPTION_CALLBACK_ENABLED: 'false' },
+      ]) {
+        expect(problemsOf({ ...production, ROUTER_SECRET: SECRET, ...env })).toEqual([]);
+      }
     });
 
     it('should exit 78 naming TRUST_PROXY and PBG_ALLOWED_IPS when true trusts forged headers', async () => {

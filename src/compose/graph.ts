@@ -78,10 +78,15 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
       ...config.responseCache,
       maxTokenReuseMs: config.auth?.jwksCacheMaxAgeMs,
     },
-    subscriptionCallback: {
-      allowedOrigins: config.subscriptionCallbackOrigins,
-      logger: logger.child({ component: 'subscription-callback' }),
-    },
+    subscriptionCallback: config.subscriptionCallbackEnabled
+      ? {
+          allowedOrigins: config.subscriptionCallbackOrigins,
+          maxActive: config.subscriptionCallbackMax,
+          onStream: (subscription, delta) =>
+            telemetry.metrics.subscription({ subscription }, delta),
+          logger: logger.child({ component: 'subscription-callback' }),
+        }
+      : undefined,
     routes: pbg ? (app) => app.use('/pbg', pbg) : undefined,
   });
   const closeWs = attachGraphqlWs({
