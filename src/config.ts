@@ -83,6 +83,8 @@ export interface GraphQLLimitsConfig {
   maxTokens: number;
   /** GRAPHQL_MAX_COST (graphql-armor's structural cost). @default 5000 */
   maxCost: number;
+  /** GRAPHQL_MAX_ENTITIES: `_entities` representations in one operation. @default 1000 */
+  maxEntities: number;
 }
 
 /** Verifying the token the router forwards (src/http/plugin/auth/). */
@@ -305,6 +307,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: read.int('GRAPHQL_MAX_DEPTH', 10, 1, 1000),
       maxTokens: read.int('GRAPHQL_MAX_TOKENS', 5000, 10, 10_000_000),
       maxCost: read.int('GRAPHQL_MAX_COST', 5000, 1, 100_000_000),
+      maxEntities: read.int('GRAPHQL_MAX_ENTITIES', 1000, 1, 1_000_000),
     },
     auth: readAuth(read, problems),
     responseCache: readResponseCache(read),

@@ -48,6 +48,7 @@ describe('limits and legitimate traffic', () => {
       maxAliases: 30,
       maxDepth: 5,
       maxTokens: 5000,
+      maxEntities: 1000,
       maxCost: 200,
       hideSuggestions: false,
     });

@@ -279,7 +279,7 @@ describe.skipIf(distSkip !== undefined)(
       expect(output).toMatch(/SUBSCRIPTION_CALLBACK_ORIGINS must be set when NODE_ENV=production/);
       expect(output).not.toMatch(/\n\s+at /);
       for (const env of [
-        { SUBSCRIPTION_CALLBACK_ORIGINS: 'https://router.internal:4040' },
+        { SUBSCRIPTION_CALLBACK_ORIGINS: 'https://router.internal:4040' } as Record<string, string>,
         { SUBSCRIPTION_CALLBACK_ENABLED: 'false' },
       ]) {
         expect(problemsOf({ ...production, ROUTER_SECRET: SECRET, ...env })).toEqual([]);

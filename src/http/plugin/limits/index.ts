@@ -4,14 +4,17 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
   GraphQLError,
+  getOperationAST,
   parse,
   specifiedRules,
   validate,
   type DocumentNode,
+  type OperationDefinitionNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
 import { ErrorCode } from '../../../errors.js';
+import { countRepresentations } from './entities.js';
 import { hideSuggestions, withoutSuggestions } from '../suggestions.js';
 import { DEFAULT_MAX_DIRECTIVES, LIMIT_VARIABLES, type OperationLimitsOptions } from './options.js';
 
@@ -60,6 +63,15 @@ export interface OperationLimits {
     schema: Parameters<typeof validate>[0],
     source: string,
   ): { document: DocumentNode; errors?: undefined } | { errors: GraphQLError[] };
+  /**
+   * The limits that need the variables (`_entities` representations), for an operation that
+   * did not come through Apollo Server; the refusal, or undefined.
+   */
+  checkVariables(
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ): GraphQLError | undefined;
   /** Suggestions removed when configured; the errors otherwise as they are. */
   scrub<E extends { message: string }>(errors: readonly E[]): E[];
 }
@@ -75,9 +87,24 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
   };
   const scrub = <E extends { message: string }>(errors: readonly E[]): E[] =>
     options.hideSuggestions ? errors.map(hideSuggestions) : [...errors];
+  const entityRefusal = (
+    document: DocumentNode,
+    operation: OperationDefinitionNode | null | undefined,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ) => {
+    const found = operation ? countRepresentations(document, operation, variables) : 0;
+    if (found <= options.maxEntities) return undefined;
+    return limitExceeded(
+      'maxEntities',
+      options.maxEntities,
+      `_entities asked for ${found} representations.`,
+    );
+  };
   return {
     validationRules,
     scrub,
+    checkVariables: (document, operationName, variables) =>
+      entityRefusal(document, getOperationAST(document, operationName), variables),
     tokenLimit(req, res, next) {
       const body = req.body as { query?: unknown } | undefined;
       const query = req.method === 'GET' ? req.query.query : body?.query;
@@ -90,6 +117,10 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
     plugin: {
       async requestDidStart() {
         return {
+          async didResolveOperation({ document, operation, request }) {
+            const refused = entityRefusal(document, operation, request.variables);
+            if (refused) throw refused;
+          },
           async didEncounterErrors({ errors }) {
             // Apollo formats these afterwards; rewriting in place is what this hook is for.
             for (const error of errors) {

@@ -30,6 +30,12 @@ export interface OperationLimitsOptions {
    */
   maxCost: number;
   /**
+   * Most `_entities` representations in one operation (all `_entities` fields together). Each
+   * one can be an upstream call. `GRAPHQL_MAX_ENTITIES`.
+   * @default 1000
+   */
+  maxEntities: number;
+  /**
    * Most directives in one operation.
    * @default 50
    */
@@ -48,6 +54,7 @@ export const LIMIT_VARIABLES = {
   maxDepth: 'GRAPHQL_MAX_DEPTH',
   maxTokens: 'GRAPHQL_MAX_TOKENS',
   maxCost: 'GRAPHQL_MAX_COST',
+  maxEntities: 'GRAPHQL_MAX_ENTITIES',
   maxDirectives: 'maxDirectives',
 } as const;
 
