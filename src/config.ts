@@ -8,6 +8,7 @@
  * arrived (never for secrets) and say what would be accepted.
  */
 
+import type { SlowClientTimeouts } from './http/slow-clients.js';
 import { redactUrl } from './store/url.js';
 
 /** Credentials of one upstream. Never logged, never returned (see src/logger.ts). */
@@ -165,6 +166,12 @@ export interface Config {
     /** OTEL_SERVICE_NAME. @default 'payments-subgraph' */
     serviceName: string;
   };
+  /**
+   * How long a client may take to send its request, on every listener
+   * (src/http/slow-clients.ts): HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS,
+   * HTTP_BODY_IDLE_TIMEOUT_MS.
+   */
+  httpTimeouts: SlowClientTimeouts;
   /** Largest /graphql request body, and WebSocket message. @default 1048576 (1 MiB) */
   maxRequestBytes: number;
   /** Operations one WebSocket may run at once. @default 50 */
@@ -267,6 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
       endpoint: read.url('OTEL_EXPORTER_OTLP_ENDPOINT'),
       serviceName: read.string('OTEL_SERVICE_NAME') ?? 'payments-subgraph',
     },
+    httpTimeouts: readHttpTimeouts(read, problems),
     maxRequestBytes: read.int('MAX_REQUEST_BYTES', 1_048_576, 1024, 104_857_600),
     wsMaxSubscriptionsPerConnection: read.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 10_000),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
@@ -355,6 +363,21 @@ function readAuth(read: Reader, problems: string[]): AuthConfig | undefined {
     jwksCooldownMs,
     jwksCacheMaxAgeMs,
   };
+}
+
+/** Slow-client cut-offs; the headers must be allowed less time than the whole request. */
+function readHttpTimeouts(read: Reader, problems: string[]): SlowClientTimeouts {
+  const timeouts = {
+    headersTimeoutMs: read.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000),
+    requestTimeoutMs: read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    bodyIdleTimeoutMs: read.int('HTTP_BODY_IDLE_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+  if (timeouts.headersTimeoutMs > timeouts.requestTimeoutMs) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS (${timeouts.headersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${timeouts.requestTimeoutMs}): the headers are part of the request.`,
+    );
+  }
+  return timeouts;
 }
 
 /** RESPONSE_CACHE_ENABLED=false turns it off; its bounds are checked either way. */

@@ -69,6 +69,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     redactor: w.redactor,
     routerSecret,
     bodyLimit: config.maxRequestBytes,
+    bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
     trustProxy: config.trustProxy,
     guard: guard.apollo,
     readiness: () => w.store.ping(),
