@@ -172,6 +172,35 @@ describe('WebSocket limits', () => {
     });
     expect(await closeCodeOf(app.url, { frame })).toBe(1009);
   });
+
+  it('should close with 4400 and log at warn at most when a client sends a server-only message', async () => {
+    for (const type of ['next', 'error', 'connection_ack']) {
+      const logged = app.logs.length;
+      const code = await new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(
+          `${app.url.replace(/^http/, 'ws')}/graphql`,
+          'graphql-transport-ws',
+        );
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+        socket.on('message', (data) => {
+          if (JSON.parse(String(data)).type !== 'connection_ack') return;
+          const payload = type === 'error' ? [{ message: 'x' }] : { data: {} };
+          socket.send(
+            JSON.stringify({ id: '1', type, ...(type !== 'connection_ack' && { payload }) }),
+          );
+        });
+        socket.on('close', (closeCode) => resolve(closeCode));
+        socket.on('error', reject);
+      });
+      expect(code, type).toBe(4400);
+      const lines = app.logs
+        .slice(logged)
+        .map((line) => JSON.parse(line) as { level: number; msg: string });
+      expect(lines.some((l) => l.msg.includes('protocol misuse'))).toBe(true);
+      // pino levels: 40 warn, 50 error.
+      expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    }
+  });
 });
 
 describe('CHILLR_MAX_POLLERS', () => {
