@@ -639,6 +639,11 @@ export interface SupergraphConfig {
   ordersPort: number;
   /** Where the composed supergraph SDL is written. @default 'supergraph.graphql' */
   supergraphFile: string;
+  /**
+   * GATEWAY_CORS_ORIGINS: browser origins the gateway's CORS allows.
+   * @default undefined (the gateway's own: http://localhost:PORT, http://127.0.0.1:PORT)
+   */
+  corsOrigins: string[] | undefined;
 }
 
 /** Reads and validates the supergraph demo's settings; throws {@link ConfigError}. */
@@ -649,6 +654,7 @@ export function loadSupergraphConfig(env: Env = process.env): SupergraphConfig {
     gatewayPort: read.int('GATEWAY_PORT', 4100, 0, 65535),
     ordersPort: read.int('ORDERS_PORT', 4003, 0, 65535),
     supergraphFile: read.string('SUPERGRAPH_FILE') ?? 'supergraph.graphql',
+    corsOrigins: read.origins('GATEWAY_CORS_ORIGINS'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
