@@ -69,6 +69,7 @@ export function createOperationGuard(options: OperationGuardOptions): OperationG
         const checked = limits.check(schema, payload.query);
         if (checked.errors) return checked.errors.map(withoutHttp);
         const tooMany = limits.checkVariables(
+          schema,
           checked.document,
           payload.operationName,
           payload.variables,

@@ -24,8 +24,9 @@ export interface OperationLimitsOptions {
    */
   maxTokens: number;
   /**
-   * Largest structural cost (graphql-armor's: an object 2, a scalar 1, each level ×1.5).
-   * `GRAPHQL_MAX_COST`.
+   * Largest cost by the schema's `@cost`/`@listSize` directives, with the operation's
+   * variables (src/http/plugin/limits/cost.ts): the router's static estimate, so the same
+   * budget holds in both. `GRAPHQL_MAX_COST`.
    * @default 5000
    */
   maxCost: number;
