@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -216,6 +219,81 @@ describe('slow clients with short timeouts', () => {
     await client.closed;
     expect(client.response()).toMatch(/^HTTP\/1\.1 200/);
     expect(client.response()).toContain('"__typename":"Query"');
+  });
+});
+
+/** A tmpfs of `size` at a new directory, or undefined when this machine may not mount. */
+function smallDisk(size: string): { dir: string; remove(): void } | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'payments-full-disk-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  return {
+    dir,
+    remove: () => {
+      execFileSync('umount', [dir], { stdio: 'ignore' });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes zeros into `path` until the disk refuses (ENOSPC). */
+function fillDisk(path: string): void {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(16 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const readyStatus = async (app: TestApp) => {
+  const response = await fetch(`${app.url}/readyz`);
+  return { status: response.status, body: (await response.json()) as { reason?: string } };
+};
+
+describe('/readyz when the store cannot write', () => {
+  it('should fail while another connection holds the SQLite write lock, and recover', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'payments-readyz-'));
+    const app = await startTestApp({ STORE_URL: `sqlite:${join(dir, 'payments.db')}` });
+    const other = new DatabaseSync(join(dir, 'payments.db'));
+    try {
+      expect((await readyStatus(app)).status).toBe(200);
+      other.exec('BEGIN IMMEDIATE'); // what another process writing (or a stuck one) does
+      const locked = await readyStatus(app);
+      expect(locked.status).toBe(503);
+      expect(locked.body.reason).toMatch(/store (cannot write|did not answer a write)/);
+      other.exec('ROLLBACK');
+      await expect.poll(async () => (await readyStatus(app)).status, { timeout: 15_000 }).toBe(200);
+    } finally {
+      other.close();
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('should fail on a full disk and recover once space is freed (skipped where mount is not allowed)', async (ctx) => {
+    const disk = smallDisk('4m');
+    if (!disk) return ctx.skip();
+    const app = await startTestApp({ STORE_URL: `sqlite:${join(disk.dir, 'payments.db')}` });
+    try {
+      expect((await readyStatus(app)).status).toBe(200);
+      fillDisk(join(disk.dir, 'filler'));
+      const full = await readyStatus(app);
+      expect(full.status).toBe(503);
+      expect(full.body.reason).toMatch(/store cannot write/);
+      rmSync(join(disk.dir, 'filler'));
+      await expect.poll(async () => (await readyStatus(app)).status, { timeout: 15_000 }).toBe(200);
+    } finally {
+      await app.close();
+      disk.remove();
+    }
   });
 });
 
