@@ -82,7 +82,7 @@ export interface GraphQLLimitsConfig {
   maxDepth: number;
   /** GRAPHQL_MAX_TOKENS. @default 5000 */
   maxTokens: number;
-  /** GRAPHQL_MAX_COST (graphql-armor's structural cost). @default 5000 */
+  /** GRAPHQL_MAX_COST (the schema's @cost/@listSize, with the variables). @default 5000 */
   maxCost: number;
   /** GRAPHQL_MAX_ENTITIES: `_entities` representations in one operation. @default 1000 */
   maxEntities: number;
