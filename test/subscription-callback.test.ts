@@ -337,6 +337,45 @@ describe('subscriptions over the HTTP callback protocol', () => {
     }
   });
 
+  it('should refuse internal and link-local callback URLs in every spelling once origins are set', async () => {
+    const strict = await startTestApp({ SUBSCRIPTION_CALLBACK_ORIGINS: router.url });
+    try {
+      const forms = [
+        'http://169.254.169.254/latest/meta-data/',
+        'http://127.0.0.1:22/',
+        'http://localhost/',
+        'http://[::1]:4000/',
+        'http://[::ffff:127.0.0.1]/',
+        'http://0x7f000001/',
+        'http://2130706433/',
+        'http://127.1/',
+        'http://0/',
+        'http://10.0.0.1/',
+        `http://${new URL(router.url).host}@127.0.0.1/`,
+      ];
+      for (const callbackUrl of forms) {
+        const response = await fetch(`${strict.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: PURCHASE_CHANGED,
+            extensions: {
+              subscription: { callbackUrl, subscriptionId: randomUUID(), verifier: 'v' },
+            },
+          }),
+        });
+        expect(response.status, callbackUrl).toBe(400);
+        expect(await response.text(), callbackUrl).toContain('is not allowed');
+      }
+      // The allowed origin itself still works.
+      const allowed = await router.subscribe(`${strict.url}/graphql`, PURCHASE_CHANGED, {}, 0);
+      expect(allowed.status).toBe(200);
+      expect(router.messages(allowed.id)[0]?.action).toBe('check');
+    } finally {
+      await strict.close();
+    }
+  });
+
   describe("through Hive Gateway's http-callback transport", () => {
     let gatewayUrl: string;
     let server: http.Server;
