@@ -66,6 +66,7 @@ function projectEnv(options: ProjectOptions, port: number): Record<string, strin
     PBG_MERCHANT_ID: BENCH_CREDENTIALS.pbgMerchantId,
     PBG_MERCHANT_AUTH: BENCH_CREDENTIALS.pbgMerchantAuth,
     PBG_RECONCILE_INTERVAL_MS: '0',
+    SUBSCRIPTION_CALLBACK_ENABLED: 'false',
   };
 }
 

@@ -142,6 +142,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         pbg: pbg.routes,
         trustProxy: config.trustProxy,
         scope: observability.scope,
+        bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
       });
     }
     await serveGraph({
@@ -189,12 +190,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
  * callback port (CALLBACK_PORT) and the metrics port (METRICS_PORT) when set.
  */
 async function listen(config: Config, observability: Observability, closers: Closers) {
-  const main = await listenStartingUp(config.port, config.host);
+  const main = await listenStartingUp(config.port, config.host, config.httpTimeouts);
   closers.add(main.close);
   const callbacks =
     config.callbackPort === undefined
       ? undefined
-      : await listenStartingUp(config.callbackPort, config.host);
+      : await listenStartingUp(config.callbackPort, config.host, config.httpTimeouts);
   if (callbacks) closers.add(callbacks.close);
   const metrics = await serveMetrics(config, observability.metrics);
   if (metrics) closers.add(metrics.close);
@@ -231,7 +232,7 @@ async function serveMetrics(
   handler: express.RequestHandler,
 ): Promise<Listening | undefined> {
   if (config.metricsPort === undefined) return undefined;
-  const listener = await listenStartingUp(config.metricsPort, config.host);
+  const listener = await listenStartingUp(config.metricsPort, config.host, config.httpTimeouts);
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', handler);

@@ -8,6 +8,7 @@
  * arrived (never for secrets) and say what would be accepted.
  */
 
+import type { SlowClientTimeouts } from './http/slow-clients.js';
 import { redactUrl } from './store/url.js';
 
 /** Credentials of one upstream. Never logged, never returned (see src/logger.ts). */
@@ -81,8 +82,10 @@ export interface GraphQLLimitsConfig {
   maxDepth: number;
   /** GRAPHQL_MAX_TOKENS. @default 5000 */
   maxTokens: number;
-  /** GRAPHQL_MAX_COST (graphql-armor's structural cost). @default 5000 */
+  /** GRAPHQL_MAX_COST (the schema's @cost/@listSize, with the variables). @default 5000 */
   maxCost: number;
+  /** GRAPHQL_MAX_ENTITIES: `_entities` representations in one operation. @default 1000 */
+  maxEntities: number;
 }
 
 /** Verifying the token the router forwards (src/http/plugin/auth/). */
@@ -181,6 +184,12 @@ export interface Config {
     /** OTEL_SERVICE_NAME. @default 'payments-subgraph' */
     serviceName: string;
   };
+  /**
+   * How long a client may take to send its request, on every listener
+   * (src/http/slow-clients.ts): HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS,
+   * HTTP_BODY_IDLE_TIMEOUT_MS.
+   */
+  httpTimeouts: SlowClientTimeouts;
   /** Largest /graphql request body, and WebSocket message. @default 1048576 (1 MiB) */
   maxRequestBytes: number;
   /** Operations one WebSocket may run at once. @default 50 */
@@ -196,9 +205,14 @@ export interface Config {
   wsMaxBufferedBytes: number;
   /**
    * Origins a router's subscription `callbackUrl` may point at (HTTP callback protocol).
-   * @default undefined (any http(s) URL)
+   * Required in production while the protocol is on.
+   * @default undefined (any http(s) URL; development only)
    */
   subscriptionCallbackOrigins: string[] | undefined;
+  /** SUBSCRIPTION_CALLBACK_ENABLED: serve the HTTP callback protocol at all. @default true */
+  subscriptionCallbackEnabled: boolean;
+  /** SUBSCRIPTION_CALLBACK_MAX: callback subscriptions one process holds at once. @default 1000 */
+  subscriptionCallbackMax: number;
   chillr: ChillrConfig;
   pbg: PbgConfig;
   graphqlLimits: GraphQLLimitsConfig;
@@ -281,12 +295,15 @@ export function loadConfig(env: Env = process.env): Config {
       endpoint: read.url('OTEL_EXPORTER_OTLP_ENDPOINT'),
       serviceName: read.string('OTEL_SERVICE_NAME') ?? 'payments-subgraph',
     },
+    httpTimeouts: readHttpTimeouts(read, problems),
     maxRequestBytes: read.int('MAX_REQUEST_BYTES', 1_048_576, 1024, 104_857_600),
     wsMaxSubscriptionsPerConnection: read.int('WS_MAX_SUBSCRIPTIONS_PER_CONNECTION', 50, 1, 10_000),
     wsKeepAliveMs: read.int('WS_KEEPALIVE_MS', 12_000, 0, 600_000),
     wsInitTimeoutMs: read.int('WS_INIT_TIMEOUT_MS', 5_000, 100, 600_000),
     wsMaxBufferedBytes: read.int('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1_073_741_824),
     subscriptionCallbackOrigins: read.origins('SUBSCRIPTION_CALLBACK_ORIGINS'),
+    subscriptionCallbackEnabled: read.bool('SUBSCRIPTION_CALLBACK_ENABLED', true),
+    subscriptionCallbackMax: read.int('SUBSCRIPTION_CALLBACK_MAX', 1000, 1, 1_000_000),
     chillr: {
       baseUrl: chillrBaseUrl,
       apiKey: read.secret('CHILLR_API_KEY', chillrBaseUrl, SANDBOX_DEFAULTS.chillrApiKey),
@@ -319,6 +336,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: read.int('GRAPHQL_MAX_DEPTH', 10, 1, 1000),
       maxTokens: read.int('GRAPHQL_MAX_TOKENS', 5000, 10, 10_000_000),
       maxCost: read.int('GRAPHQL_MAX_COST', 5000, 1, 100_000_000),
+      maxEntities: read.int('GRAPHQL_MAX_ENTITIES', 1000, 1, 1_000_000),
     },
     auth: readAuth(read, problems),
     responseCache: readResponseCache(read),
@@ -368,6 +386,21 @@ function readAuth(read: Reader, problems: string[]): AuthConfig | undefined {
   };
 }
 
+/** Slow-client cut-offs; the headers must be allowed less time than the whole request. */
+function readHttpTimeouts(read: Reader, problems: string[]): SlowClientTimeouts {
+  const timeouts = {
+    headersTimeoutMs: read.int('HTTP_HEADERS_TIMEOUT_MS', 10_000, 1000, 600_000),
+    requestTimeoutMs: read.int('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000),
+    bodyIdleTimeoutMs: read.int('HTTP_BODY_IDLE_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+  if (timeouts.headersTimeoutMs > timeouts.requestTimeoutMs) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS (${timeouts.headersTimeoutMs}) must not exceed HTTP_REQUEST_TIMEOUT_MS (${timeouts.requestTimeoutMs}): the headers are part of the request.`,
+    );
+  }
+  return timeouts;
+}
+
 /** RESPONSE_CACHE_ENABLED=false turns it off; its bounds are checked either way. */
 function readResponseCache(read: Reader): ResponseCacheConfig | undefined {
   const enabled = read.bool('RESPONSE_CACHE_ENABLED', true);
@@ -389,6 +422,18 @@ function checkRouterPosture(config: Config, allowUnauthenticated: boolean, probl
       'ROUTER_SECRET must be set when NODE_ENV=production, so only the router reaches /graphql ' +
         '(configure the router to send it in the ROUTER_SECRET_HEADER header). If the network ' +
         'already guarantees that, set ALLOW_UNAUTHENTICATED_ROUTER=true.',
+    );
+  }
+  if (
+    config.nodeEnv === 'production' &&
+    config.subscriptionCallbackEnabled &&
+    !config.subscriptionCallbackOrigins
+  ) {
+    problems.push(
+      'SUBSCRIPTION_CALLBACK_ORIGINS must be set when NODE_ENV=production (the origins of your ' +
+        "routers' subscription callback endpoints, e.g. https://router.internal:4040): without " +
+        'it a subscription may name any address as its callbackUrl and this service POSTs to ' +
+        'it. If no router uses the HTTP callback protocol, set SUBSCRIPTION_CALLBACK_ENABLED=false.',
     );
   }
   if (
@@ -615,6 +660,11 @@ export interface SupergraphConfig {
   ordersPort: number;
   /** Where the composed supergraph SDL is written. @default 'supergraph.graphql' */
   supergraphFile: string;
+  /**
+   * GATEWAY_CORS_ORIGINS: browser origins the gateway's CORS allows.
+   * @default undefined (the gateway's own: http://localhost:PORT, http://127.0.0.1:PORT)
+   */
+  corsOrigins: string[] | undefined;
 }
 
 /** Reads and validates the supergraph demo's settings; throws {@link ConfigError}. */
@@ -625,6 +675,7 @@ export function loadSupergraphConfig(env: Env = process.env): SupergraphConfig {
     gatewayPort: read.int('GATEWAY_PORT', 4100, 0, 65535),
     ordersPort: read.int('ORDERS_PORT', 4003, 0, 65535),
     supergraphFile: read.string('SUPERGRAPH_FILE') ?? 'supergraph.graphql',
+    corsOrigins: read.origins('GATEWAY_CORS_ORIGINS'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -39,6 +39,11 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   /** An argument failed validation in a way that is not reported as a userError. */
   BAD_USER_INPUT = 'BAD_USER_INPUT',
+  /**
+   * A subscription over the HTTP callback protocol was not started: its `callbackUrl` did not
+   * accept the `check` message. The message is the same whatever the target answered.
+   */
+  CALLBACK_CHECK_FAILED = 'CALLBACK_CHECK_FAILED',
   /** A bug. The message is generic; details are in the log under the request id. */
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }

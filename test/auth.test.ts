@@ -200,6 +200,30 @@ describe('token verification in the subgraph (AUTH_JWKS_URL)', () => {
     expect(upstream()).toEqual(before);
   });
 
+  it('should require exp, and apply the 5 s leeway to exp, nbf and a future iat', async () => {
+    const before = upstream();
+    const read = '{ groupPurchases { purchaseId } }';
+    const refused: Array<[string, Parameters<JwksServer['sign']>[0], RegExp]> = [
+      ['no exp', { expiresIn: null }, /no expiry \("exp" claim\)/],
+      ['exp 30 s ago', { expiresIn: -30 }, /expired/],
+      ['nbf 30 s ahead', { notBeforeIn: 30 }, /not valid yet/],
+      ['iat 30 s ahead', { issuedIn: 30 }, /issued in the future/],
+    ];
+    for (const [label, claims, message] of refused) {
+      const token = await jwks.sign({ scope: 'payments:read', ...claims });
+      const reply = await call(read, {}, { token });
+      expect(codeOf(reply), `${label}: ${reply.body}`).toBe('UNAUTHENTICATED');
+      expect(reply.errors![0]!.message, label).toMatch(message);
+    }
+    expect(upstream()).toEqual(before);
+    // Within the leeway: clocks 2 s apart are not an attack.
+    for (const claims of [{ expiresIn: -2 }, { notBeforeIn: 2 }, { issuedIn: 2 }]) {
+      const token = await jwks.sign({ scope: 'payments:read', ...claims });
+      const reply = await call(read, {}, { token });
+      expect(reply.errors, `${JSON.stringify(claims)}: ${reply.body}`).toBeUndefined();
+    }
+  });
+
   it('should cache the key set and fetch it again for a new kid (rotation)', async () => {
     const reader = await jwks.sign({ scope: 'payments:read' });
     const query = '{ purchaseOffer(purchaseId: "P1") { purchaseId } }';

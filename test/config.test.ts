@@ -63,6 +63,29 @@ describe('configuration', () => {
     expect(problems[1]).toMatch(/^PBG_RECONCILE_INTERVAL_MS must be a whole number from 0/);
   });
 
+  it('should default the slow-client timeouts and callback limits, and refuse headers slower than the request', () => {
+    const config = loadConfig({});
+    expect(config.httpTimeouts).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      bodyIdleTimeoutMs: 10_000,
+    });
+    expect(config.subscriptionCallbackEnabled).toBe(true);
+    expect(config.subscriptionCallbackMax).toBe(1000);
+    expect(config.graphqlLimits.maxEntities).toBe(1000);
+    expect(
+      problemsOf({ HTTP_HEADERS_TIMEOUT_MS: '20000', HTTP_REQUEST_TIMEOUT_MS: '10000' }),
+    ).toEqual([
+      'HTTP_HEADERS_TIMEOUT_MS (20000) must not exceed HTTP_REQUEST_TIMEOUT_MS (10000): the headers are part of the request.',
+    ]);
+    expect(problemsOf({ SUBSCRIPTION_CALLBACK_MAX: '0' })[0]).toMatch(
+      /^SUBSCRIPTION_CALLBACK_MAX must be a whole number from 1/,
+    );
+    expect(problemsOf({ GRAPHQL_MAX_ENTITIES: 'lots' })[0]).toMatch(
+      /^GRAPHQL_MAX_ENTITIES must be/,
+    );
+  });
+
   it('should refuse the sandbox in production', () => {
     expect(problemsOf({ NODE_ENV: 'production' })[0]).toMatch(
       /NODE_ENV=production needs CHILLR_BASE_URL and PBG_BASE_URL/,

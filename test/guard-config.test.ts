@@ -10,6 +10,7 @@ describe('configuration of the operation guard', () => {
       maxDepth: 10,
       maxTokens: 5000,
       maxCost: 5000,
+      maxEntities: 1000,
     });
     expect(config.auth).toBeUndefined();
   });
@@ -20,12 +21,14 @@ describe('configuration of the operation guard', () => {
       GRAPHQL_MAX_DEPTH: '7',
       GRAPHQL_MAX_TOKENS: '900',
       GRAPHQL_MAX_COST: '1200',
+      GRAPHQL_MAX_ENTITIES: '2500',
     });
     expect(config.graphqlLimits).toEqual({
       maxAliases: 5,
       maxDepth: 7,
       maxTokens: 900,
       maxCost: 1200,
+      maxEntities: 2500,
     });
     const problems = problemsOf({ GRAPHQL_MAX_ALIASES: 'many', GRAPHQL_MAX_DEPTH: '0' });
     expect(problems).toHaveLength(2);

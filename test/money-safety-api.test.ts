@@ -51,7 +51,11 @@ describe('REQUIRE_IDEMPOTENCY_KEY', () => {
   const strictEnvs: Array<Record<string, string>> = [
     { REQUIRE_IDEMPOTENCY_KEY: 'true' },
     // Production also needs a router secret, or a word that the network keeps others out.
-    { NODE_ENV: 'production', ALLOW_UNAUTHENTICATED_ROUTER: 'true' },
+    {
+      NODE_ENV: 'production',
+      ALLOW_UNAUTHENTICATED_ROUTER: 'true',
+      SUBSCRIPTION_CALLBACK_ENABLED: 'false',
+    },
   ];
   for (const env of strictEnvs) {
     it(`should refuse a money move without a key before any upstream call (${JSON.stringify(env)})`, async () => {

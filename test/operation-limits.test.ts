@@ -122,13 +122,13 @@ describe('operation limits', () => {
     }
   });
 
-  it("should serve a router's _entities call with 2,000 distinct representations", async () => {
+  it("should serve a router's _entities call with GRAPHQL_MAX_ENTITIES (1,000) distinct representations", async () => {
     // The purchases arrive by change push, so their state is fresh in the store and the call
     // measures this service (limits, parsing, 2,000 entity resolutions), not 2,000 sandbox
     // round trips; how many upstream calls may be in flight is the bulkhead's business.
     const router = await startTestApp({ PBG_CACHE_TTL_MS: '600000' });
     try {
-      const ids = Array.from({ length: 2000 }, (_, i) => `ENT_${i}`);
+      const ids = Array.from({ length: 1000 }, (_, i) => `ENT_${i}`);
       const pushed = await push(router, {
         merchant_auth: TEST_SECRETS.PBG_MERCHANT_AUTH,
         events: ids.map((id) => ({ purchase_id: id, status: 'pending', num_people: 2 })),
@@ -147,6 +147,45 @@ describe('operation limits', () => {
     } finally {
       await router.close();
     }
+  });
+
+  it('should refuse _entities with 5,000 representations, naming GRAPHQL_MAX_ENTITIES, with no upstream call', async () => {
+    app.sandbox.chillr!.resetCalls();
+    app.sandbox.pbg!.resetCalls();
+    const representations = Array.from({ length: 5000 }, (_, i) => ({
+      __typename: 'CollectBatch',
+      id: `5743fcb2636869${String(i).padStart(10, '0')}`,
+    }));
+    const { status, json } = await app.raw(
+      'query Entities($r: [_Any!]!) { _entities(representations: $r) { ... on CollectBatch { id status } } }',
+      { r: representations },
+    );
+    expect(status).toBe(400);
+    const error = limitErrorOf(json, 'GRAPHQL_MAX_ENTITIES');
+    expect(error.extensions).toMatchObject({ limit: 'GRAPHQL_MAX_ENTITIES', max: 1000 });
+    expect(error.message).toBe(
+      'Operation refused before execution: _entities asked for 5000 representations. The limit is GRAPHQL_MAX_ENTITIES=1000.',
+    );
+    // Split over two aliased fields, inline, and over graphql-ws: the same sum, the same refusal.
+    const split = await app.raw(
+      `query($a: [_Any!]!) { a: _entities(representations: $a) { __typename }
+        ... on Query { b: _entities(representations: [${'{ __typename: "CollectBatch", id: "X" } '.repeat(2)}]) { __typename } } }`,
+      { a: representations.slice(0, 999) },
+    );
+    expect(limitErrorOf(split.json, 'GRAPHQL_MAX_ENTITIES').message).toContain('asked for 1001');
+    const client: Client = connectWs(app.url);
+    try {
+      const overWs = subscribe(
+        client,
+        'query Entities($r: [_Any!]!) { _entities(representations: $r) { __typename } }',
+        { r: representations },
+      );
+      await overWs.done;
+      expect(JSON.stringify(overWs.errors)).toContain('GRAPHQL_MAX_ENTITIES=1000');
+    } finally {
+      await client.dispose();
+    }
+    expect(upstreamCalls(app)).toBe(0);
   });
 
   it('should apply the same limits to operations over graphql-ws', async () => {
@@ -206,6 +245,7 @@ describe('field suggestions', () => {
         PBG_MERCHANT_ID: 'ABC',
         // The network guarantees router-only access in this test (see ROUTER_SECRET).
         ALLOW_UNAUTHENTICATED_ROUTER: 'true',
+        SUBSCRIPTION_CALLBACK_ENABLED: 'false',
       });
     });
     afterAll(async () => {

@@ -109,6 +109,7 @@ describe('token limit checked once per remembered document', () => {
       maxAliases: 30,
       maxDepth: 10,
       maxTokens: 20,
+      maxEntities: 1000,
       maxCost: 5000,
       hideSuggestions: false,
     });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { problemsOf, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { staleDist } from './helpers/faults/process.js';
 import { runToExit } from './helpers/process.js';
 import { connectWs, subscribe } from './helpers/ws.js';
@@ -171,6 +171,35 @@ describe('WebSocket limits', () => {
     });
     expect(await closeCodeOf(app.url, { frame })).toBe(1009);
   });
+
+  it('should close with 4400 and log at warn at most when a client sends a server-only message', async () => {
+    for (const type of ['next', 'error', 'connection_ack']) {
+      const logged = app.logs.length;
+      const code = await new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(
+          `${app.url.replace(/^http/, 'ws')}/graphql`,
+          'graphql-transport-ws',
+        );
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+        socket.on('message', (data) => {
+          if (JSON.parse(String(data)).type !== 'connection_ack') return;
+          const payload = type === 'error' ? [{ message: 'x' }] : { data: {} };
+          socket.send(
+            JSON.stringify({ id: '1', type, ...(type !== 'connection_ack' && { payload }) }),
+          );
+        });
+        socket.on('close', (closeCode) => resolve(closeCode));
+        socket.on('error', reject);
+      });
+      expect(code, type).toBe(4400);
+      const lines = app.logs
+        .slice(logged)
+        .map((line) => JSON.parse(line) as { level: number; msg: string });
+      expect(lines.some((l) => l.msg.includes('protocol misuse'))).toBe(true);
+      // pino levels: 40 warn, 50 error.
+      expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    }
+  });
 });
 
 describe('CHILLR_MAX_POLLERS', () => {
@@ -257,6 +286,19 @@ describe.skipIf(distSkip !== undefined)(
       expect(code).toBe(78);
       expect(output).toMatch(/ROUTER_SECRET must be set/);
       expect(output).not.toMatch(/\n\s+at /); // a config error, not a stack trace
+    });
+
+    it('should exit 78 naming SUBSCRIPTION_CALLBACK_ORIGINS in production without it, unless the protocol is off', async () => {
+      const { code, output } = await runToExit({ ...production, ROUTER_SECRET: SECRET });
+      expect(code).toBe(78);
+      expect(output).toMatch(/SUBSCRIPTION_CALLBACK_ORIGINS must be set when NODE_ENV=production/);
+      expect(output).not.toMatch(/\n\s+at /);
+      for (const env of [
+        { SUBSCRIPTION_CALLBACK_ORIGINS: 'https://router.internal:4040' } as Record<string, string>,
+        { SUBSCRIPTION_CALLBACK_ENABLED: 'false' },
+      ]) {
+        expect(problemsOf({ ...production, ROUTER_SECRET: SECRET, ...env })).toEqual([]);
+      }
     });
 
     it('should exit 78 naming TRUST_PROXY and PBG_ALLOWED_IPS when true trusts forged headers', async () => {

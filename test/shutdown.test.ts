@@ -92,6 +92,7 @@ describe('shutdown of the real process', () => {
         PBG_BASE_URL: pbg.url,
         PBG_MERCHANT_ID: 'ABC',
         ROUTER_SECRET: 'shutdown-test-router-secret',
+        SUBSCRIPTION_CALLBACK_ORIGINS: 'http://127.0.0.1:9',
         ...TEST_SECRETS,
       });
       expect(await service.stop('SIGTERM')).toBe(0);

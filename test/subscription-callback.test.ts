@@ -4,6 +4,7 @@ import { composeServices } from '@apollo/composition';
 import { createGatewayRuntime, MemPubSub } from '@graphql-hive/gateway';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
 import { CreateCollectBatchErrorsOnlyDocument } from './generated/graphql.js';
 import { isoDateInDays, startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { freePort } from './helpers/process.js';
@@ -214,6 +215,167 @@ describe('subscriptions over the HTTP callback protocol', () => {
     });
   });
 
+  describe('abuse limits', () => {
+    /** Every request that reached the harness for `id`: messages plus 404 answers. */
+    const reached = (id: string) => router.messages(id).length + router.notFound(id);
+    const activeGauge = async (field: string): Promise<number> => {
+      const text = await (await fetch(app.metricsUrl)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`payments_subscriptions_active{subscription="${field}"}`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+
+    it('should send at most 10 requests in 3 s for a 1 ms heartbeat, and nothing after a 404', async () => {
+      const before = await activeGauge('groupPurchaseChanged');
+      const sub = await router.subscribe(graphqlUrl, PURCHASE_CHANGED, { ids: ['HB_1MS'] }, 1);
+      expect(sub.status).toBe(200);
+      // The subscription is counted in the same gauge as graphql-ws subscriptions.
+      expect(await activeGauge('groupPurchaseChanged')).toBe(before + 1);
+      // The acceptance bound is a time window: 3 s of a 1 ms heartbeat (was ~2,600 requests).
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const inWindow = reached(sub.id);
+      expect(inWindow).toBeGreaterThanOrEqual(2); // heartbeats do flow (raised, not dropped)
+      expect(inWindow).toBeLessThanOrEqual(10);
+
+      router.forget(sub.id);
+      await router.until(sub.id, () => router.notFound(sub.id) >= 1);
+      await expect.poll(() => activeGauge('groupPurchaseChanged')).toBe(before);
+      const atEnd = reached(sub.id);
+      // Four raised heartbeat intervals: any request still scheduled would have been sent.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(reached(sub.id)).toBe(atEnd);
+      expect(router.notFound(sub.id)).toBe(1);
+    });
+
+    it('should answer one generic error whatever the callback target did, and follow no redirect', async () => {
+      const targets = await startTargets(router.url);
+      try {
+        const bodies = new Set<string>();
+        for (const path of ['/403', '/500', '/redirect']) {
+          const result = await rawSubscribe(`${targets.url}${path}`);
+          expect(result.status, path).toBe(502);
+          bodies.add(JSON.stringify(result.body));
+        }
+        const closed = await rawSubscribe(`http://127.0.0.1:${await freePort()}/callback`);
+        expect(closed.status).toBe(502);
+        bodies.add(JSON.stringify(closed.body));
+        expect([...bodies]).toEqual([
+          JSON.stringify({
+            errors: [
+              {
+                message:
+                  'The subscription was not started: the callback URL did not accept its check message.',
+                extensions: { code: 'CALLBACK_CHECK_FAILED' },
+              },
+            ],
+            data: null,
+          }),
+        ]);
+        // The redirect pointed at the harness: nothing ever reached it.
+        expect(router.messages('redirected')).toEqual([]);
+        expect(targets.hits('/redirect')).toBeGreaterThanOrEqual(1);
+      } finally {
+        await targets.close();
+      }
+    });
+
+    it('should refuse one callback subscription over SUBSCRIPTION_CALLBACK_MAX, naming it', async () => {
+      const capped = await startTestApp({ SUBSCRIPTION_CALLBACK_MAX: '1' });
+      try {
+        const url = `${capped.url}/graphql`;
+        const first = await router.subscribe(url, PURCHASE_CHANGED, { ids: ['CAP_1'] }, 0);
+        expect(first.status).toBe(200);
+        const second = await router.subscribe(url, PURCHASE_CHANGED, { ids: ['CAP_2'] }, 0);
+        expect(second.status).toBe(503);
+        expect(JSON.stringify(second.body)).toContain('SUBSCRIPTION_CALLBACK_MAX=1');
+        expect(router.messages(second.id)).toEqual([]);
+        // Ending the first frees its place (a `next` answered 404 ends it).
+        router.forget(first.id);
+        for (let n = 2; router.notFound(first.id) === 0; n++) {
+          expect(n, 'the first subscription never heard a push').toBeLessThan(50);
+          await fetch(`${capped.url}/pbg/change_push`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              merchant_auth: TEST_SECRETS.PBG_MERCHANT_AUTH,
+              events: [{ purchase_id: 'CAP_1', status: 'pending', num_people: n }],
+            }),
+          });
+          await router.until(first.id, () => router.notFound(first.id) >= 1, 200).catch(() => []);
+        }
+        await router.until(first.id, () => router.notFound(first.id) >= 1);
+        await expect
+          .poll(async () => (await router.subscribe(url, PURCHASE_CHANGED, {}, 0)).status)
+          .toBe(200);
+      } finally {
+        await capped.close();
+      }
+    });
+
+    async function rawSubscribe(callbackUrl: string) {
+      const response = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json;callbackSpec=1.0',
+        },
+        body: JSON.stringify({
+          query: PURCHASE_CHANGED,
+          variables: { ids: ['GENERIC'] },
+          extensions: {
+            subscription: {
+              callbackUrl,
+              subscriptionId: randomUUID(),
+              verifier: 'v',
+              heartbeatIntervalMs: 0,
+            },
+          },
+        }),
+      });
+      return { status: response.status, body: (await response.json()) as unknown };
+    }
+  });
+
+  it('should refuse internal and link-local callback URLs in every spelling once origins are set', async () => {
+    const strict = await startTestApp({ SUBSCRIPTION_CALLBACK_ORIGINS: router.url });
+    try {
+      const forms = [
+        'http://169.254.169.254/latest/meta-data/',
+        'http://127.0.0.1:22/',
+        'http://localhost/',
+        'http://[::1]:4000/',
+        'http://[::ffff:127.0.0.1]/',
+        'http://0x7f000001/',
+        'http://2130706433/',
+        'http://127.1/',
+        'http://0/',
+        'http://10.0.0.1/',
+        `http://${new URL(router.url).host}@127.0.0.1/`,
+      ];
+      for (const callbackUrl of forms) {
+        const response = await fetch(`${strict.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: PURCHASE_CHANGED,
+            extensions: {
+              subscription: { callbackUrl, subscriptionId: randomUUID(), verifier: 'v' },
+            },
+          }),
+        });
+        expect(response.status, callbackUrl).toBe(400);
+        expect(await response.text(), callbackUrl).toContain('is not allowed');
+      }
+      // The allowed origin itself still works.
+      const allowed = await router.subscribe(`${strict.url}/graphql`, PURCHASE_CHANGED, {}, 0);
+      expect(allowed.status).toBe(200);
+      expect(router.messages(allowed.id)[0]?.action).toBe('check');
+    } finally {
+      await strict.close();
+    }
+  });
+
   describe("through Hive Gateway's http-callback transport", () => {
     let gatewayUrl: string;
     let server: http.Server;
@@ -310,3 +472,31 @@ describe('subscriptions over the HTTP callback protocol', () => {
     });
   });
 });
+
+/**
+ * Callback targets that refuse in different ways: `/403`, `/500`, and `/redirect` (a 307 to
+ * the harness's `/callback/redirected`, which must never be followed).
+ */
+async function startTargets(harnessUrl: string) {
+  const hits = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const path = req.url ?? '';
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    req.resume();
+    if (path === '/redirect') {
+      res.writeHead(307, { location: `${harnessUrl}/callback/redirected` }).end();
+    } else {
+      res.writeHead(path === '/403' ? 403 : 500).end('internal detail the caller must not see');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    hits: (path: string) => hits.get(path) ?? 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_DEFAULTS } from '../src/config.js';
 import { isoDateInDays } from './helpers/app.js';
@@ -128,6 +129,64 @@ describe('npm run supergraph: Hive Gateway over payments + orders', () => {
     const calls = await chillrCalls();
     expect(calls.checkCollectStatus).toBe(3);
     expect(Object.keys(calls.byBatchId).sort()).toEqual([...batchIds].sort());
+  });
+
+  it('should run no mutation from a cross-site form POST or GET, and grant CORS to no foreign origin', async () => {
+    const mutation = `mutation { createCollectBatch(input: { name: "CSRF", expiryDate: "${isoDateInDays(3)}",
+      customers: [{ msisdn: "9447741462", amount: "10" }], idempotencyKey: "${randomUUID()}" }) { batchId } }`;
+    const evil = 'http://evil.example';
+    const before = (await chillrCalls()).collect as number;
+    const attempts = [
+      fetch(gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: evil },
+        body: new URLSearchParams({ query: mutation }).toString(),
+      }),
+      fetch(gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: evil },
+        body: JSON.stringify({ query: mutation }),
+      }),
+      fetch(`${gatewayUrl}?query=${encodeURIComponent(mutation)}`, { headers: { origin: evil } }),
+    ];
+    for (const response of await Promise.all(attempts)) {
+      const text = await response.text();
+      expect(response.status, text).toBeGreaterThanOrEqual(400);
+      expect(text).not.toContain('batchId');
+      expect(response.headers.get('access-control-allow-origin')).not.toBe(evil);
+    }
+    expect((await chillrCalls()).collect).toBe(before);
+
+    const preflight = (origin: string) =>
+      fetch(gatewayUrl, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+    const foreign = await preflight(evil);
+    expect(foreign.headers.get('access-control-allow-origin')).not.toBe(evil);
+    expect(foreign.headers.get('access-control-allow-origin')).not.toBe('*');
+    expect(foreign.headers.get('access-control-allow-credentials')).toBeNull();
+    // The gateway's own origin (the default allow-list) is granted.
+    const own = new URL(gatewayUrl).origin;
+    expect((await preflight(own)).headers.get('access-control-allow-origin')).toBe(own);
+
+    // WebSockets are outside CORS: a browser upgrade from another site is refused outright.
+    const refused = await new Promise<string>((resolve) => {
+      const socket = new WebSocket(gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws', {
+        origin: evil,
+      });
+      socket.on('unexpected-response', (_req, res) => resolve(`HTTP ${res.statusCode}`));
+      socket.on('open', () => {
+        socket.close();
+        resolve('open');
+      });
+      socket.on('error', () => resolve('error'));
+    });
+    expect(refused).not.toBe('open');
   });
 
   it('should deliver groupPurchaseChanged over graphql-ws and SSE after a mutation', async () => {

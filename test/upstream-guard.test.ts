@@ -85,7 +85,12 @@ describe('upstream guard', () => {
   });
 
   it('should keep 2,000 distinct _entities lookups within UPSTREAM_MAX_CONCURRENCY in flight', async () => {
-    app = await startTestApp({ CHILLR_BASE_URL: proxy.url, UPSTREAM_MAX_CONCURRENCY: '8' });
+    // Over the default GRAPHQL_MAX_ENTITIES on purpose: the bulkhead must hold past any limit.
+    app = await startTestApp({
+      CHILLR_BASE_URL: proxy.url,
+      UPSTREAM_MAX_CONCURRENCY: '8',
+      GRAPHQL_MAX_ENTITIES: '2000',
+    });
     const representations = Array.from({ length: 2000 }, (_, i) => ({
       __typename: 'CollectBatch',
       id: `ffffffffffffffff${i.toString(16).padStart(8, '0')}`,

@@ -10,6 +10,7 @@ import { createHttpApp } from '../http/app.js';
 import { createFormatError } from '../http/graphql-errors.js';
 import { createOperationGuard } from '../http/plugin/index.js';
 import type { Observability } from '../http/plugin/observability/index.js';
+import { storeReadiness } from '../http/readiness.js';
 import { attachGraphqlWs } from '../http/ws.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../observability/index.js';
@@ -69,19 +70,25 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     redactor: w.redactor,
     routerSecret,
     bodyLimit: config.maxRequestBytes,
+    bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
     trustProxy: config.trustProxy,
     guard: guard.apollo,
-    readiness: () => w.store.ping(),
+    readiness: storeReadiness(w.store),
     // With token verification, an entry stored for a token is served no longer than the keys
     // that verified it are trusted without a refetch.
     responseCache: config.responseCache && {
       ...config.responseCache,
       maxTokenReuseMs: config.auth?.jwksCacheMaxAgeMs,
     },
-    subscriptionCallback: {
-      allowedOrigins: config.subscriptionCallbackOrigins,
-      logger: logger.child({ component: 'subscription-callback' }),
-    },
+    subscriptionCallback: config.subscriptionCallbackEnabled
+      ? {
+          allowedOrigins: config.subscriptionCallbackOrigins,
+          maxActive: config.subscriptionCallbackMax,
+          onStream: (subscription, delta) =>
+            telemetry.metrics.subscription({ subscription }, delta),
+          logger: logger.child({ component: 'subscription-callback' }),
+        }
+      : undefined,
     routes: pbg ? (app) => app.use('/pbg', pbg) : undefined,
   });
   const closeWs = attachGraphqlWs({

@@ -21,6 +21,7 @@ import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
 import { requestId } from './request-id.js';
+import { bodyIdleTimeout } from './slow-clients.js';
 import {
   subscriptionCallbackPlugin,
   type SubscriptionCallbackOptions,
@@ -39,6 +40,8 @@ export interface HttpAppOptions<Context extends object> {
   readiness: () => Promise<void>;
   /** Extra routes mounted before /graphql (the PBG callbacks). @default undefined */
   routes?: (app: express.Express) => void;
+  /** A body with no byte for this long is cut off (HTTP_BODY_IDLE_TIMEOUT_MS). @default 10000 */
+  bodyIdleTimeoutMs?: number;
   /** Largest JSON body accepted on /graphql. @default '1mb' */
   bodyLimit?: number;
   /**
@@ -124,6 +127,7 @@ export async function createHttpApp<C extends object>(
   });
   await apollo.start();
 
+  app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
   app.use(requestId);
   if (observability) app.use(observability.scope);
   if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
@@ -170,6 +174,8 @@ export async function createHttpApp<C extends object>(
       res: Response,
       _next: NextFunction,
     ) => {
+      // Already answered (a stalled body cut off by bodyIdleTimeout): nothing more to say.
+      if (res.headersSent) return;
       const status = error.status && error.status >= 400 && error.status < 600 ? error.status : 500;
       if (status >= 500) logger.error({ requestId: req.id, err: error }, 'request failed');
       res.status(status).json({

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import express, { type Router } from 'express';
 import { requestId } from './request-id.js';
+import { bodyIdleTimeout } from './slow-clients.js';
 
 export interface CallbackAppOptions {
   /** The listener (from listenStartingUp) that serves nothing but the callbacks. */
@@ -11,6 +12,8 @@ export interface CallbackAppOptions {
   trustProxy: boolean | number | string[];
   /** Opens each request's log scope (src/http/plugin/observability/). @default none */
   scope?: express.RequestHandler;
+  /** A body with no byte for this long is cut off (HTTP_BODY_IDLE_TIMEOUT_MS). @default 10000 */
+  bodyIdleTimeoutMs?: number;
 }
 
 /**
@@ -22,6 +25,7 @@ export function serveCallbacks(options: CallbackAppOptions): void {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
+  app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
   app.use(requestId);
   if (options.scope) app.use(options.scope);
   app.use('/pbg', options.pbg);

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { serverTimeouts, type SlowClientTimeouts } from './slow-clients.js';
 
 export interface Listening {
   server: http.Server;
@@ -12,9 +13,14 @@ export interface Listening {
  * Binds a port at once and answers 503 "starting up" until the real handler replaces it
  * (`server.removeAllListeners('request')`, then `server.on('request', app)`): the PayByGroup
  * sandbox must know this service's real addresses (port 0 in tests) before the app exists.
+ * `timeouts` cut off clients that send their request too slowly (src/http/slow-clients.ts).
  */
-export async function listenStartingUp(port: number, host: string): Promise<Listening> {
-  const server = http.createServer((_req, res) => {
+export async function listenStartingUp(
+  port: number,
+  host: string,
+  timeouts?: SlowClientTimeouts,
+): Promise<Listening> {
+  const server = http.createServer(serverTimeouts(timeouts), (_req, res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
     res.end(JSON.stringify({ error: 'Starting up; retry shortly.' }));
   });

@@ -1,14 +1,18 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from '../logger.js';
-import { merchantAuthMatches, normalizeIp } from '../pbg/auth.js';
+import { normalizeIp } from '../pbg/auth.js';
 import type { CallbackResponse, PbgCallbacks } from '../pbg/callbacks.js';
+import { authenticatedBody } from './pbg-body.js';
 
 export interface PbgRoutesOptions {
   callbacks: PbgCallbacks;
   /** When set, calls from other addresses get 403 before their body is read. */
   allowedIps: string[] | undefined;
   logger: Logger;
-  /** Checked against each body's `merchant_auth` before the body is parsed. */
+  /**
+   * Checked against each body's `merchant_auth` before the body is parsed, and before more
+   * than its first bytes are read (src/http/pbg-body.ts).
+   */
   merchantAuth: string;
   /**
    * Re-enters the request's log scope after the body parser (src/http/plugin/observability/).
@@ -48,9 +52,14 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
     next();
   });
   const limit = options.bodyLimitBytes ?? 4_194_304;
-  router.use(express.text({ limit, type: () => true }));
+  router.use(
+    authenticatedBody({
+      merchantAuth: options.merchantAuth,
+      limitBytes: limit,
+      logger: options.logger,
+    }),
+  );
   if (options.reenterScope) router.use(options.reenterScope);
-  router.use(authenticatedJson(options.merchantAuth, options.logger));
 
   const handle =
     (work: (body: unknown) => Promise<CallbackResponse>) => async (req: Request, res: Response) => {
@@ -112,6 +121,7 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
       res: Response,
       _next: express.NextFunction,
     ) => {
+      if (res.headersSent) return;
       const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
       const message =
         error.type === 'entity.too.large'
@@ -127,45 +137,6 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
     },
   );
   return router;
-}
-
-/**
- * Refuses a body without the right `merchant_auth` before parsing it: JSON.parse of a few MB
- * is the expensive part, and nobody unauthenticated should be able to make us do it. The
- * token is found by a linear scan of the raw text; the handlers check it again on the parsed
- * body (where a duplicate key would have the last word).
- */
-function authenticatedJson(merchantAuth: string, logger: Logger) {
-  return (req: Request, res: Response, next: express.NextFunction) => {
-    const text = typeof req.body === 'string' ? req.body : '';
-    if (!merchantAuthMatches(findMerchantAuth(text), merchantAuth)) {
-      logger.warn(
-        { requestId: req.id, path: req.path, bytes: text.length },
-        'PBG callback with a wrong merchant_auth, refused before parsing its body',
-      );
-      res.status(401).json({ result: false });
-      return;
-    }
-    try {
-      req.body = JSON.parse(text) as unknown;
-    } catch {
-      res.status(400).json({ result: false, error: 'The body is not valid JSON.' });
-      return;
-    }
-    next();
-  };
-}
-
-const MERCHANT_AUTH_MEMBER = /"merchant_auth"\s*:\s*("(?:[^"\\]|\\.)*")/;
-
-function findMerchantAuth(text: string): string | undefined {
-  const literal = MERCHANT_AUTH_MEMBER.exec(text)?.[1];
-  if (literal === undefined) return undefined;
-  try {
-    return JSON.parse(literal) as string;
-  } catch {
-    return undefined;
-  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginSubscriptionCallback } from '@apollo/server/plugin/subscriptionCallback';
 import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { callbackFetch, CallbackSlots, type Slot } from './callback-slots.js';
 
 /**
  * Subscriptions over Apollo's HTTP callback protocol (what Apollo Router and Hive Router use
@@ -17,7 +19,12 @@ import type { Logger } from '../logger.js';
  * graphql-ws and callback subscribers. In front of it, a guard refuses what the plugin would
  * accept blindly: a callback URL that is not http(s) or not on an allowed origin (this service
  * would otherwise POST wherever a caller points it), a missing id or verifier, a bad heartbeat
- * interval, and an operation that is not a subscription.
+ * interval, an operation that is not a subscription, and one subscription more than the
+ * process may hold. Heartbeats asked for more often than {@link MIN_HEARTBEAT_MS} are raised
+ * to it (a 1 ms interval was honoured: hundreds of POSTs a second per subscription, and a
+ * queue of pending beats growing without bound). Callbacks never follow redirects and give up
+ * after a timeout; a failed `check` is answered with one generic error, so the answer does
+ * not tell the caller what the target said (see docs/security.md).
  */
 export interface SubscriptionCallbackOptions {
   /**
@@ -26,6 +33,20 @@ export interface SubscriptionCallbackOptions {
    * @default undefined (any http(s) URL: set it in production)
    */
   allowedOrigins?: string[];
+  /**
+   * Callback subscriptions this process holds at once (running, or waiting for their `check`);
+   * one more is refused with HTTP 503 naming SUBSCRIPTION_CALLBACK_MAX.
+   * @default 1000
+   */
+  maxActive?: number;
+  /**
+   * How long one callback request (check, next, complete, heartbeat) may take before it counts
+   * as failed.
+   * @default 5000
+   */
+  requestTimeoutMs?: number;
+  /** A callback subscription's stream started (+1) or ended (-1), by root field. @default none */
+  onStream?: (subscription: string, delta: 1 | -1) => void;
   /**
    * Heartbeats that may fail in a row (network errors, 5xx) before the subscription ends.
    * @default 5
@@ -48,6 +69,13 @@ export interface SubscriptionCallbackOptions {
 }
 
 const MAX_HEARTBEAT_MS = 3_600_000;
+/**
+ * The shortest heartbeat interval honoured; a smaller one (but not 0, which means no
+ * heartbeats) is raised to it. Raised rather than refused: a router only uses the interval to
+ * notice a dead subgraph, and every router default is seconds (Apollo Router 5 s), so raising
+ * costs a real router nothing, while a refusal would turn a harmless setting into an outage.
+ */
+export const MIN_HEARTBEAT_MS = 1000;
 
 function badRequest(message: string): GraphQLError {
   return new GraphQLError(message, {
@@ -92,13 +120,41 @@ export function callbackProblem(
   return undefined;
 }
 
-/** Shortens the interval Apollo's plugin will read (see `heartbeatRatio`); 0 stays off. */
+/**
+ * The interval Apollo's plugin will read: at least {@link MIN_HEARTBEAT_MS}, then shortened by
+ * `heartbeatRatio`; 0 stays off.
+ */
 function earlyHeartbeats(extension: Record<string, unknown>, ratio = 0.5): void {
   const asked = (extension.heartbeatIntervalMs ??
     extension.heartbeat_interval_ms ??
     5000) as number;
-  extension.heartbeatIntervalMs = asked > 0 ? Math.max(1, Math.floor(asked * ratio)) : 0;
+  const floored = Math.max(asked, MIN_HEARTBEAT_MS);
+  extension.heartbeatIntervalMs = asked > 0 ? Math.max(1, Math.floor(floored * ratio)) : 0;
 }
+
+function tooMany(max: number): GraphQLError {
+  return new GraphQLError(
+    `This service already holds the most callback subscriptions it may (SUBSCRIPTION_CALLBACK_MAX=${max}); retry later or subscribe through another instance.`,
+    {
+      extensions: {
+        code: ErrorCode.OPERATION_LIMIT_EXCEEDED,
+        limit: 'SUBSCRIPTION_CALLBACK_MAX',
+        max,
+        http: { status: 503 },
+      },
+    },
+  );
+}
+
+/**
+ * The one answer to a failed `check`, whatever the target did (refused, 403, 500, closed,
+ * hung, redirected): the caller learns nothing about the address it named. The log has the
+ * details.
+ */
+const CHECK_FAILED = {
+  message: 'The subscription was not started: the callback URL did not accept its check message.',
+  extensions: { code: ErrorCode.CALLBACK_CHECK_FAILED },
+};
 
 /**
  * Apollo's callback plugin behind a guard. The plugin would POST `check` to any callback URL,
@@ -112,14 +168,19 @@ export function subscriptionCallbackPlugin<C extends object>(
   const { logger } = options;
   const log = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string) =>
     logger[level]({ component: 'subscription-callback' }, message);
+  const slots = new CallbackSlots(options.maxActive ?? 1000, options.onStream);
   const inner = ApolloServerPluginSubscriptionCallback({
     maxConsecutiveHeartbeatFailures: options.maxConsecutiveHeartbeatFailures ?? 5,
     retry: { retries: options.retries ?? 5, minTimeout: 100, maxTimeout: 1000 },
+    fetcher: callbackFetch(options.requestTimeoutMs ?? 5000),
     // Its messages carry the subscription id, never the verifier.
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
   }) as ApolloServerPlugin<C>;
   return {
-    serverWillStart: inner.serverWillStart?.bind(inner),
+    async serverWillStart(service) {
+      slots.watch(service.schema);
+      return inner.serverWillStart?.(service);
+    },
     async requestDidStart(requestContext) {
       const extension: unknown = requestContext.request.extensions?.subscription;
       if (extension === undefined) return;
@@ -129,19 +190,34 @@ export function subscriptionCallbackPlugin<C extends object>(
           : 'extensions.subscription must be an object';
       if (!problem) earlyHeartbeats(extension as Record<string, unknown>, options.heartbeatRatio);
       const listener = problem ? undefined : await inner.requestDidStart?.(requestContext);
+      let slot: Slot | undefined;
       return {
         async didResolveOperation({ operation }) {
           if (problem) throw badRequest(problem);
           if (operation?.operation !== 'subscription') {
             throw badRequest('extensions.subscription is only for subscription operations');
           }
+          slot = slots.acquire();
+          if (!slot) throw tooMany(slots.max);
         },
         async responseForOperation(context) {
           return (await listener?.responseForOperation?.(context)) ?? null;
         },
         async willSendResponse(context) {
-          if (context.operation?.operation !== 'subscription' || context.errors?.length) return;
-          await listener?.willSendResponse?.(context);
+          try {
+            if (!slot || context.operation?.operation !== 'subscription' || context.errors?.length)
+              return;
+            slots.bind(context.contextValue, slot);
+            await listener?.willSendResponse?.(context);
+            const { body } = context.response;
+            if (body.kind === 'single' && body.singleResult.errors?.length) {
+              body.singleResult.errors = [CHECK_FAILED];
+              context.response.http.status = 502;
+            }
+          } finally {
+            // No stream started (refused, check failed): nothing else will give the slot back.
+            if (slot && !slot.streaming) slot.release();
+          }
         },
       };
     },

@@ -47,6 +47,8 @@ export const SLOW_CONSUMER_CLOSE_CODE = 1013;
  *   (`extra.send`), so a slow socket is bounded the same way whoever writes to it.
  *
  * Internal errors close the socket with 4500 and a fixed reason; the details go to the log.
+ * A client's protocol misuse is not an internal error: 4400 and a warning (see
+ * {@link isProtocolMisuse}).
  */
 export function serveGraphqlWs(
   server: Server<WsExtra>,
@@ -74,6 +76,11 @@ export function serveGraphqlWs(
         onMessage: (handle) =>
           socket.on('message', (data) => {
             handle(String(data)).catch((error: unknown) => {
+              if (isProtocolMisuse(error)) {
+                logger.warn({ reason: error.message }, 'graphql-ws protocol misuse; socket closed');
+                socket.close(CloseCode.BadRequest, error.message);
+                return;
+              }
               logger.error({ err: error }, 'graphql-ws message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal error');
             });
@@ -135,4 +142,14 @@ function keepAlive(socket: WebSocket, ms: number): () => void {
     clearInterval(interval);
     clearTimeout(pongWait);
   };
+}
+
+/**
+ * graphql-ws closes most misuse itself (4400 for a malformed message, 4401, 4409, 4429), but a
+ * well-formed message of a type only the server may send (`next`, `error`, `connection_ack`
+ * from a client) is thrown as "Unexpected message of type … received" — which would otherwise
+ * read as a server fault (4500, an error-level line) for what is the client's mistake.
+ */
+function isProtocolMisuse(error: unknown): error is Error {
+  return error instanceof Error && /^Unexpected message of type \w+ received$/.test(error.message);
 }

@@ -16,10 +16,23 @@ export interface HiveGatewayOptions {
    * @default undefined (none sent)
    */
   routerSecret?: { header: string; secret: string };
+  /**
+   * Browser origins allowed by CORS (GATEWAY_CORS_ORIGINS); others get no CORS grant, and
+   * their WebSocket upgrades are refused.
+   * @default the gateway's own local origins: http://localhost:PORT and http://127.0.0.1:PORT
+   */
+  corsOrigins?: string[];
   port: number;
   host: string;
   logger: Logger;
 }
+
+/**
+ * Headers a request with a simple content type (form, multipart, text/plain) or none (GET)
+ * must carry: a browser can send those cross-site without a CORS preflight, and a header
+ * cannot be added without one. The names Apollo's router and Apollo Server accept.
+ */
+export const CSRF_HEADERS = ['x-apollo-operation-name', 'apollo-require-preflight'];
 
 export interface RunningGateway {
   /** e.g. http://127.0.0.1:4100/graphql */
@@ -44,11 +57,19 @@ function upgradeRequest(req: http.IncomingMessage, RequestImpl: typeof Request):
  * graphql-ws (same path) and SSE (`Accept: text/event-stream`), and passed to the subgraphs in
  * `wsSubgraphs` over graphql-ws — without that transport entry the gateway would send them over
  * HTTP, which Apollo Server's CSRF prevention refuses. The client's `Authorization` header is
- * propagated to every subgraph.
+ * propagated to every subgraph. CSRF prevention and an explicit CORS allow-list are on, so the
+ * gateway is safe to copy (docs/security.md).
  */
 export async function startHiveGateway(options: HiveGatewayOptions): Promise<RunningGateway> {
   const secret = options.routerSecret;
+  let boundPort = options.port;
+  const origins = () =>
+    options.corsOrigins ?? [`http://localhost:${boundPort}`, `http://127.0.0.1:${boundPort}`];
   const gateway = createGatewayRuntime({
+    // Without these the gateway ran a mutation from a cross-site form POST, and its CORS
+    // reflected any origin with credentials (the runtime's defaults).
+    csrfPrevention: { requestHeaders: CSRF_HEADERS },
+    cors: () => ({ origin: origins(), credentials: false }),
     supergraph: () => options.supergraphSdl,
     transportEntries: Object.fromEntries(
       options.wsSubgraphs.map((name) => [
@@ -75,7 +96,12 @@ export async function startHiveGateway(options: HiveGatewayOptions): Promise<Run
     logging: 'warn',
   });
   const server = http.createServer(gateway);
-  const wsServer = new WebSocketServer({ server, path: gateway.graphqlEndpoint });
+  const wsServer = new WebSocketServer({
+    server,
+    path: gateway.graphqlEndpoint,
+    // CORS does not cover WebSockets: a browser upgrade from another site carries its Origin.
+    verifyClient: ({ origin }: { origin?: string }) => !origin || origins().includes(origin),
+  });
   const ws = useServer(
     getGraphQLWSOptions<Record<string, unknown>, { request: http.IncomingMessage }>(
       gateway,
@@ -91,6 +117,7 @@ export async function startHiveGateway(options: HiveGatewayOptions): Promise<Run
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  boundPort = port;
   const host = options.host === '0.0.0.0' ? '127.0.0.1' : options.host;
   let closing: Promise<void> | undefined;
   return {

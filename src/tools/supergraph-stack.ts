@@ -80,6 +80,7 @@ export async function startSupergraph(
       supergraphSdl,
       wsSubgraphs: ['payments'],
       routerSecret,
+      corsOrigins: supergraph.corsOrigins,
       port: supergraph.gatewayPort,
       host: config.host,
       logger,

@@ -16,8 +16,12 @@ export interface TokenClaims {
   scope?: string | string[];
   iss?: string;
   aud?: string;
-  /** Seconds from now; negative for a token that has expired. @default 300 */
-  expiresIn?: number;
+  /** Seconds from now; negative for a token that has expired; null for no `exp`. @default 300 */
+  expiresIn?: number | null;
+  /** `iat` this many seconds from now (positive: issued in the future). @default 0 */
+  issuedIn?: number;
+  /** `nbf` this many seconds from now. @default none */
+  notBeforeIn?: number;
 }
 
 /** An identity provider's key set over real HTTP, and tokens signed by its keys. */
@@ -68,13 +72,15 @@ export async function startJwksServer(): Promise<JwksServer> {
       return current;
     },
     async sign(claims = {}, key = current) {
+      const now = Math.floor(Date.now() / 1000);
       const jwt = new SignJWT(claims.scope === undefined ? {} : { scope: claims.scope })
         .setProtectedHeader({ alg: 'ES256', kid: key.kid })
         .setIssuer(claims.iss ?? ISSUER)
         .setAudience(claims.aud ?? AUDIENCE)
         .setSubject('router-user-1')
-        .setIssuedAt()
-        .setExpirationTime(Math.floor(Date.now() / 1000) + (claims.expiresIn ?? 300));
+        .setIssuedAt(now + (claims.issuedIn ?? 0));
+      if (claims.expiresIn !== null) jwt.setExpirationTime(now + (claims.expiresIn ?? 300));
+      if (claims.notBeforeIn !== undefined) jwt.setNotBefore(now + claims.notBeforeIn);
       return jwt.sign(key.privateKey);
     },
     async rotate() {

@@ -68,6 +68,13 @@ export function createOperationGuard(options: OperationGuardOptions): OperationG
       async onSubscribe(connection, _id, payload) {
         const checked = limits.check(schema, payload.query);
         if (checked.errors) return checked.errors.map(withoutHttp);
+        const tooMany = limits.checkVariables(
+          schema,
+          checked.document,
+          payload.operationName,
+          payload.variables,
+        );
+        if (tooMany) return [withoutHttp(tooMany)];
         const refused = await auth?.checkSubscribe(
           connection,
           checked.document,

@@ -63,7 +63,8 @@ export function createAuthGuard(
         'This operation needs a bearer token (Authorization: Bearer <token>); none came.',
       );
     }
-    if (who.expiresAt !== undefined && who.expiresAt <= Date.now())
+    // The same leeway jose gave at verification: a socket's token is re-checked per subscribe.
+    if (who.expiresAt + who.leewayMs <= Date.now())
       return unauthenticated('The bearer token was refused: it has expired.');
     const unmet = unmetScopes(requirement, who.scopes);
     return unmet ? forbidden(unmet, who.scopes) : undefined;

@@ -25,7 +25,8 @@ export interface AuthOptions {
    */
   jwksTimeoutMs?: number;
   /**
-   * Leeway for `exp` and `nbf` between this host's clock and the issuer's, in seconds.
+   * Leeway for `exp`, `nbf` and a future `iat` between this host's clock and the issuer's, in
+   * seconds. Applied wherever expiry is checked (also on each graphql-ws subscribe).
    * @default 5
    */
   clockToleranceSec?: number;

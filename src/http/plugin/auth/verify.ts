@@ -1,13 +1,16 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Logger } from '../../../logger.js';
+import { GraphQLError } from 'graphql';
 import { unauthenticated } from './errors.js';
 import type { AuthOptions } from './options.js';
 
 /** Who a verified token speaks for, as far as the rules here care. */
 export interface Principal {
   scopes: ReadonlySet<string>;
-  /** `exp` in ms since the epoch, when the token has one. */
-  expiresAt: number | undefined;
+  /** `exp` in ms since the epoch (every accepted token has one). */
+  expiresAt: number;
+  /** The clock leeway in ms: the token is still accepted until `expiresAt` + this. */
+  leewayMs: number;
 }
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Principal | undefined>;
@@ -30,17 +33,28 @@ export function createTokenVerifier(options: AuthOptions, logger: Logger): Token
     if (!match) {
       throw unauthenticated('The Authorization header must be "Bearer <token>".');
     }
+    const leewaySec = options.clockToleranceSec ?? 5;
     try {
+      // jose applies the leeway to exp and nbf; exp is required (a token without it would be
+      // good forever). A future iat it checks only with maxTokenAge, which would require iat.
       const { payload } = await jwtVerify(match[1]!, keys, {
         issuer: options.issuer,
         audience: options.audience,
-        clockTolerance: options.clockToleranceSec ?? 5,
+        clockTolerance: leewaySec,
+        requiredClaims: ['exp'],
       });
+      if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + leewaySec) {
+        throw unauthenticated(
+          `The bearer token was refused: it was issued in the future ("iat" more than ${leewaySec} s ahead of this host's clock).`,
+        );
+      }
       return {
         scopes: scopesOf(payload),
-        expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+        expiresAt: payload.exp! * 1000,
+        leewayMs: leewaySec * 1000,
       };
     } catch (error) {
+      if (error instanceof GraphQLError) throw error;
       const reason = refusalReason(error);
       if (reason.keySetUnavailable) logger.warn({ err: error }, 'JWKS unavailable; token refused');
       throw unauthenticated(`The bearer token was refused: ${reason.text}.`);
@@ -64,6 +78,9 @@ export function scopesOf(payload: JWTPayload): Set<string> {
 function refusalReason(error: unknown): { text: string; keySetUnavailable?: boolean } {
   if (error instanceof joseErrors.JWTExpired) return { text: 'it has expired' };
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'exp' && error.reason === 'missing')
+      return { text: 'it has no expiry ("exp" claim), which is required' };
+    if (error.claim === 'nbf') return { text: 'it is not valid yet ("nbf" is in the future)' };
     if (error.claim === 'iss') return { text: 'it was issued by another issuer' };
     if (error.claim === 'aud') return { text: 'it is meant for another audience' };
     return { text: `its "${error.claim}" claim is not acceptable (${error.reason})` };

@@ -4,14 +4,19 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
   GraphQLError,
+  getOperationAST,
   parse,
   specifiedRules,
   validate,
   type DocumentNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
 import { ErrorCode } from '../../../errors.js';
+import { operationCost } from './cost.js';
+import { countRepresentations } from './entities.js';
 import { hideSuggestions, withoutSuggestions } from '../suggestions.js';
 import { DEFAULT_MAX_DIRECTIVES, LIMIT_VARIABLES, type OperationLimitsOptions } from './options.js';
 
@@ -43,9 +48,12 @@ export function limitExceeded(limit: Limit, max: number, finding: string): Graph
 }
 
 export interface OperationLimits {
-  /** For `new ApolloServer({ validationRules })`: aliases, depth, cost, directives. */
+  /** For `new ApolloServer({ validationRules })`: aliases, depth, directives. */
   validationRules: ValidationRule[];
-  /** For `new ApolloServer({ plugins })`: limit errors keep their code; suggestions hidden. */
+  /**
+   * For `new ApolloServer({ plugins })`: the limits that need the variables (representations,
+   * cost) once the operation is resolved; limit errors keep their code; suggestions hidden.
+   */
   plugin: ApolloServerPlugin;
   /**
    * Express middleware between the JSON body parser and Apollo Server: the token limit must
@@ -60,6 +68,16 @@ export interface OperationLimits {
     schema: Parameters<typeof validate>[0],
     source: string,
   ): { document: DocumentNode; errors?: undefined } | { errors: GraphQLError[] };
+  /**
+   * The limits that need the variables (`_entities` representations, cost), for an operation
+   * that did not come through Apollo Server; the refusal, or undefined.
+   */
+  checkVariables(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ): GraphQLError | undefined;
   /** Suggestions removed when configured; the errors otherwise as they are. */
   scrub<E extends { message: string }>(errors: readonly E[]): E[];
 }
@@ -75,9 +93,35 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
   };
   const scrub = <E extends { message: string }>(errors: readonly E[]): E[] =>
     options.hideSuggestions ? errors.map(hideSuggestions) : [...errors];
+  /** The limits that need the variables: representations, then cost (src/http/plugin/limits/cost.ts). */
+  const variablesRefusal = (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode | null | undefined,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ) => {
+    if (!operation) return undefined;
+    const found = countRepresentations(document, operation, variables);
+    if (found > options.maxEntities) {
+      return limitExceeded(
+        'maxEntities',
+        options.maxEntities,
+        `_entities asked for ${found} representations.`,
+      );
+    }
+    const cost = operationCost(schema, document, operation, variables);
+    if (cost <= options.maxCost) return undefined;
+    return limitExceeded(
+      'maxCost',
+      options.maxCost,
+      `Query Cost limit of ${options.maxCost} exceeded, found ${cost}.`,
+    );
+  };
   return {
     validationRules,
     scrub,
+    checkVariables: (schema, document, operationName, variables) =>
+      variablesRefusal(schema, document, getOperationAST(document, operationName), variables),
     tokenLimit(req, res, next) {
       const body = req.body as { query?: unknown } | undefined;
       const query = req.method === 'GET' ? req.query.query : body?.query;
@@ -90,6 +134,10 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
     plugin: {
       async requestDidStart() {
         return {
+          async didResolveOperation({ schema, document, operation, request }) {
+            const refused = variablesRefusal(schema, document, operation, request.variables);
+            if (refused) throw refused;
+          },
           async didEncounterErrors({ errors }) {
             // Apollo formats these afterwards; rewriting in place is what this hook is for.
             for (const error of errors) {
@@ -141,11 +189,9 @@ function armorRules(options: OperationLimitsOptions): ValidationRule[] {
     maxAliases: report('maxAliases', options.maxAliases),
     maxDepth: { ...report('maxDepth', options.maxDepth), flattenFragments: true },
     maxDirectives: report('maxDirectives', maxDirectives),
-    costLimit: {
-      ...report('maxCost', options.maxCost),
-      maxCost: options.maxCost,
-      flattenFragments: true,
-    },
+    // The cost limit needs the variables (a `first: $n`), so it runs after validation:
+    // src/http/plugin/limits/cost.ts.
+    costLimit: { enabled: false },
   }).protect();
   return validationRules as ValidationRule[];
 }

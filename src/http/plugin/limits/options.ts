@@ -24,11 +24,18 @@ export interface OperationLimitsOptions {
    */
   maxTokens: number;
   /**
-   * Largest structural cost (graphql-armor's: an object 2, a scalar 1, each level ×1.5).
-   * `GRAPHQL_MAX_COST`.
+   * Largest cost by the schema's `@cost`/`@listSize` directives, with the operation's
+   * variables (src/http/plugin/limits/cost.ts): the router's static estimate, so the same
+   * budget holds in both. `GRAPHQL_MAX_COST`.
    * @default 5000
    */
   maxCost: number;
+  /**
+   * Most `_entities` representations in one operation (all `_entities` fields together). Each
+   * one can be an upstream call. `GRAPHQL_MAX_ENTITIES`.
+   * @default 1000
+   */
+  maxEntities: number;
   /**
    * Most directives in one operation.
    * @default 50
@@ -48,6 +55,7 @@ export const LIMIT_VARIABLES = {
   maxDepth: 'GRAPHQL_MAX_DEPTH',
   maxTokens: 'GRAPHQL_MAX_TOKENS',
   maxCost: 'GRAPHQL_MAX_COST',
+  maxEntities: 'GRAPHQL_MAX_ENTITIES',
   maxDirectives: 'maxDirectives',
 } as const;
 
