@@ -22,6 +22,7 @@ const production = {
   PBG_BASE_URL: 'http://127.0.0.1:9',
   PBG_MERCHANT_ID: 'M1',
   ROUTER_SECRET: 'durability-test-router-secret-0123456789',
+  SUBSCRIPTION_CALLBACK_ENABLED: 'false',
   ...TEST_SECRETS,
 };
 
