@@ -91,51 +91,25 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const events = await createEventBus({ redisUrl: config.redisUrl, logger });
     closers.add(events.close);
 
-    // Flushed on close (closers run in reverse): after the server drained, before the store goes.
-    const outboxLogger = logger.child({ component: 'outbox' });
-    const journal = new OutboxJournal({ dir: config.outboxDir, logger: outboxLogger });
-    const outbox = new Outbox({ store, logger: outboxLogger, journal });
-    closers.add(() => outbox.close());
-    // What a stopped process left waiting is retried before this one serves.
-    await outbox.start();
-    const idempotency = new Idempotency({
+    const { outbox, idempotency } = await startMoneySafety(
+      config,
       store,
-      outbox,
+      telemetry,
       logger,
-      // Money calls are never retried, so one timeout bounds the call; the rest is margin for
-      // a busy process (an owner that is merely slow must not be taken for a dead one).
-      claimDeadlineMs: 2 * config.upstreamTimeoutMs + config.idempotencyClaimMarginMs,
-      metrics: telemetry.metrics,
-    });
-    const redactor = new Redactor(upstreamSecretsOf(config));
-    const guardOf = (upstream: string) =>
-      new UpstreamGuard({ upstream, ...config.upstreamGuard, logger });
-    const guards = { chillr: guardOf('Chillr'), pbg: guardOf('PayByGroup') };
-    const common = { config, store, idempotency, redactor, telemetry, logger, closers };
-    const chillr = wireChillr({
-      ...common,
-      baseUrl: upstreams.chillrBaseUrl,
+      closers,
+    );
+    const { pbg, services } = wireDomains({
+      config,
+      store,
+      idempotency,
       outbox,
-      guard: guards.chillr,
-    });
-    const pbg = wirePbg({
-      ...common,
-      baseUrl: upstreams.pbgBaseUrl,
+      telemetry,
+      logger,
+      closers,
+      upstreams,
       bus: events.bus,
-      guard: guards.pbg,
       reenterScope: observability.reenter,
     });
-    telemetry.metrics.observe({
-      outboxDepth: () => outbox.depth,
-      batchPollers: () => chillr.batchWatcher.stats().pollers,
-      breakers: { chillr: () => guards.chillr.breakerState, pbg: () => guards.pbg.breakerState },
-    });
-    const services: Services = {
-      ...chillr,
-      purchases: pbg.purchases,
-      offers: pbg.offers,
-      changeFeed: pbg.changeFeed,
-    };
     if (listeners.callbacks) {
       serveCallbacks({
         server: listeners.callbacks.server,
@@ -183,6 +157,91 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await closers.closeAll();
     throw error;
   }
+}
+
+/**
+ * The outbox (with its journal, adopted from a stopped process before this one serves) and the
+ * idempotency keys over it. The outbox is flushed on close (closers run in reverse): after the
+ * server drained, before the store goes.
+ */
+async function startMoneySafety(
+  config: Config,
+  store: Store,
+  telemetry: Telemetry,
+  logger: Logger,
+  closers: Closers,
+): Promise<{ outbox: Outbox; idempotency: Idempotency }> {
+  const outboxLogger = logger.child({ component: 'outbox' });
+  const journal = new OutboxJournal({ dir: config.outboxDir, logger: outboxLogger });
+  const outbox = new Outbox({ store, logger: outboxLogger, journal });
+  closers.add(() => outbox.close());
+  await outbox.start();
+  const idempotency = new Idempotency({
+    store,
+    outbox,
+    logger,
+    // Money calls are never retried, so one timeout bounds the call; the rest is margin for
+    // a busy process (an owner that is merely slow must not be taken for a dead one).
+    claimDeadlineMs: 2 * config.upstreamTimeoutMs + config.idempotencyClaimMarginMs,
+    metrics: telemetry.metrics,
+  });
+  return { outbox, idempotency };
+}
+
+interface DomainWiring {
+  config: Config;
+  store: Store;
+  idempotency: Idempotency;
+  outbox: Outbox;
+  telemetry: Telemetry;
+  logger: Logger;
+  closers: Closers;
+  upstreams: { chillrBaseUrl: string; pbgBaseUrl: string };
+  bus: Parameters<typeof wirePbg>[0]['bus'];
+  reenterScope: Parameters<typeof wirePbg>[0]['reenterScope'];
+}
+
+/** Chillr and PayByGroup, each behind its own guard, and the services the graph serves. */
+function wireDomains(w: DomainWiring) {
+  const { config, logger, telemetry } = w;
+  const redactor = new Redactor(upstreamSecretsOf(config));
+  const guardOf = (upstream: string) =>
+    new UpstreamGuard({ upstream, ...config.upstreamGuard, logger });
+  const guards = { chillr: guardOf('Chillr'), pbg: guardOf('PayByGroup') };
+  const common = {
+    config,
+    store: w.store,
+    idempotency: w.idempotency,
+    redactor,
+    telemetry,
+    logger,
+    closers: w.closers,
+  };
+  const chillr = wireChillr({
+    ...common,
+    baseUrl: w.upstreams.chillrBaseUrl,
+    outbox: w.outbox,
+    guard: guards.chillr,
+  });
+  const pbg = wirePbg({
+    ...common,
+    baseUrl: w.upstreams.pbgBaseUrl,
+    bus: w.bus,
+    guard: guards.pbg,
+    reenterScope: w.reenterScope,
+  });
+  telemetry.metrics.observe({
+    outboxDepth: () => w.outbox.depth,
+    batchPollers: () => chillr.batchWatcher.stats().pollers,
+    breakers: { chillr: () => guards.chillr.breakerState, pbg: () => guards.pbg.breakerState },
+  });
+  const services: Services = {
+    ...chillr,
+    purchases: pbg.purchases,
+    offers: pbg.offers,
+    changeFeed: pbg.changeFeed,
+  };
+  return { pbg, services };
 }
 
 /**

@@ -54,34 +54,7 @@ export async function openRedisBackend(
 ): Promise<Backend> {
   const { logger } = options;
   const description = redactUrl(url);
-  const client: RedisClient = createClient({
-    url,
-    // Fail fast while disconnected instead of queueing commands until Redis returns: a request
-    // then gets an error to report and /readyz shows the outage, rather than both hanging.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: 5000,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5000),
-    },
-  });
-  // Every @keyv/redis adapter adds its own listeners to the shared client; without this, the
-  // tenth namespace would print a MaxListenersExceededWarning.
-  client.setMaxListeners(100);
-  watchConnection(client, description, logger);
-
-  // connect() resolves once connected and, with a retrying strategy, otherwise keeps trying;
-  // it rejects only if the client is closed first.
-  const connected = client.connect().then(
-    () => true,
-    () => false,
-  );
-  const ready = await Promise.race([
-    connected,
-    sleep(options.readyTimeoutMs ?? 5000, false, { ref: false }),
-  ]);
-  if (!ready) {
-    logger.warn({ store: description }, 'store: Redis not reachable yet; retrying in background');
-  }
+  const client = await connectClient(url, description, options);
 
   const aof = new AofWait(client, options.aofWaitMs ?? 1000, logger);
   const ledger = new RedisLedger({
@@ -156,6 +129,48 @@ export async function openRedisBackend(
       else if (client.isOpen) client.destroy();
     },
   };
+}
+
+/**
+ * One client for every namespace, connected (or still trying after `readyTimeoutMs`: a service
+ * may start before Redis and report not-ready until it arrives).
+ */
+async function connectClient(
+  url: string,
+  description: string,
+  options: RedisBackendOptions,
+): Promise<RedisClient> {
+  const client: RedisClient = createClient({
+    url,
+    // Fail fast while disconnected instead of queueing commands until Redis returns: a request
+    // then gets an error to report and /readyz shows the outage, rather than both hanging.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 5000,
+      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5000),
+    },
+  });
+  // Every @keyv/redis adapter adds its own listeners to the shared client; without this, the
+  // tenth namespace would print a MaxListenersExceededWarning.
+  client.setMaxListeners(100);
+  watchConnection(client, description, options.logger);
+  // connect() resolves once connected and, with a retrying strategy, otherwise keeps trying;
+  // it rejects only if the client is closed first.
+  const connected = client.connect().then(
+    () => true,
+    () => false,
+  );
+  const ready = await Promise.race([
+    connected,
+    sleep(options.readyTimeoutMs ?? 5000, false, { ref: false }),
+  ]);
+  if (!ready) {
+    options.logger.warn(
+      { store: description },
+      'store: Redis not reachable yet; retrying in background',
+    );
+  }
+  return client;
 }
 
 /** The Redis key @keyv/redis keeps `key` of `keyv`'s namespace under. */

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger, type Logger } from '../../logger.js';
@@ -63,12 +63,23 @@ function openBatchStore(options: ChillrSimulatorOptions, logger: Logger): BatchS
   return store;
 }
 
+/** What one simulator's request handlers share. */
+interface Sim {
+  store: BatchStore;
+  faults: FaultQueue;
+  calls: ChillrCallCounts;
+  control: ControlContext;
+  credentials: ChillrCredentials;
+  logger: Logger;
+  /** Aborted on close so that calls held by a delay fault do not keep the process alive. */
+  closing: AbortController;
+}
+
 /** Starts the simulator; resolves once it is listening. */
 export async function startChillrSimulator(
   options: ChillrSimulatorOptions = {},
 ): Promise<ChillrSimulator> {
   const logger = options.logger ?? silentLogger;
-  const credentials = { ...(options.credentials ?? SANDBOX_CHILLR_CREDENTIALS) };
   const store = openBatchStore(options, logger);
   const faults = new FaultQueue();
   const calls: ChillrCallCounts = { collect: 0, checkCollectStatus: 0, byBatchId: new Map() };
@@ -77,124 +88,19 @@ export async function startChillrSimulator(
     calls.checkCollectStatus = 0;
     calls.byBatchId.clear();
   };
-  const control: ControlContext = { store, faults, calls, resetCalls };
-  // Aborted on close so that calls held by a delay fault do not keep the process alive.
-  const closing = new AbortController();
-
-  function count(endpoint: ChillrEndpoint, raw: Buffer): string | undefined {
-    if (endpoint === 'collect') {
-      calls.collect += 1;
-      return undefined;
-    }
-    calls.checkCollectStatus += 1;
-    const batchId = requestedBatchId(raw);
-    if (batchId !== undefined) {
-      calls.byBatchId.set(batchId, (calls.byBatchId.get(batchId) ?? 0) + 1);
-    }
-    return batchId;
-  }
-
-  /** Applies the next queued fault; true when it already answered the call. */
-  async function applyFault(endpoint: ChillrEndpoint, res: ServerResponse): Promise<boolean> {
-    const fault = faults.take(endpoint);
-    if (!fault) return false;
-    logger.info({ endpoint, fault: fault.kind }, 'chillr sandbox: injecting fault');
-    switch (fault.kind) {
-      case 'delay':
-        await sleep(fault.ms, undefined, { signal: closing.signal });
-        return false;
-      case 'status':
-        // 58 always carries reasons upstream, so an injected one does too.
-        sendJson(
-          res,
-          200,
-          failureBody(
-            failure(fault.statusCode, fault.statusCode === 58 ? ['injected fault'] : undefined),
-          ),
-        );
-        return true;
-      case 'garbage':
-        // Truncated JSON under a JSON content type: the nastiest thing a parser can meet.
-        sendText(res, 200, 'application/json', '{"status":"success","status_code":0,"data":{"ba');
-        return true;
-      case 'http500':
-        sendText(res, 500, 'text/html', '<html><body><h1>500 Internal Server Error</h1></body>');
-        return true;
-    }
-  }
-
-  async function handleApi(
-    endpoint: ChillrEndpoint,
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): Promise<void> {
-    if (req.method !== 'POST') {
-      sendJson(res, 405, { error: `${req.method} not allowed; use POST` }, { allow: 'POST' });
-      return;
-    }
-    let raw: Buffer;
-    try {
-      raw = await readBody(req);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        // Counted (the call did arrive) but it uses up no fault: it never reached the API.
-        count(endpoint, Buffer.alloc(0));
-        sendTooLarge(res);
-      }
-      return;
-    }
-    const batchId = count(endpoint, raw);
-    if (await applyFault(endpoint, res)) return;
-    const ctx = { store, credentials };
-    const reply =
-      endpoint === 'collect' ? handleCollect(raw, ctx) : handleCheckCollectStatus(raw, ctx);
-    logger.debug(
-      { endpoint, batchId, statusCode: reply.status_code },
-      'chillr sandbox: upstream call',
-    );
-    sendJson(res, 200, reply);
-  }
-
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const endpoint = API_PATHS[path];
-    if (endpoint) return handleApi(endpoint, req, res);
-    if (path === '/_sandbox' || path.startsWith('/_sandbox/')) {
-      let raw: Buffer;
-      try {
-        raw = await readBody(req);
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) sendTooLarge(res);
-        return;
-      }
-      const reply = handleControl(control, req.method ?? 'GET', path, raw);
-      sendJson(res, reply.status, reply.body);
-      return;
-    }
-    sendJson(res, 404, { error: `Not found: ${path}` });
-  }
-
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (closing.signal.aborted) return; // a delayed call cut short by close()
-      logger.error({ err: error }, 'chillr sandbox: unexpected error');
-      sendJson(res, 500, { error: 'Chillr sandbox internal error' });
-    });
-  });
-  // A malformed request line or header must not take the process down.
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
-  });
-
+  const sim: Sim = {
+    store,
+    faults,
+    calls,
+    control: { store, faults, calls, resetCalls },
+    credentials: { ...(options.credentials ?? SANDBOX_CHILLR_CREDENTIALS) },
+    logger,
+    closing: new AbortController(),
+  };
+  const closing = sim.closing;
+  const server = createSimServer(sim);
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, host, options.port ?? 0);
   const url = baseUrl(host, (server.address() as AddressInfo).port);
   logger.info({ url }, 'chillr sandbox listening');
 
@@ -217,4 +123,129 @@ export async function startChillrSimulator(
       return closed;
     },
   };
+}
+
+function count(sim: Sim, endpoint: ChillrEndpoint, raw: Buffer): string | undefined {
+  const { calls } = sim;
+  if (endpoint === 'collect') {
+    calls.collect += 1;
+    return undefined;
+  }
+  calls.checkCollectStatus += 1;
+  const batchId = requestedBatchId(raw);
+  if (batchId !== undefined) {
+    calls.byBatchId.set(batchId, (calls.byBatchId.get(batchId) ?? 0) + 1);
+  }
+  return batchId;
+}
+
+/** Applies the next queued fault; true when it already answered the call. */
+async function applyFault(
+  sim: Sim,
+  endpoint: ChillrEndpoint,
+  res: ServerResponse,
+): Promise<boolean> {
+  const fault = sim.faults.take(endpoint);
+  if (!fault) return false;
+  sim.logger.info({ endpoint, fault: fault.kind }, 'chillr sandbox: injecting fault');
+  switch (fault.kind) {
+    case 'delay':
+      await sleep(fault.ms, undefined, { signal: sim.closing.signal });
+      return false;
+    case 'status':
+      // 58 always carries reasons upstream, so an injected one does too.
+      sendJson(
+        res,
+        200,
+        failureBody(
+          failure(fault.statusCode, fault.statusCode === 58 ? ['injected fault'] : undefined),
+        ),
+      );
+      return true;
+    case 'garbage':
+      // Truncated JSON under a JSON content type: the nastiest thing a parser can meet.
+      sendText(res, 200, 'application/json', '{"status":"success","status_code":0,"data":{"ba');
+      return true;
+    case 'http500':
+      sendText(res, 500, 'text/html', '<html><body><h1>500 Internal Server Error</h1></body>');
+      return true;
+  }
+}
+
+async function handleApi(
+  sim: Sim,
+  endpoint: ChillrEndpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (req.method !== 'POST') {
+    sendJson(res, 405, { error: `${req.method} not allowed; use POST` }, { allow: 'POST' });
+    return;
+  }
+  let raw: Buffer;
+  try {
+    raw = await readBody(req);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      // Counted (the call did arrive) but it uses up no fault: it never reached the API.
+      count(sim, endpoint, Buffer.alloc(0));
+      sendTooLarge(res);
+    }
+    return;
+  }
+  const batchId = count(sim, endpoint, raw);
+  if (await applyFault(sim, endpoint, res)) return;
+  const ctx = { store: sim.store, credentials: sim.credentials };
+  const reply =
+    endpoint === 'collect' ? handleCollect(raw, ctx) : handleCheckCollectStatus(raw, ctx);
+  sim.logger.debug(
+    { endpoint, batchId, statusCode: reply.status_code },
+    'chillr sandbox: upstream call',
+  );
+  sendJson(res, 200, reply);
+}
+
+async function route(sim: Sim, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const endpoint = API_PATHS[path];
+  if (endpoint) return handleApi(sim, endpoint, req, res);
+  if (path === '/_sandbox' || path.startsWith('/_sandbox/')) {
+    let raw: Buffer;
+    try {
+      raw = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) sendTooLarge(res);
+      return;
+    }
+    const reply = handleControl(sim.control, req.method ?? 'GET', path, raw);
+    sendJson(res, reply.status, reply.body);
+    return;
+  }
+  sendJson(res, 404, { error: `Not found: ${path}` });
+}
+
+function createSimServer(sim: Sim): Server {
+  const server = createServer((req, res) => {
+    route(sim, req, res).catch((error: unknown) => {
+      if (sim.closing.signal.aborted) return; // a delayed call cut short by close()
+      sim.logger.error({ err: error }, 'chillr sandbox: unexpected error');
+      sendJson(res, 500, { error: 'Chillr sandbox internal error' });
+    });
+  });
+  // A malformed request line or header must not take the process down.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -82,6 +82,32 @@ export interface OperationLimits {
   scrub<E extends { message: string }>(errors: readonly E[]): E[];
 }
 
+/** The limits that need the variables: representations, then cost (./cost.ts). */
+function refusalWithVariables(
+  options: OperationLimitsOptions,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode | null | undefined,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): GraphQLError | undefined {
+  if (!operation) return undefined;
+  const found = countRepresentations(document, operation, variables);
+  if (found > options.maxEntities) {
+    return limitExceeded(
+      'maxEntities',
+      options.maxEntities,
+      `_entities asked for ${found} representations.`,
+    );
+  }
+  const cost = operationCost(schema, document, operation, variables);
+  if (cost <= options.maxCost) return undefined;
+  return limitExceeded(
+    'maxCost',
+    options.maxCost,
+    `Query Cost limit of ${options.maxCost} exceeded, found ${cost}.`,
+  );
+}
+
 export function createOperationLimits(options: OperationLimitsOptions): OperationLimits {
   const validationRules = armorRules(options);
   const withinTokens = new PassedDocuments();
@@ -93,30 +119,12 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
   };
   const scrub = <E extends { message: string }>(errors: readonly E[]): E[] =>
     options.hideSuggestions ? errors.map(hideSuggestions) : [...errors];
-  /** The limits that need the variables: representations, then cost (src/http/plugin/limits/cost.ts). */
   const variablesRefusal = (
     schema: GraphQLSchema,
     document: DocumentNode,
     operation: OperationDefinitionNode | null | undefined,
     variables: Readonly<Record<string, unknown>> | null | undefined,
-  ) => {
-    if (!operation) return undefined;
-    const found = countRepresentations(document, operation, variables);
-    if (found > options.maxEntities) {
-      return limitExceeded(
-        'maxEntities',
-        options.maxEntities,
-        `_entities asked for ${found} representations.`,
-      );
-    }
-    const cost = operationCost(schema, document, operation, variables);
-    if (cost <= options.maxCost) return undefined;
-    return limitExceeded(
-      'maxCost',
-      options.maxCost,
-      `Query Cost limit of ${options.maxCost} exceeded, found ${cost}.`,
-    );
-  };
+  ) => refusalWithVariables(options, schema, document, operation, variables);
   return {
     validationRules,
     scrub,
