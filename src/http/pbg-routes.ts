@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { normalizeIp } from '../pbg/auth.js';
 import type { CallbackResponse, PbgCallbacks } from '../pbg/callbacks.js';
 import { authenticatedBody } from './pbg-body.js';
+import { isObject } from '../is-object.js';
 
 export interface PbgRoutesOptions {
   callbacks: PbgCallbacks;
@@ -137,8 +138,4 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
     },
   );
   return router;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -22,6 +22,7 @@ import type { OperationGuard } from './plugin/index.js';
 import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
+import { canonicalJson } from '../canonical-json.js';
 
 export type { JoinRule } from './ws-fanout.js';
 
@@ -258,14 +259,6 @@ function streamKey(args: ExecutionArgs, visibility: string): string {
     print(args.document),
     canonicalJson(args.variableValues ?? {}),
   ].join('\u0000');
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 /** The subscription's single root field and its argument values, when plainly written. */

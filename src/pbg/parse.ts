@@ -4,6 +4,7 @@ import type { Money } from '../money.js';
 import { parsePbgDateTime } from './datetime.js';
 import { parseMoneyString } from './money.js';
 import { GroupPurchaseStatus, statusFromWord, type GroupPurchaseRecord } from './types.js';
+import { isObject } from '../is-object.js';
 
 /**
  * Readers for PBG's group purchases: the query answer and the change push's events share the
@@ -170,8 +171,4 @@ function badResponse(field: string, expected: string, got: unknown): ServiceErro
     ErrorCode.UPSTREAM_BAD_RESPONSE,
     `PayByGroup's purchase query answer is unreadable: ${field} should be ${expected} but is ${shapeOf(got)}.`,
   );
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
