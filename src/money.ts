@@ -45,13 +45,6 @@ export function formatMinor(minor: bigint): string {
   return `${sign}${abs / 100n}.${(abs % 100n).toString().padStart(2, '0')}`;
 }
 
-/** "200" → "200.00"; throws on anything parseAmount rejects (callers validate first). */
-export function normalizeAmount(raw: string): string {
-  const result = parseAmount(raw);
-  if (!result.ok) throw new Error(`amount ${result.reason}`);
-  return formatMinor(result.minor);
-}
-
 /** Sums normalised amounts exactly. */
 export function sumAmounts(amounts: readonly string[]): string {
   let total = 0n;

@@ -19,7 +19,6 @@ interface Poller {
   /** JSON of the last emitted view: emit only on change. */
   lastJson: string | undefined;
   last: CollectBatchView | undefined;
-  polls: number;
 }
 
 interface Subscriber {
@@ -77,7 +76,6 @@ export class BatchWatcher {
         timer: undefined,
         lastJson: undefined,
         last: undefined,
-        polls: 0,
       };
       this.pollers.set(batchId, poller);
       poller.subscribers.add(subscriber);
@@ -120,7 +118,6 @@ export class BatchWatcher {
   private async poll(batchId: string, poller: Poller): Promise<void> {
     poller.timer = undefined;
     if (this.pollers.get(batchId) !== poller) return;
-    poller.polls++;
     this.totalPolls++;
     let view: CollectBatchView | null;
     try {
