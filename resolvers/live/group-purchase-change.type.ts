@@ -51,6 +51,19 @@ export class GroupPurchaseChangeFilter {
     description: 'the new status is one of these',
   })
   statuses?: GroupPurchaseStatus[] | null;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      'received at or after this instant (inclusive): with statuses, the purchases that reached a status in a time window. Received = when this service learned of the change (push, action or reconciliation)',
+  })
+  receivedAfter?: string | null;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'received before this instant (exclusive)',
+  })
+  receivedBefore?: string | null;
 }
 
 @ObjectType()
