@@ -77,3 +77,21 @@ export class PurchaseOfferInput {
   })
   inventoryState?: InventoryState | null;
 }
+
+@InputType({
+  description:
+    'Replaces every default: a field left out (or null) has no default afterwards. Checked like the same fields of PurchaseOfferInput',
+})
+export class PurchaseOfferDefaultsInput {
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'an absolute http(s) URL' })
+  linkUrl?: string | null;
+
+  @Field(() => String, { nullable: true })
+  merchantOrgEmail?: string | null;
+}
