@@ -66,7 +66,7 @@ export class GroupPurchaseChangeFilter {
   receivedBefore?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One change of a groupPurchaseChanges page' })
 export class GroupPurchaseChangeEdge {
   @Field(() => String)
   cursor!: string;
@@ -75,7 +75,7 @@ export class GroupPurchaseChangeEdge {
   node!: GroupPurchaseChange;
 }
 
-@ObjectType()
+@ObjectType({ description: 'Where a page stopped, and whether more follows' })
 export class PageInfo {
   @Field(() => String, {
     nullable: true,
@@ -87,7 +87,7 @@ export class PageInfo {
   hasNextPage!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A page of the purchase change log, oldest first' })
 export class GroupPurchaseChangeConnection {
   @Field(() => [GroupPurchaseChangeEdge])
   edges!: GroupPurchaseChangeEdge[];

@@ -23,7 +23,7 @@ export class GroupPurchaseFilter {
   status?: GroupPurchaseStatus[] | null;
 }
 
-@InputType()
+@InputType({ description: 'An action on one group purchase' })
 export class PurchaseActionInput {
   @Field(() => ID)
   purchaseId!: string;
@@ -39,7 +39,9 @@ export class PurchaseActionInput {
   idempotencyKey?: string | null;
 }
 
-@InputType()
+@InputType({
+  description: 'The offer PayByGroup is told about when a group purchase with this id starts',
+})
 export class PurchaseOfferInput {
   @Field(() => ID)
   purchaseId!: string;
