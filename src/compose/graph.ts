@@ -68,6 +68,10 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     production: config.nodeEnv === 'production',
     redactor: w.redactor,
     routerSecret,
+    explorer:
+      config.nodeEnv === 'production'
+        ? undefined
+        : { routerSecretHeader: config.router.secretHeader },
     bodyLimit: config.maxRequestBytes,
     trustProxy: config.trustProxy,
     guard: guard.apollo,
