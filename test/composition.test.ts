@@ -65,6 +65,41 @@ describe('schema.graphql under generic tools and every router composition', () =
     expect(schema.getQueryType()?.getFields().groupPurchasesConnection).toBeDefined();
   });
 
+  it("should carry the public contract's time window, list view and offer defaults", async () => {
+    const schema = buildSchema(await readFile(schemaFile, 'utf8'));
+    const typeOf = (type: string, field: string): string | undefined => {
+      const found = schema.getType(type);
+      const fields = found && 'getFields' in found ? found.getFields() : {};
+      return fields[field] ? String(fields[field].type) : undefined;
+    };
+    const contract: Array<[string, string, string]> = [
+      ['GroupPurchaseChangeFilter', 'receivedAfter', 'DateTime'],
+      ['GroupPurchaseChangeFilter', 'receivedBefore', 'DateTime'],
+      ['Query', 'groupPurchasesConnection', 'GroupPurchaseConnection!'],
+      ['GroupPurchaseConnection', 'edges', '[GroupPurchaseEdge!]!'],
+      ['GroupPurchaseConnection', 'pageInfo', 'PageInfo!'],
+      ['GroupPurchaseEdge', 'cursor', 'String!'],
+      ['GroupPurchaseEdge', 'node', 'GroupPurchase!'],
+      ['Query', 'purchaseOfferDefaults', 'PurchaseOfferDefaults'],
+      ['Mutation', 'setPurchaseOfferDefaults', 'PurchaseOfferDefaults!'],
+      ['PurchaseOfferDefaults', 'name', 'String'],
+      ['PurchaseOfferDefaults', 'description', 'String'],
+      ['PurchaseOfferDefaults', 'linkUrl', 'String'],
+      ['PurchaseOfferDefaults', 'merchantOrgEmail', 'String'],
+      ['PurchaseOfferDefaults', 'updatedAt', 'DateTime'],
+      ['PurchaseOfferDefaultsInput', 'merchantOrgEmail', 'String'],
+    ];
+    for (const [type, field, expected] of contract) {
+      expect(typeOf(type, field), `${type}.${field}`).toBe(expected);
+    }
+    const connection = schema.getQueryType()!.getFields().groupPurchasesConnection!;
+    expect(connection.args.map((a) => `${a.name}: ${String(a.type)}`)).toEqual([
+      'filter: GroupPurchaseFilter',
+      'first: Int',
+      'after: String',
+    ]);
+  });
+
   for (const [name, compose] of Object.entries(compositions)) {
     it(`should compose with a subgraph that references CollectBatch and GroupPurchase under ${name}`, async () => {
       const { errors, supergraph } = compose(await subgraphs());
