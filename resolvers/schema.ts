@@ -10,6 +10,7 @@ import {
   CreateCollectBatchPayloadResolver,
 } from './collect/collect.resolver.js';
 import { cacheControlDirective } from './common/cache-control.js';
+import { FEDERATION_DEFINITIONS } from './common/federation-definitions.js';
 import { DateTimeScalar } from './common/scalars.js';
 import { LiveResolver } from './live/live.resolver.js';
 import { resolveGroupPurchaseReference } from './purchase/group-purchase.reference.js';
@@ -44,7 +45,7 @@ const referenceResolvers = {
  */
 export async function buildSubgraphSdl(): Promise<string> {
   const schema = await buildTypeGraphQLSchema(createPubSub());
-  return `${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}\n`;
+  return `${FEDERATION_LINK}\n\n${FEDERATION_DEFINITIONS}\n\n${printSchemaWithDirectives(schema)}\n`;
 }
 
 /**
@@ -61,7 +62,29 @@ export async function buildFederatedSchema(pubSub: PubSub): Promise<GraphQLSchem
   return buildSubgraphSchema([{ typeDefs: parse(sdl), resolvers: resolverMap as never }]);
 }
 
-function buildTypeGraphQLSchema(pubSub: PubSub): Promise<GraphQLSchema> {
+/**
+ * What each root type is for. type-graphql has no option for it; generic schema linters
+ * (graphql-eslint's require-description) want one.
+ */
+const ROOT_DESCRIPTIONS = {
+  Query: 'Reads: Chillr batches, PayByGroup purchases, the change log and the offer catalog',
+  Mutation: 'Writes: money-moving actions (with idempotency keys) and the offer catalog',
+  Subscription: 'Live updates: purchase changes from the change log, batch status polls',
+} as const;
+
+async function buildTypeGraphQLSchema(pubSub: PubSub): Promise<GraphQLSchema> {
+  const schema = await buildTypeGraphQLSchemaBare(pubSub);
+  for (const type of [
+    schema.getQueryType(),
+    schema.getMutationType(),
+    schema.getSubscriptionType(),
+  ]) {
+    if (type) type.description = ROOT_DESCRIPTIONS[type.name as keyof typeof ROOT_DESCRIPTIONS];
+  }
+  return schema;
+}
+
+function buildTypeGraphQLSchemaBare(pubSub: PubSub): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     pubSub,

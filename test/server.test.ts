@@ -42,10 +42,10 @@ describe('HTTP server', () => {
     expect(app.logs.some((line) => line.includes('"requestId":"router-abc-123"'))).toBe(true);
   });
 
-  it('should serve the Sandbox landing page outside production', async () => {
+  it('should serve the offline explorer outside production (test/explorer.test.ts)', async () => {
     const page = await fetch(`${app.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('embeddable-sandbox');
+    expect(await page.text()).toContain('/explorer/assets/graphiql.js');
   });
 
   it('should answer malformed JSON with 400 and keep serving', async () => {

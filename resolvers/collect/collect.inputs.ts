@@ -1,7 +1,7 @@
 import { Field, InputType } from 'type-graphql';
 import { DateScalar, DecimalScalar } from '../common/scalars.js';
 
-@InputType()
+@InputType({ description: 'One customer of a batch and the amount asked of them' })
 export class CollectCustomerInput {
   @Field({ description: '10-digit Indian mobile number; +91, 91 or 0 in front are accepted' })
   msisdn!: string;
@@ -10,7 +10,7 @@ export class CollectCustomerInput {
   amount!: string;
 }
 
-@InputType()
+@InputType({ description: 'A Chillr mass-collect batch to create' })
 export class CreateCollectBatchInput {
   @Field()
   name!: string;

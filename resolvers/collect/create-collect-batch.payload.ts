@@ -3,7 +3,9 @@ import { cost, COST, LIST_SIZE, listSize } from '../common/directives.js';
 import { UserError } from '../common/user-error.type.js';
 import { CollectBatch } from './collect-batch.type.js';
 
-@ObjectType()
+@ObjectType({
+  description: 'What createCollectBatch did: the batch Chillr accepted, or why it did not',
+})
 export class CreateCollectBatchPayload {
   @Field(() => ID, {
     nullable: true,

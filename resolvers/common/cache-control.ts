@@ -48,6 +48,7 @@ export const IMMUTABLE_MAX_AGE_SECONDS = 86_400;
  */
 export const cacheControlDirective = new GraphQLDirective({
   name: 'cacheControl',
+  description: "Apollo Server's cache hint: how long a response may be cached, and by whom",
   locations: [
     DirectiveLocation.FIELD_DEFINITION,
     DirectiveLocation.OBJECT,
@@ -59,6 +60,7 @@ export const cacheControlDirective = new GraphQLDirective({
     scope: {
       type: new GraphQLEnumType({
         name: 'CacheControlScope',
+        description: 'Whether a cached response may be shared between users (PUBLIC) or not',
         values: { PUBLIC: {}, PRIVATE: {} },
       }),
     },

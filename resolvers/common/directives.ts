@@ -58,9 +58,11 @@ export function listSize(assumedSize: number): string {
 
 /**
  * `@listSize` for a connection field (`edges` sized by `first`): the router multiplies by the
- * `first` a query passes, else by `assumedSize` (the argument's default). Put it on the field
- * that returns the connection, e.g. `groupPurchaseChanges(first: Int = 50)`:
- * `@Directive(pagedListSize('first', 'edges', 50))`.
+ * `first` a query passes, else by `assumedSize` (the size the resolver uses without it). Put it
+ * on the field that returns the connection, e.g. `groupPurchaseChanges(first: Int)`:
+ * `@Directive(pagedListSize('first', 'edges', 50))`. The slicing argument must have no default
+ * value in the schema: WunderGraph Cosmo's composition refuses one beside `assumedSize` (test
+ * /composition.test.ts composes under it); the resolver applies the default instead.
  */
 export function pagedListSize(
   slicingArgument: string,

@@ -51,9 +51,22 @@ export class GroupPurchaseChangeFilter {
     description: 'the new status is one of these',
   })
   statuses?: GroupPurchaseStatus[] | null;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      'received at or after this instant (inclusive): with statuses, the purchases that reached a status in a time window. Received = when this service learned of the change (push, action or reconciliation)',
+  })
+  receivedAfter?: string | null;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'received before this instant (exclusive)',
+  })
+  receivedBefore?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One change of a groupPurchaseChanges page' })
 export class GroupPurchaseChangeEdge {
   @Field(() => String)
   cursor!: string;
@@ -62,7 +75,7 @@ export class GroupPurchaseChangeEdge {
   node!: GroupPurchaseChange;
 }
 
-@ObjectType()
+@ObjectType({ description: 'Where a page stopped, and whether more follows' })
 export class PageInfo {
   @Field(() => String, {
     nullable: true,
@@ -74,7 +87,7 @@ export class PageInfo {
   hasNextPage!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A page of the purchase change log, oldest first' })
 export class GroupPurchaseChangeConnection {
   @Field(() => [GroupPurchaseChangeEdge])
   edges!: GroupPurchaseChangeEdge[];

@@ -75,14 +75,20 @@ export class LiveResolver {
   })
   @Directive(AUTHENTICATED)
   @Directive(REQUIRES_READ)
-  // One store read per page; the router multiplies the edges by `first` (default 50).
+  // One store read per page; the router multiplies the edges by `first`, or by 50 without it.
+  // `first` has no default value in the schema: WunderGraph Cosmo's composition refuses a
+  // slicing argument with a default beside assumedSize. The resolver applies the 50.
   @Directive(cost(COST.storeRead))
   @Directive(pagedListSize('first', 'edges', 50))
   async groupPurchaseChanges(
     @Ctx() context: GraphQLContext,
     // Declared last to first: type-graphql prints parameters in reverse, and the contract's order
     // is (filter, after, first).
-    @Arg('first', () => Int, { nullable: true, defaultValue: 50 }) first: number | null,
+    @Arg('first', () => Int, {
+      nullable: true,
+      description: `page size, 1 to ${MAX_CHANGES_PAGE}; 50 when not given`,
+    })
+    first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('filter', () => GroupPurchaseChangeFilter, { nullable: true })
     filter: GroupPurchaseChangeFilter | null,

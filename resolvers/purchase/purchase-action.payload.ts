@@ -3,7 +3,10 @@ import { cost, COST, LIST_SIZE, listSize } from '../common/directives.js';
 import { UserError } from '../common/user-error.type.js';
 import { GroupPurchase } from './group-purchase.type.js';
 
-@ObjectType()
+@ObjectType({
+  description:
+    'What performPurchaseAction did: whether PayByGroup accepted it, and the purchase after it',
+})
 export class PurchaseActionPayload {
   @Field()
   accepted!: boolean;

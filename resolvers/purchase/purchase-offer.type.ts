@@ -38,3 +38,30 @@ export class PurchaseOffer {
   @Field(() => DateTimeScalar)
   updatedAt!: string;
 }
+
+@ObjectType({
+  description:
+    "Optional offer fields set once for every purchase; a purchase's own offer overrides each one it sets",
+})
+export class PurchaseOfferDefaults {
+  @Field(() => String, { nullable: true, description: 'purchase_name when an offer has none' })
+  name!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'purchase_description when an offer has none',
+  })
+  description!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'purchase_link_url when an offer has none' })
+  linkUrl!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'merchant_org_email when an offer has none',
+  })
+  merchantOrgEmail!: string | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'when the defaults were last set' })
+  updatedAt!: string | null;
+}

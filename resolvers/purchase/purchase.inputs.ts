@@ -23,7 +23,7 @@ export class GroupPurchaseFilter {
   status?: GroupPurchaseStatus[] | null;
 }
 
-@InputType()
+@InputType({ description: 'An action on one group purchase' })
 export class PurchaseActionInput {
   @Field(() => ID)
   purchaseId!: string;
@@ -39,7 +39,9 @@ export class PurchaseActionInput {
   idempotencyKey?: string | null;
 }
 
-@InputType()
+@InputType({
+  description: 'The offer PayByGroup is told about when a group purchase with this id starts',
+})
 export class PurchaseOfferInput {
   @Field(() => ID)
   purchaseId!: string;
@@ -76,4 +78,22 @@ export class PurchaseOfferInput {
     description: 'AVAILABLE for a new offer when omitted',
   })
   inventoryState?: InventoryState | null;
+}
+
+@InputType({
+  description:
+    'Replaces every default: a field left out (or null) has no default afterwards. Checked like the same fields of PurchaseOfferInput',
+})
+export class PurchaseOfferDefaultsInput {
+  @Field(() => String, { nullable: true })
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'an absolute http(s) URL' })
+  linkUrl?: string | null;
+
+  @Field(() => String, { nullable: true })
+  merchantOrgEmail?: string | null;
 }

@@ -5,6 +5,7 @@ import {
   FieldResolver,
   ID,
   Info,
+  Int,
   Mutation,
   Query,
   Resolver,
@@ -18,6 +19,7 @@ import {
   COST,
   LIST_SIZE,
   listSize,
+  pagedListSize,
   REQUIRES_READ,
   REQUIRES_WRITE,
 } from '../common/directives.js';
@@ -26,9 +28,33 @@ import type { GroupPurchaseRecord, InventoryState } from '../../src/pbg/types.js
 import { InventoryState as InventoryStateEnum } from '../common/enums.js';
 import { UserError } from '../common/user-error.type.js';
 import type { GraphQLContext } from '../context.js';
+import {
+  DEFAULT_PURCHASES_PAGE,
+  MAX_PURCHASES_PAGE,
+  pagePurchases,
+} from '../../src/pbg/purchase-pages.js';
 import { GroupPurchase } from './group-purchase.type.js';
+import { GroupPurchaseConnection } from './group-purchase-connection.type.js';
 import { GroupPurchaseFilter, PurchaseActionInput } from './purchase.inputs.js';
 import { PurchaseActionPayload } from './purchase-action.payload.js';
+
+/** One PayByGroup query for the filter; later loads in the same request reuse what it read. */
+async function listPurchases(
+  context: GraphQLContext,
+  filter: GroupPurchaseFilter | null,
+): Promise<GroupPurchaseRecord[]> {
+  const purchases = await context.services.purchases.list({
+    merchantId: filter?.merchantId ?? undefined,
+    inventoryId: filter?.inventoryId ?? undefined,
+    purchaseId: filter?.purchaseId ?? undefined,
+    createdAfter: filter?.createdAfter ?? undefined,
+    createdBefore: filter?.createdBefore ?? undefined,
+    status: filter?.status ?? undefined,
+  });
+  for (const purchase of purchases)
+    context.loaders.groupPurchase.prime(purchase.purchaseId, purchase);
+  return purchases;
+}
 
 @Resolver(() => GroupPurchase)
 export class GroupPurchaseResolver {
@@ -51,7 +77,7 @@ export class GroupPurchaseResolver {
 
   @Query(() => [GroupPurchase], {
     description:
-      "Purchases matching every given constraint; the merchant defaults to this service's",
+      "Purchases matching every given constraint, in one unpaginated list; the merchant defaults to this service's. Kept for existing clients; a list view should use groupPurchasesConnection (docs/decisions/020-group-purchases-list-deprecated.md)",
   })
   @Directive(AUTHENTICATED)
   @Directive(REQUIRES_READ)
@@ -63,18 +89,36 @@ export class GroupPurchaseResolver {
     filter: GroupPurchaseFilter | null,
     @Ctx() context: GraphQLContext,
   ): Promise<GroupPurchaseRecord[]> {
-    const purchases = await context.services.purchases.list({
-      merchantId: filter?.merchantId ?? undefined,
-      inventoryId: filter?.inventoryId ?? undefined,
-      purchaseId: filter?.purchaseId ?? undefined,
-      createdAfter: filter?.createdAfter ?? undefined,
-      createdBefore: filter?.createdBefore ?? undefined,
-      status: filter?.status ?? undefined,
-    });
-    // Later `groupPurchase(id)` or `_entities` in the same request reuse what the list read.
-    for (const purchase of purchases)
-      context.loaders.groupPurchase.prime(purchase.purchaseId, purchase);
-    return purchases;
+    return listPurchases(context, filter);
+  }
+
+  @Query(() => GroupPurchaseConnection, {
+    description:
+      "groupPurchases in pages (a frontend's list view), newest first; the plain list stays for existing clients",
+  })
+  @Directive(AUTHENTICATED)
+  @Directive(REQUIRES_READ)
+  // One PayByGroup call per page (shared between pages read together): each edge as in memory.
+  @Directive(cost(COST.inMemory))
+  @Directive(pagedListSize('first', 'edges', DEFAULT_PURCHASES_PAGE))
+  async groupPurchasesConnection(
+    @Ctx() context: GraphQLContext,
+    // Declared last to first: type-graphql prints parameters in reverse, and the contract's order
+    // is (filter, first, after).
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('first', () => Int, {
+      nullable: true,
+      description: `page size, 1 to ${MAX_PURCHASES_PAGE}; ${DEFAULT_PURCHASES_PAGE} when not given`,
+    })
+    first: number | null,
+    @Arg('filter', () => GroupPurchaseFilter, { nullable: true })
+    filter: GroupPurchaseFilter | null,
+  ): Promise<GroupPurchaseConnection> {
+    const page = pagePurchases(await listPurchases(context, filter), first, after);
+    return {
+      edges: page.items.map(({ cursor, purchase }) => ({ cursor, node: purchase as never })),
+      pageInfo: { endCursor: page.endCursor, hasNextPage: page.hasNextPage },
+    };
   }
 
   @FieldResolver(() => InventoryStateEnum, { nullable: true })

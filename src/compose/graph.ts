@@ -69,6 +69,10 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     production: config.nodeEnv === 'production',
     redactor: w.redactor,
     routerSecret,
+    explorer:
+      config.nodeEnv === 'production'
+        ? undefined
+        : { routerSecretHeader: config.router.secretHeader },
     bodyLimit: config.maxRequestBytes,
     bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
     trustProxy: config.trustProxy,

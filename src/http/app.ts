@@ -1,10 +1,8 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, {
   type NextFunction,
@@ -17,6 +15,7 @@ import type { OperationGuard } from './plugin/index.js';
 import type { Observability } from './plugin/observability/index.js';
 import { createResponseCache, type ResponseCacheOptions } from './plugin/response-cache/index.js';
 import { secretMatcher } from '../constant-time.js';
+import { mountExplorer, type ExplorerOptions } from './explorer.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
@@ -67,6 +66,11 @@ export interface HttpAppOptions<Context extends object> {
    * @default undefined (off)
    */
   responseCache?: Omit<ResponseCacheOptions, 'registry' | 'onHit' | 'logger'>;
+  /**
+   * GraphiQL served offline at GET /graphql (Accept: text/html) outside production.
+   * @default undefined (Apollo's landing page outside production, none in production)
+   */
+  explorer?: ExplorerOptions;
 }
 
 export interface HttpApp {
@@ -111,9 +115,9 @@ export async function createHttpApp<C extends object>(
       ...(observability ? [observability.plugin] : []),
       ...(responseCache ? [responseCache.plugin] : []),
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      options.production
-        ? ApolloServerPluginLandingPageProductionDefault({ footer: false })
-        : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false }),
+      // Development: GraphiQL served offline by this service (explorer.ts) instead of Apollo's
+      // CDN-loaded page; production: no page at all.
+      options.explorer ? ApolloServerPluginLandingPageDisabled() : landingPage(options.production),
       ...(options.subscriptionCallback
         ? [subscriptionCallbackPlugin<C>(options.subscriptionCallback)]
         : []),
@@ -149,6 +153,8 @@ export async function createHttpApp<C extends object>(
   const bodyLimit = options.bodyLimit ?? 1_048_576;
   const json = express.json({ limit: bodyLimit, verify: responseCache?.captureBody });
   options.routes?.(app);
+  // Before the router-secret check: the page and its assets hold no secret (explorer.ts).
+  if (options.explorer && !options.production) mountExplorer(app, options.explorer);
   app.use(
     '/graphql',
     routerOnly(options.routerSecret, logger),
@@ -193,6 +199,13 @@ export async function createHttpApp<C extends object>(
   httpServer.removeAllListeners('request');
   httpServer.on('request', app);
   return { app, httpServer, stop: () => apollo.stop() };
+}
+
+/** Apollo's landing page when the explorer is not mounted: none in production. */
+function landingPage(production: boolean) {
+  return production
+    ? ApolloServerPluginLandingPageDisabled()
+    : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false });
 }
 
 /**

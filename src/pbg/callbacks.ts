@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import { merchantAuthMatches } from './auth.js';
-import type { OfferCatalog, PurchaseOffer } from './offers.js';
+import { withDefaults, type OfferCatalog, type PurchaseOffer } from './offers.js';
 import { InventoryState } from './types.js';
 import type { Money } from '../money.js';
 
@@ -40,7 +40,10 @@ export class PbgCallbacks {
     return { body: record };
   }
 
-  /** purchase_create.json: the offer's cost (exactly one form), image and optional fields. */
+  /**
+   * purchase_create.json: the offer's cost (exactly one form), image and optional fields — each
+   * optional field the offer's own, else the merchant-wide default (setPurchaseOfferDefaults).
+   */
   async purchaseCreate(raw: unknown): Promise<CallbackResponse> {
     const checked = this.check(raw, 'purchase_create.json');
     if ('status' in checked) return checked;
@@ -50,10 +53,11 @@ export class PbgCallbacks {
       ? { purchase_cost: formatMoneyString(offer.purchaseCost) }
       : { cost_per_person: formatMoneyString(offer.costPerPerson!) };
     answer.purchase_image_url = offer.imageUrl;
-    if (offer.name) answer.purchase_name = offer.name;
-    if (offer.description) answer.purchase_description = offer.description;
-    if (offer.linkUrl) answer.purchase_link_url = offer.linkUrl;
-    if (offer.merchantOrgEmail) answer.merchant_org_email = offer.merchantOrgEmail;
+    const texts = withDefaults(offer, await this.options.offers.getDefaults());
+    if (texts.name) answer.purchase_name = texts.name;
+    if (texts.description) answer.purchase_description = texts.description;
+    if (texts.linkUrl) answer.purchase_link_url = texts.linkUrl;
+    if (texts.merchantOrgEmail) answer.merchant_org_email = texts.merchantOrgEmail;
     return { status: 200, body: answer };
   }
 

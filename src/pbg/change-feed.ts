@@ -2,7 +2,14 @@ import { ErrorCode, ServiceError } from '../errors.js';
 import { GROUP_PURCHASE_CHANGED, type EventBus } from '../events/pubsub.js';
 import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
-import { compareCursors, type Ledger, type LedgerLogEntry, type Store } from '../store/index.js';
+import {
+  compareCursors,
+  type Ledger,
+  type LedgerLogEntry,
+  type LogWindow,
+  type Store,
+} from '../store/index.js';
+import { inWindow } from '../store/ledger.js';
 import { ChangeLogTail } from './change-tail.js';
 import type { GroupPurchaseChange, GroupPurchaseStatus } from './types.js';
 
@@ -11,6 +18,24 @@ export interface ChangeFilter {
   purchaseIds?: readonly string[] | null;
   merchantId?: string | null;
   statuses?: readonly GroupPurchaseStatus[] | null;
+  /**
+   * ISO-8601 instants bounding `receivedAt` — when this service learned of the change (a push,
+   * an action or a reconciliation): at or after `receivedAfter`, before `receivedBefore`.
+   */
+  receivedAfter?: string | null;
+  receivedBefore?: string | null;
+}
+
+/**
+ * The filter's time bounds as a window over the log's `at` (epoch ms, which purchase-state.ts
+ * sets to each change's receivedAt), or undefined when it has none: the log is then read
+ * through its index on `at` in every engine instead of walked entry by entry.
+ */
+export function windowOf(filter: ChangeFilter | null | undefined): LogWindow | undefined {
+  const from = filter?.receivedAfter ? Date.parse(filter.receivedAfter) : undefined;
+  const to = filter?.receivedBefore ? Date.parse(filter.receivedBefore) : undefined;
+  if (from === undefined && to === undefined) return undefined;
+  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 }
 
 export interface ChangeFeedOptions {
@@ -141,12 +166,15 @@ export class ChangeFeed {
   ): Promise<ChangePage> {
     const readSize = this.options.readSize ?? 200;
     const maxScan = this.options.maxScan ?? 5000;
+    const window = windowOf(filter);
     const changes: GroupPurchaseChange[] = [];
     let cursor = after;
     let scanned = 0;
     for (;;) {
       const size = Math.min(readSize, maxScan - scanned + 1);
-      const { entries } = await guardStore(() => this.ledger.readLog<LoggedChange>(cursor, size));
+      const { entries } = await guardStore(() =>
+        this.ledger.readLog<LoggedChange>(cursor, size, window),
+      );
       for (const entry of entries) {
         if (changes.length === first || scanned === maxScan) {
           return { changes, endCursor: cursor, hasNextPage: true };
@@ -214,10 +242,21 @@ export class ChangeFeed {
     signal: AbortSignal,
   ): AsyncGenerator<GroupPurchaseChange, void, undefined> {
     const leave = this.tail.join();
+    const window = windowOf(filter);
     try {
       let last = after ?? (await guardStore(() => this.ledger.head())) ?? '0';
       while (!signal.aborted && !this.tail.isClosed) {
-        const entries = this.tail.entriesAfter(last) ?? (await this.readBehind(last));
+        let entries = this.tail.entriesAfter(last);
+        if (entries === undefined) {
+          const behind = await this.readBehind(last, window);
+          entries = behind.entries;
+          // Nothing of the window between `last` and `upTo`: continue from there.
+          if (entries.length === 0 && behind.upTo !== undefined) {
+            if (compareCursors(behind.upTo, last) > 0) last = behind.upTo;
+            else await this.tail.waitForMore(signal);
+            continue;
+          }
+        }
         if (entries.length === 0) {
           await this.tail.waitForMore(signal);
           continue;
@@ -234,10 +273,20 @@ export class ChangeFeed {
     }
   }
 
-  /** A follower behind the shared window reads the next page of the log itself. */
-  private async readBehind(last: string): Promise<ReadonlyArray<LedgerLogEntry<LoggedChange>>> {
+  /**
+   * A follower behind the shared window reads the next page of the log itself. With a time
+   * window, through the log's index on `at`: then a short page means no entry of the window
+   * lies between `last` and `upTo`, the head read before the page (an entry logged after that
+   * read has a later cursor), so the follower may go on from `upTo` without reading the rest.
+   */
+  private async readBehind(
+    last: string,
+    window: LogWindow | undefined,
+  ): Promise<{ entries: ReadonlyArray<LedgerLogEntry<LoggedChange>>; upTo?: string }> {
+    const readSize = this.options.readSize ?? 200;
+    const head = window ? await guardStore(() => this.ledger.head()) : undefined;
     const { entries, expired: gone } = await guardStore(() =>
-      this.ledger.readLog<LoggedChange>(last, this.options.readSize ?? 200),
+      this.ledger.readLog<LoggedChange>(last, readSize, window),
     );
     if (gone) {
       throw new ServiceError(
@@ -248,7 +297,7 @@ export class ChangeFeed {
         },
       );
     }
-    return entries;
+    return entries.length < readSize && head !== undefined ? { entries, upTo: head } : { entries };
   }
 }
 
@@ -258,7 +307,8 @@ export function matches(change: GroupPurchaseChange, filter: ChangeFilter | null
   if (filter.purchaseIds?.length && !filter.purchaseIds.includes(purchase.purchaseId)) return false;
   if (filter.merchantId && purchase.merchantId !== filter.merchantId) return false;
   if (filter.statuses?.length && !filter.statuses.includes(purchase.status)) return false;
-  return true;
+  const window = windowOf(filter);
+  return window === undefined || inWindow(Date.parse(change.receivedAt), window);
 }
 
 function expired(cursor: string, retentionMs: number): CursorProblem {

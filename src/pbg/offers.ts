@@ -40,17 +40,68 @@ export interface PurchaseOfferInput {
   inventoryState?: InventoryState | null;
 }
 
+/**
+ * Optional offer fields set once for every purchase (PayByGroup's purchase_create section: they
+ * "may be set universally and will apply to all purchases unless overridden"). A purchase's own
+ * offer overrides each field it sets; a field neither sets is left out of the answer.
+ */
+export interface PurchaseOfferDefaults {
+  name: string | null;
+  description: string | null;
+  linkUrl: string | null;
+  merchantOrgEmail: string | null;
+  /** ISO-8601 instant of the last set. */
+  updatedAt: string;
+}
+
+/** Every field replaces the stored default; absent or null = no default for that field. */
+export interface PurchaseOfferDefaultsInput {
+  name?: string | null;
+  description?: string | null;
+  linkUrl?: string | null;
+  merchantOrgEmail?: string | null;
+}
+
+/** The optional fields an answer carries: the offer's own where set, else the default. */
+export type OfferTexts = Pick<
+  PurchaseOffer,
+  'name' | 'description' | 'linkUrl' | 'merchantOrgEmail'
+>;
+
 const NAMESPACE = 'offers';
+/** The defaults live beside the offers, under a key no purchase id can take (ids are trimmed). */
+const DEFAULTS_NAMESPACE = 'offer-defaults';
+const DEFAULTS_KEY = 'merchant';
 const MAX_TEXT = 2000;
 
 export class OfferCatalog {
   private readonly offers;
+  private readonly defaults;
 
   constructor(
     store: Store,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.offers = store.namespace<PurchaseOffer>(NAMESPACE);
+    this.defaults = store.namespace<PurchaseOfferDefaults>(DEFAULTS_NAMESPACE);
+  }
+
+  /** The merchant-wide defaults; undefined until they are first set. */
+  getDefaults(): Promise<PurchaseOfferDefaults | undefined> {
+    return guardStore(() => this.defaults.get(DEFAULTS_KEY));
+  }
+
+  /** Validates (as an offer's own fields) and replaces the defaults. */
+  async setDefaults(input: PurchaseOfferDefaultsInput): Promise<PurchaseOfferDefaults> {
+    const defaults: PurchaseOfferDefaults = {
+      name: text(input.name, 'name'),
+      description: text(input.description, 'description'),
+      linkUrl: httpUrl(input.linkUrl, 'linkUrl'),
+      merchantOrgEmail: email(input.merchantOrgEmail),
+      updatedAt: this.now().toISOString(),
+    };
+    await guardStore(() => this.defaults.set(DEFAULTS_KEY, defaults));
+    return defaults;
   }
 
   get(purchaseId: string): Promise<PurchaseOffer | undefined> {
@@ -145,4 +196,17 @@ function email(value: string | null | undefined): string | null {
 
 function invalid(field: string[], message: string): ServiceError {
   return new ServiceError(ErrorCode.BAD_USER_INPUT, message, { details: { field } });
+}
+
+/** Field by field: the offer's own value where it has one, else the default's. */
+export function withDefaults(
+  offer: OfferTexts,
+  defaults: PurchaseOfferDefaults | undefined,
+): OfferTexts {
+  return {
+    name: offer.name ?? defaults?.name ?? null,
+    description: offer.description ?? defaults?.description ?? null,
+    linkUrl: offer.linkUrl ?? defaults?.linkUrl ?? null,
+    merchantOrgEmail: offer.merchantOrgEmail ?? defaults?.merchantOrgEmail ?? null,
+  };
 }

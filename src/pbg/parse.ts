@@ -82,6 +82,30 @@ export function readGroupPurchase(
 }
 
 /**
+ * Which PayByGroup field each record field is read from (readGroupPurchase): an observation
+ * that does not carry that field says nothing about it (see purchase-state.ts).
+ */
+export const SOURCE_FIELDS = {
+  merchantId: 'merchant_id',
+  inventoryId: 'inventory_id',
+  status: 'status',
+  rawStatus: 'status',
+  name: 'purchase_name',
+  description: 'purchase_description',
+  linkUrl: 'purchase_link_url',
+  imageUrl: 'purchase_image_url',
+  merchantOrgEmail: 'merchant_org_email',
+  purchaseCost: 'purchase_cost',
+  costPerPerson: 'cost_per_person',
+  numPeople: 'num_people',
+  commitDeadline: 'commit_deadline',
+  createdAt: 'created_at',
+} as const satisfies Record<
+  Exclude<keyof GroupPurchaseRecord, 'purchaseId' | 'attributes'>,
+  string
+>;
+
+/**
  * Reads the fields of one purchase. Absent and null both mean "PBG did not say" → null without
  * a warning; a present value that cannot be read → null with one.
  */

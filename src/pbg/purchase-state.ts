@@ -12,6 +12,7 @@ import {
 } from '../store/index.js';
 import { isBackwards, isFinal, STATUS_AFTER_ACTION } from './lifecycle.js';
 import { purchaseObjectProblem } from './limits.js';
+import { SOURCE_FIELDS } from './parse.js';
 import {
   GroupPurchaseChangeSource as Source,
   GroupPurchaseStatus,
@@ -361,12 +362,13 @@ interface DecisionContext {
 
 function decide(
   stored: LedgerState<StoredState> | undefined,
-  record: GroupPurchaseRecord,
+  observed: GroupPurchaseRecord,
   { source, options, receivedAt, isOurs }: DecisionContext,
 ): { outcome: Observed; write?: LedgerWrite<StoredState> } {
-  const problem = options.withinLimits ? undefined : purchaseObjectProblem(record.attributes);
+  const problem = options.withinLimits ? undefined : purchaseObjectProblem(observed.attributes);
   if (problem !== undefined) return { outcome: { kind: 'refused', reason: problem } };
   const previous = stored?.value.record;
+  const record = previous ? mergeObserved(previous, observed) : observed;
   if (previous && sameAttributes(previous.attributes, record.attributes)) {
     return { outcome: { kind: 'repeat', current: previous } };
   }
@@ -395,9 +397,40 @@ function decide(
       value,
       open: !isFinal(record.status) && isOurs(record),
       log: logged,
+      // The log's time index selects on this (receivedAfter / receivedBefore): when this service
+      // learned of the change, not when PayByGroup says it happened.
+      at: Date.parse(receivedAt),
       text: storedTexts(value, logged),
     },
   };
+}
+
+/**
+ * An observation laid over the stored state. A push may carry only some of a purchase's fields
+ * (PayByGroup's own example carries purchase_id, status, purchase_name, …) while a read carries
+ * all of them: a field the observation does not carry was *not observed*, not removed. So it
+ * keeps the last value seen for it, and it is neither a change nor a reason for one. Without
+ * this, a partial push and the next full read disagreed on every field the push lacked, and each
+ * published a change (a reconciliation sweep every interval, for nothing).
+ *
+ * A field the observation carries, even as null, is observed. Key order: the stored state's,
+ * then fields seen for the first time (sameAttributes ignores the order anyway).
+ */
+function mergeObserved(
+  previous: GroupPurchaseRecord,
+  observed: GroupPurchaseRecord,
+): GroupPurchaseRecord {
+  const carried = observed.attributes;
+  const merged: GroupPurchaseRecord = {
+    ...observed,
+    attributes: { ...previous.attributes, ...carried },
+  };
+  for (const [field, key] of Object.entries(SOURCE_FIELDS)) {
+    if (!(key in carried))
+      (merged as unknown as Record<string, unknown>)[field] =
+        previous[field as keyof GroupPurchaseRecord];
+  }
+  return merged;
 }
 
 /** A change as its log entry keeps it: the cursor and event id are the log's to give. */
