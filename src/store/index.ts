@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Backend } from './backend.js';
 import type { Ledger, LedgerCommitResult, LedgerWrite } from './ledger.js';
 import { createMemoryBackend } from './memory.js';
+import { openPostgresBackend } from './postgres.js';
 import { openRedisBackend } from './redis.js';
 import { openSqliteBackend } from './sqlite.js';
 import { parseStoreUrl } from './url.js';
@@ -96,12 +97,18 @@ export interface OpenStoreOptions {
    * @default 5000
    */
   redisReadyTimeoutMs?: number;
+  /**
+   * Connections the PostgreSQL store's pool keeps open at most.
+   * @default 10
+   */
+  postgresPoolMax?: number;
 }
 
 /**
  * Opens the store a STORE_URL names: `memory://`, `sqlite:<path>` / `sqlite://<path>` (relative
- * to the working directory; parent directories are created), or `redis://…` / `rediss://…`.
- * Throws, naming STORE_URL and the accepted forms, for anything else.
+ * to the working directory; parent directories are created), `redis://…` / `rediss://…`, or
+ * `postgres://…` / `postgresql://…` (its schema created or migrated first). Throws, naming
+ * STORE_URL and the accepted forms, for anything else.
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const logger = options.logger ?? silentLogger;
@@ -121,6 +128,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     case 'redis':
       backend = await openRedisBackend(location.url, {
         readyTimeoutMs: options.redisReadyTimeoutMs,
+        logger,
+      });
+      break;
+    case 'postgres':
+      backend = await openPostgresBackend(location.url, {
+        poolMax: options.postgresPoolMax,
         logger,
       });
       break;
