@@ -20,7 +20,7 @@ import { credentialsOf, Redactor, upstreamSecretsOf } from './redact.js';
 import type { ChillrSimulator } from './sandbox/chillr/index.js';
 import type { PbgSimulator } from './sandbox/pbg/index.js';
 import type { Services } from './services.js';
-import { openStore, type Store } from './store/index.js';
+import { openStore, parseStoreUrl, type Store } from './store/index.js';
 import { UpstreamGuard } from './upstream/guard.js';
 
 export interface AppOptions {
@@ -86,7 +86,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger,
       closers,
     );
-    const events = await createEventBus({ redisUrl: config.redisUrl, logger });
+    const events = await createEventBus({
+      redisUrl: config.redisUrl,
+      postgresUrl: parseStoreUrl(config.storeUrl).kind === 'postgres' ? config.storeUrl : undefined,
+      logger,
+    });
     closers.add(events.close);
 
     // Flushed on close (closers run in reverse): after the server drained, before the store goes.
@@ -203,7 +207,7 @@ async function openTheStore(
   logger: Logger,
   closers: Closers,
 ): Promise<Store> {
-  const opened = await openStore(config.storeUrl, { logger });
+  const opened = await openStore(config.storeUrl, { logger, postgresPoolMax: config.pgPoolMax });
   closers.add(() => opened.close());
   const wrapped = options.wrapStore?.(opened) ?? opened;
   return config.otel.endpoint ? tracedStore(wrapped, telemetry.tracing.tracer) : wrapped;

@@ -20,7 +20,13 @@ async function main(): Promise<void> {
     level: config.logLevel,
     redactor: new Redactor(credentialsOf(config)),
   });
-  const app = await startApp(config, { logger });
+  // A store that refuses this release (a schema migrated by a newer one) is a configuration
+  // error too: exit 78 like the others, so a supervisor does not restart it in a loop.
+  const app = await startApp(config, { logger }).catch((error: unknown) => {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  });
 
   let stopping = false;
   const stop = (signal: string) => {
