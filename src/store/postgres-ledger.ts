@@ -61,6 +61,11 @@ export async function inTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A connection lost between two statements (PostgreSQL crashed or restarted) is reported as
+  // an 'error' event on the client, not as a rejection — pg's pool listens only to idle clients,
+  // and an unheard 'error' would end the process. The next statement then rejects.
+  const lost = () => (broken = true);
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -74,6 +79,7 @@ export async function inTransaction<T>(
     }
     throw error;
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }

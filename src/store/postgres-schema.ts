@@ -63,6 +63,8 @@ const MIGRATION_LOCK = 0x7061796d656e7473n;
  */
 export async function migrate(pool: Pool, description: string): Promise<number> {
   const client = await pool.connect();
+  const lost = () => undefined; // reported by the next statement's rejection (see inTransaction)
+  client.on('error', lost);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
     try {
@@ -71,6 +73,7 @@ export async function migrate(pool: Pool, description: string): Promise<number> 
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]);
     }
   } finally {
+    client.off('error', lost);
     client.release();
   }
 }
