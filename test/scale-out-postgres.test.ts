@@ -16,6 +16,7 @@ import {
   TEST_SECRETS,
   type TestApp,
 } from './helpers/app.js';
+import { GateProxy } from './helpers/gate-proxy.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { connectWs, push, subscribe, untilLive, type Live } from './helpers/ws.js';
 
@@ -34,6 +35,8 @@ describe.skipIf(skip !== undefined)(
   () => {
     let postgres: PostgresServer;
     let sim: ChillrSimulator;
+    /** Between the instances and Chillr: counts and holds requests. */
+    let chillr: GateProxy;
     let a: TestApp;
     let b: TestApp;
     let clientA: Client;
@@ -47,9 +50,10 @@ describe.skipIf(skip !== undefined)(
     beforeAll(async () => {
       postgres = await startPostgres();
       sim = await startTestChillr();
+      chillr = await GateProxy.start(sim.url);
       const env = {
         STORE_URL: await postgres.createDatabase(),
-        CHILLR_BASE_URL: sim.url,
+        CHILLR_BASE_URL: chillr.url,
         PG_POOL_MAX: '5',
         PBG_CACHE_TTL_MS: '60000',
       };
@@ -60,12 +64,14 @@ describe.skipIf(skip !== undefined)(
     afterAll(async () => {
       await Promise.all([clientA?.dispose(), clientB?.dispose()]);
       await Promise.all([a?.close(), b?.close()]);
+      await chillr?.close();
       await sim?.close();
       await postgres?.close();
     });
     beforeEach(() => sim.resetCalls());
     afterEach(() => {
       for (const live of lives.splice(0)) live.stop();
+      chillr.reset();
     });
 
     const batchInput = (name: string, idempotencyKey: string) => ({
@@ -207,5 +213,36 @@ describe.skipIf(skip !== undefined)(
       }
       expect(refused.length).toBeGreaterThanOrEqual(5);
     }, 90_000);
+
+    it('should answer one batch id for a create Chillr accepted just before PostgreSQL crashed, acting once', async () => {
+      const input = batchInput('Crash after accept', `pg-crash-${randomUUID()}`);
+      const create = (app: TestApp) => app.gql(CreateCollectBatchDocument, { input });
+      const batchIdOf = (answer: Awaited<ReturnType<typeof create>>) =>
+        answer.data?.createCollectBatch.batch?.id ?? answer.data?.createCollectBatch.batchId;
+      // Chillr acts on the create; its answer is held while PostgreSQL crashes.
+      const gate = chillr.hold('/api/v5/collect', { times: 1, answerFirst: true });
+      const first = create(a);
+      await gate.arrived();
+      expect(sim.calls.collect).toBe(1);
+      await postgres.crash();
+      gate.release();
+      const firstAnswer = await first;
+      const duringOutage = await Promise.all([create(a), create(b)]);
+      await postgres.start();
+      const afterRecovery = await Promise.all([create(a), create(b), create(a), create(b)]);
+
+      expect(sim.calls.collect).toBe(1);
+      // The first caller is told the batch Chillr made, although the store went away.
+      const id = batchIdOf(firstAnswer);
+      expect(id).toMatch(/^[0-9a-f]{24}$/);
+      // A retry while the store is away answers that id, or says the store is unavailable
+      // (try again) — never another outcome.
+      for (const answer of duringOutage) {
+        if (batchIdOf(answer) !== undefined) expect(batchIdOf(answer)).toBe(id);
+        else expect(answer.errors?.[0]?.extensions?.code).toBe('STORE_UNAVAILABLE');
+      }
+      // After recovery every retry, on either instance, answers it.
+      for (const answer of afterRecovery) expect(batchIdOf(answer)).toBe(id);
+    }, 60_000);
   },
 );
