@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
+import { silentLogger } from '../src/logger.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../src/store/index.js';
 import { commitOn } from '../src/store/postgres-ledger.js';
+import { listenToChangeLog } from '../src/store/postgres-listen.js';
 import { SCHEMA_VERSION } from '../src/store/postgres-schema.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { ROOT, spawnService } from './helpers/process.js';
@@ -201,4 +203,55 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
     expect(failure).toContain(`up to ${SCHEMA_VERSION}`);
     expect(failure).not.toContain('test-secret');
   });
+
+  it('should hear appends from another connection, and after a crash re-LISTEN and catch up', async () => {
+    const url = await server.createDatabase();
+    const writer = await openStore(url);
+    const heard: string[] = [];
+    const waiters: Array<{ cursor: string; resolve: () => void }> = [];
+    const listener = listenToChangeLog({
+      url,
+      logger: silentLogger,
+      maxBackoffMs: 200,
+      onAdvance: (cursor) => {
+        heard.push(cursor);
+        for (const w of waiters.filter((w) => w.cursor === cursor)) w.resolve();
+      },
+    });
+    const hears = (cursor: string) =>
+      heard.includes(cursor)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiters.push({ cursor, resolve }));
+    const append = async (n: number) =>
+      (await writer.ledger.commit([{ key: `k${n}`, expectedVersion: 0, value: n, open: false, log: n }]))[0];
+    try {
+      expect(await listener.ready).toBe(true);
+      expect(await append(1)).toMatchObject({ cursor: '1' });
+      await hears('1');
+      await server.crash();
+      await server.start();
+      // Appended while the listener may still be reconnecting: it hears it either through the
+      // notification (listening again) or through the head it reads after re-LISTENing.
+      const appended = await appendWhenBack(() => append(2));
+      expect(appended).toMatchObject({ cursor: '2' });
+      await hears('2');
+      // Listening again: a later append is notified.
+      expect(await append(3)).toMatchObject({ cursor: '3' });
+      await hears('3');
+    } finally {
+      await listener.close();
+      await writer.close();
+    }
+  }, 60_000);
 });
+
+/** `work`, retried while the pool still hands out connections the crash broke. */
+async function appendWhenBack<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= 20) throw error;
+    }
+  }
+}
