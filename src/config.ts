@@ -502,7 +502,8 @@ class Reader {
 
   storeUrl(name: string, fallback: string): string {
     const raw = this.string(name) ?? fallback;
-    if (/^(memory:\/\/|sqlite:(\/\/)?.+|rediss?:\/\/.+|postgres(ql)?:\/\/.+)$/.test(raw)) return raw;
+    if (/^(memory:\/\/|sqlite:(\/\/)?.+|rediss?:\/\/.+|postgres(ql)?:\/\/.+)$/.test(raw))
+      return raw;
     this.problems.push(
       `${name} must be memory://, sqlite:<path> (e.g. sqlite:data/payments.db), redis://host:port or postgres://user:password@host:port/database; got ${JSON.stringify(redactUrl(raw))}.`,
     );

@@ -5,7 +5,6 @@ import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
 import {
   CollectBatchDocument,
   CreateCollectBatchDocument,
-  GroupPurchaseChangedDocument,
   GroupPurchaseChangesDocument,
   type GroupPurchaseChangedSubscription,
 } from './generated/graphql.js';

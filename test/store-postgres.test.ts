@@ -194,9 +194,7 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
       PORT: '0',
       CHILLR_SANDBOX_PORT: '0',
       PBG_SANDBOX_PORT: '0',
-    }).catch(
-      (error: Error) => error.message,
-    );
+    }).catch((error: Error) => error.message);
     const failure = await service;
     expect(failure).toMatch(/exited \(78\)/);
     expect(failure).toContain(`version ${newer}`);
@@ -223,7 +221,11 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
         ? Promise.resolve()
         : new Promise<void>((resolve) => waiters.push({ cursor, resolve }));
     const append = async (n: number) =>
-      (await writer.ledger.commit([{ key: `k${n}`, expectedVersion: 0, value: n, open: false, log: n }]))[0];
+      (
+        await writer.ledger.commit([
+          { key: `k${n}`, expectedVersion: 0, value: n, open: false, log: n },
+        ])
+      )[0];
     try {
       expect(await listener.ready).toBe(true);
       expect(await append(1)).toMatchObject({ cursor: '1' });

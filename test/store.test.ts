@@ -242,7 +242,12 @@ describe('store URLs', () => {
 
   it('should reject URLs that are close to valid but incomplete', async () => {
     const incomplete = ['', 'memory', 'sqlite:', 'sqlite://', 'redis://', 'data/payments.db'];
-    for (const url of [...incomplete, 'postgres://', 'postgres://db.internal', 'postgresql://u@h/']) {
+    for (const url of [
+      ...incomplete,
+      'postgres://',
+      'postgres://db.internal',
+      'postgresql://u@h/',
+    ]) {
       await expect(openStore(url), url).rejects.toThrow(/STORE_URL/);
     }
   });
@@ -252,7 +257,9 @@ describe('store URLs', () => {
     expect(redactUrl('rediss://svc:s3cret@cache:6380')).toBe('rediss://svc@cache:6380');
     expect(redactUrl('redis://cache:6379')).toBe('redis://cache:6379');
     expect(redactUrl('not a url //u:p@x')).toBe('not a url //u@x');
-    expect(redactUrl('postgres://app:s3cret@db:5432/payments')).toBe('postgres://app@db:5432/payments');
+    expect(redactUrl('postgres://app:s3cret@db:5432/payments')).toBe(
+      'postgres://app@db:5432/payments',
+    );
     expect(redactUrl('postgresql://app@db/payments?password=s3cret&sslmode=require')).toBe(
       'postgresql://app@db/payments?sslmode=require',
     );

@@ -37,7 +37,8 @@ export interface EventBusOptions {
 export async function createEventBus(
   options: EventBusOptions,
 ): Promise<{ bus: EventBus; close: () => Promise<void> }> {
-  if (!options.redisUrl && options.postgresUrl) return postgresBus(options.postgresUrl, options.logger);
+  if (!options.redisUrl && options.postgresUrl)
+    return postgresBus(options.postgresUrl, options.logger);
   if (!options.redisUrl) return { bus: createPubSub(), close: async () => undefined };
   // A subscribed ioredis connection can only (un)subscribe, so publishing needs its own.
   const connect = () => {

@@ -159,7 +159,9 @@ export async function commitOn(
       checkedAt,
       cursor: cursor ?? state?.cursor ?? null,
     });
-    out.push(cursor ? { ok: true, version: version + 1, cursor } : { ok: true, version: version + 1 });
+    out.push(
+      cursor ? { ok: true, version: version + 1, cursor } : { ok: true, version: version + 1 },
+    );
   }
   if (log.seqs.length > 0) await client.query(SQL.append, [log.seqs, log.ats, log.values]);
   if (touched.size > 0) await client.query(SQL.put, putParams(touched));

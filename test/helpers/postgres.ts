@@ -67,7 +67,16 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     '-c max_connections=200',
   ].join(' ');
   const start = () =>
-    pgCommand(asRoot, 'pg_ctl', ['-D', data, '-l', path.join(dir, 'log'), '-o', settings, '-w', 'start']);
+    pgCommand(asRoot, 'pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      path.join(dir, 'log'),
+      '-o',
+      settings,
+      '-w',
+      'start',
+    ]);
   await start();
   const url = `postgres://postgres:test-secret@127.0.0.1:${port}/postgres`;
   let databases = 0;
