@@ -33,6 +33,9 @@ export interface PostgresBackendOptions {
   logger: Logger;
 }
 
+/** Longest a transaction may sit idle (no statement running) before the server aborts it. */
+const IDLE_IN_TRANSACTION_MS = 30_000;
+
 /**
  * A store in one PostgreSQL database, shared by every instance pointed at it: keyv namespaces
  * in the `keyv` table, the ledger in its own tables (postgres-ledger.ts), the schema migrated
@@ -50,6 +53,10 @@ export async function openPostgresBackend(
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     application_name: 'payments-subgraph',
+    keepAlive: true,
+    // A transaction left open by an instance that froze or lost its network mid-commit would
+    // hold the change log's head lock (every ledger commit waits for it): the server ends it.
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
   });
   // An idle connection that PostgreSQL drops (a restart, a crash) is reported here; without a
   // listener it would end the process. The pool replaces it on the next request.
