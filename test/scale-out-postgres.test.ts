@@ -243,5 +243,11 @@ describe.skipIf(skip !== undefined)(
       // After recovery every retry, on either instance, answers it.
       for (const answer of afterRecovery) expect(batchIdOf(answer)).toBe(id);
     }, 60_000);
+
+    it('should never write the database password to a log line, through crashes included', () => {
+      const lines = [...a.logs, ...b.logs];
+      expect(lines.some((line) => line.includes('PostgreSQL connection lost'))).toBe(true);
+      expect(lines.filter((line) => line.includes('test-secret'))).toEqual([]);
+    });
   },
 );
