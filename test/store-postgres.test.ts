@@ -148,6 +148,31 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
     expect(pages).toBeGreaterThan(10);
   }, 120_000);
 
+  it('should keep nothing of a writeTogether whose transaction fails after its ledger write', async () => {
+    const store = await openStore(await server.createDatabase());
+    try {
+      // The ledger write runs first in the transaction; the keyv row after it is refused by
+      // PostgreSQL (text cannot hold NUL), which rolls the whole transaction back.
+      const attempt = store.writeTogether({
+        ledger: [{ key: 'p', expectedVersion: 0, value: { n: 1 }, open: true, log: { n: 1 } }],
+        keys: [{ namespace: 'batches', key: 'bad\u0000key', value: { id: 'b1' } }],
+      });
+      await expect(attempt).rejects.toThrow();
+      expect((await store.ledger.getMany(['p'])).size).toBe(0);
+      expect((await store.ledger.readLog(undefined, 10)).entries).toEqual([]);
+      expect(await store.ledger.head()).toBeUndefined();
+      // And the same writes without the bad key commit together.
+      const [result] = await store.writeTogether({
+        ledger: [{ key: 'p', expectedVersion: 0, value: { n: 1 }, open: true, log: { n: 1 } }],
+        keys: [{ namespace: 'batches', key: 'good', value: { id: 'b1' } }],
+      });
+      expect(result).toEqual({ ok: true, version: 1, cursor: '1' });
+      expect(await store.namespace('batches').get('good')).toEqual({ id: 'b1' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('should migrate once when several instances open a fresh database at the same moment', async () => {
     const url = await server.createDatabase();
     const stores = await Promise.all(Array.from({ length: 5 }, () => openStore(url)));
