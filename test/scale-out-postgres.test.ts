@@ -2,16 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChillrSimulator } from '../src/sandbox/chillr/index.js';
+import type { PbgSimulator } from '../src/sandbox/pbg/index.js';
 import {
   CollectBatchDocument,
   CreateCollectBatchDocument,
   GroupPurchaseChangesDocument,
+  PerformPurchaseActionDocument,
   type GroupPurchaseChangedSubscription,
 } from './generated/graphql.js';
 import {
   isoDateInDays,
   startTestApp,
   startTestChillr,
+  startTestPbg,
   TEST_SECRETS,
   type TestApp,
 } from './helpers/app.js';
@@ -36,6 +39,9 @@ describe.skipIf(skip !== undefined)(
     let sim: ChillrSimulator;
     /** Between the instances and Chillr: counts and holds requests. */
     let chillr: GateProxy;
+    /** One PayByGroup simulator for both instances, behind its own proxy. */
+    let pbgSim: PbgSimulator;
+    let pbg: GateProxy;
     let a: TestApp;
     let b: TestApp;
     let clientA: Client;
@@ -50,9 +56,14 @@ describe.skipIf(skip !== undefined)(
       postgres = await startPostgres();
       sim = await startTestChillr();
       chillr = await GateProxy.start(sim.url);
+      pbgSim = await startTestPbg();
+      pbg = await GateProxy.start(pbgSim.url);
       const env = {
         STORE_URL: await postgres.createDatabase(),
         CHILLR_BASE_URL: chillr.url,
+        PBG_BASE_URL: pbg.url,
+        PBG_MERCHANT_ID: 'ABC',
+        PBG_RECONCILE_INTERVAL_MS: '0',
         PG_POOL_MAX: '5',
         PBG_CACHE_TTL_MS: '60000',
       };
@@ -64,13 +75,16 @@ describe.skipIf(skip !== undefined)(
       await Promise.all([clientA?.dispose(), clientB?.dispose()]);
       await Promise.all([a?.close(), b?.close()]);
       await chillr?.close();
+      await pbg?.close();
       await sim?.close();
+      await pbgSim?.close();
       await postgres?.close();
     });
     beforeEach(() => sim.resetCalls());
     afterEach(() => {
       for (const live of lives.splice(0)) live.stop();
       chillr.reset();
+      pbg.reset();
     });
 
     const batchInput = (name: string, idempotencyKey: string) => ({
@@ -242,6 +256,36 @@ describe.skipIf(skip !== undefined)(
       }
       // After recovery every retry, on either instance, answers it.
       for (const answer of afterRecovery) expect(batchIdOf(answer)).toBe(id);
+    }, 60_000);
+
+    it('should answer accepted for a COLLECT_FUNDS PayByGroup applied just before PostgreSQL crashed, acting once', async () => {
+      const input = {
+        purchaseId: 'ABC_98765',
+        action: 'COLLECT_FUNDS',
+        idempotencyKey: `pg-collect-${randomUUID()}`,
+      } as const;
+      const act = (app: TestApp) => app.gql(PerformPurchaseActionDocument, { input });
+      const actionsBefore = pbgSim.calls.action;
+      // PayByGroup applies the action; its answer is held while PostgreSQL crashes.
+      const gate = pbg.hold('/api/purchase_action.json', { times: 1, answerFirst: true });
+      const first = act(a);
+      await gate.arrived();
+      await postgres.crash();
+      gate.release();
+      const firstAnswer = await first;
+      await postgres.start();
+      const retries = await Promise.all([act(a), act(b), act(a), act(b)]);
+
+      expect(pbgSim.calls.action - actionsBefore).toBe(1);
+      expect(firstAnswer.data?.performPurchaseAction.accepted).toBe(true);
+      for (const retry of retries) {
+        const code = retry.errors?.[0]?.extensions?.code;
+        // Never "rejected" for money that moved: accepted, or not known yet.
+        expect(code).not.toBe('ACTION_REJECTED');
+        expect(retry.data?.performPurchaseAction?.userErrors ?? []).toEqual([]);
+        if (code === undefined) expect(retry.data?.performPurchaseAction.accepted).toBe(true);
+        else expect(['UPSTREAM_OUTCOME_UNKNOWN', 'STORE_UNAVAILABLE']).toContain(code);
+      }
     }, 60_000);
 
     it('should never write the database password to a log line, through crashes included', () => {
