@@ -14,13 +14,19 @@ import { connectWs, push, subscribe, untilLive } from './helpers/ws.js';
 
 /**
  * Three service processes (`node dist/src/main.js`) on one PostgreSQL, no Redis, behind a real
- * nginx; one of them is killed with SIGKILL while PayByGroup's pushes arrive through nginx.
+ * nginx; one of them is killed with SIGKILL while PayByGroup's pushes arrive through nginx and
+ * the processes append to the log at once. A subscriber on each surviving process, and one
+ * resuming from a cursor, see the same log in the same order.
  */
 
 const auth = TEST_SECRETS.PBG_MERCHANT_AUTH;
 const skip = postgresSkipReason() ?? nginxSkipReason();
 const SUBSCRIPTION = `subscription($ids: [ID!], $merchant: String) {
   groupPurchaseChanged(filter: { purchaseIds: $ids, merchantId: $merchant }) {
+    eventId purchase { purchaseId } } }`;
+
+const RESUME = `subscription($after: String) {
+  groupPurchaseChanged(filter: { merchantId: "LOAD" }, after: $after) {
     eventId purchase { purchaseId } } }`;
 
 /** The balancer as the ws helpers see an instance: something with a URL to push to. */
@@ -68,7 +74,7 @@ describe.skipIf(skip !== undefined)(
       live.stop();
     });
 
-    it('should keep every acknowledged push when one process is killed -9 under load', async () => {
+    it('should keep every acknowledged push when one process is killed -9 under load, one log order on every subscriber', async () => {
       // A subscriber on a process that survives hears everything, whoever stored it.
       const survivor = connectWs(processes[0]!.url);
       clients.push(survivor);
@@ -76,6 +82,13 @@ describe.skipIf(skip !== undefined)(
         merchant: 'LOAD',
       });
       await untilLive(survivor, asApp(nginx.url));
+      // And one on another process that survives: both hear the same log in the same order.
+      const other = connectWs(processes[1]!.url);
+      clients.push(other);
+      const otherLive = subscribe<GroupPurchaseChangedSubscription>(other, SUBSCRIPTION, {
+        merchant: 'LOAD',
+      });
+      await untilLive(other, asApp(nginx.url));
 
       const acknowledged: string[] = [];
       const refused: string[] = [];
@@ -115,6 +128,17 @@ describe.skipIf(skip !== undefined)(
       const deliveredIds = new Set(delivered.map((e) => e.purchase.purchaseId));
       expect(acknowledged.filter((id) => !deliveredIds.has(id))).toEqual([]);
       expect(new Set(delivered.map((e) => e.eventId)).size).toBe(delivered.length);
+      const cursors = delivered.map((e) => e.eventId);
+      await otherLive.waitFor(delivered.length, 30_000);
+      expect(otherLive.events.map((e) => e.groupPurchaseChanged.eventId)).toEqual(cursors);
+      // A subscriber resuming on the second process after the 50th change gets exactly the rest.
+      const resumer = subscribe<GroupPurchaseChangedSubscription>(other, RESUME, {
+        after: cursors[49],
+      });
+      const rest = await resumer.waitFor(cursors.length - 50, 30_000);
+      expect(rest.map((e) => e.groupPurchaseChanged.eventId)).toEqual(cursors.slice(50));
+      resumer.stop();
+      otherLive.stop();
 
       // And the log, paged through nginx, holds every acknowledged push.
       const logged = new Set<string>();
