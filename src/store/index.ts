@@ -19,7 +19,7 @@ export type {
 } from './ledger.js';
 export { compareCursors } from './ledger.js';
 
-/** Keyv namespaces over one backend: memory, a SQLite file, or Redis. */
+/** Keyv namespaces over one backend: memory, a SQLite file, Redis, or PostgreSQL. */
 export interface Store {
   /**
    * A keyv instance for one namespace ('batches', 'idempotency', 'batch-status', 'offers',
@@ -32,8 +32,9 @@ export interface Store {
   namespace<T>(name: string): Keyv<T>;
   /**
    * Atomic create-if-absent: stores `value` under namespace+key only if no unexpired value is
-   * there; true if this call stored it. Atomic across processes for SQLite and Redis, and within
-   * the process for memory. The value is then readable through `namespace(ns).get(key)`.
+   * there; true if this call stored it. Atomic across processes for SQLite, Redis and
+   * PostgreSQL, and within the process for memory. The value is then readable through
+   * `namespace(ns).get(key)`.
    * `value` must be JSON-like (not undefined, a function or a symbol); `ttlMs` > 0 if given.
    */
   setIfAbsent(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<boolean>;
