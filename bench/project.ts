@@ -12,8 +12,10 @@ import { BENCH_CREDENTIALS, ROUTER_HEADER, ROUTER_SECRET } from './wire.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ProjectOptions {
-  /** `sqlite` (the default store, a file in `dir`) or `memory`. */
-  store: 'sqlite' | 'memory';
+  /** `sqlite` (the default store, a file in `dir`), `memory`, or `postgres` (at `storeUrl`). */
+  store: 'sqlite' | 'memory' | 'postgres';
+  /** STORE_URL of the `postgres` store. */
+  storeUrl?: string;
   /** A scratch directory: the SQLite file and the log go there. */
   dir: string;
   upstreams: UpstreamsReady;
@@ -47,7 +49,11 @@ export interface ProjectProcess {
  */
 function projectEnv(options: ProjectOptions, port: number): Record<string, string> {
   const storeUrl =
-    options.store === 'memory' ? 'memory://' : `sqlite:${join(options.dir, 'payments.db')}`;
+    options.store === 'memory'
+      ? 'memory://'
+      : options.store === 'postgres'
+        ? (options.storeUrl ?? '')
+        : `sqlite:${join(options.dir, 'payments.db')}`;
   return {
     PATH: process.env.PATH ?? '',
     NODE_ENV: 'production',

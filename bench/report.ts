@@ -16,6 +16,8 @@ export interface BenchResults {
   /** Size of the project's graphql-ws `next` frame that W sends too. */
   fanoutFrameBytes?: number;
   bulk?: BulkResult;
+  /** The bulk row on PostgreSQL, when PostgreSQL is installed. */
+  bulkPostgres?: BulkResult;
   create?: CreateResult;
   /** Sections that failed, with the error (their rows are missing). */
   failures: string[];
@@ -125,9 +127,9 @@ function fanoutTable(fanout: FanoutResult[]): string {
   );
 }
 
-function writesTable(bulk: BulkResult | undefined, create: CreateResult | undefined): string {
+function writesTable(bulks: BulkResult[], create: CreateResult | undefined): string {
   const rows: string[][] = [];
-  if (bulk) {
+  for (const bulk of bulks) {
     rows.push([
       bulk.label,
       `${ms(bulk.answerMs)} ms to {"result": true}${bulk.acknowledged ? '' : ' (NOT acknowledged)'}; worst /healthz ${ms(bulk.worstHealthzMs)} ms`,
@@ -159,8 +161,9 @@ export function render(results: BenchResults): string {
     const frame = `every delivery is a ${results.fanoutFrameBytes} byte graphql-ws "next" frame (W sends the project's own)`;
     parts.push(`\nFan-out vs W; ${frame}\n${fanoutTable(results.fanout)}`);
   }
-  if (results.bulk || results.create) {
-    parts.push(`\nWrites\n${writesTable(results.bulk, results.create)}`);
+  const bulks = [results.bulk, results.bulkPostgres].filter((b): b is BulkResult => !!b);
+  if (bulks.length > 0 || results.create) {
+    parts.push(`\nWrites\n${writesTable(bulks, results.create)}`);
   }
   return parts.join('\n');
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { parseOptions, type BenchOptions } from './args.js';
 import type { LFixtures } from './baselines/l.js';
 import { startChild, type BenchChild } from './ipc.js';
+import { startBenchPostgres, type BenchPostgres } from './postgres.js';
 import { ROOT, startProject, type ProjectProcess } from './project.js';
 import { machine, render, type BenchResults } from './report.js';
 import { runBulk } from './rows/bulk.js';
@@ -32,10 +33,19 @@ interface Env {
   dir: string;
   upstreams: BenchChild<UpstreamsReady>;
   project: ProjectProcess;
+  /** The project on PostgreSQL, when PostgreSQL is installed (its rows are left out otherwise). */
+  postgres?: ProjectProcess;
   results: BenchResults;
 }
 
-async function readsSection({ options, dir, upstreams, project, results }: Env): Promise<void> {
+async function readsSection({
+  options,
+  dir,
+  upstreams,
+  project,
+  postgres,
+  results,
+}: Env): Promise<void> {
   const memory = await startProject({
     store: 'memory',
     dir,
@@ -46,7 +56,7 @@ async function readsSection({ options, dir, upstreams, project, results }: Env):
   });
   const children: Array<BenchChild<unknown>> = [];
   try {
-    const urls = { sqlite: project.url, memory: memory.url };
+    const urls = { sqlite: project.url, memory: memory.url, postgres: postgres?.url };
     const schemaFile = join(ROOT, 'schema.graphql');
     const { specs, fixtures } = await prepareReads(urls, upstreams, options, schemaFile);
     const l = await startChild<unknown>(here('./baselines/l.js'));
@@ -60,7 +70,7 @@ async function readsSection({ options, dir, upstreams, project, results }: Env):
     children.push(load);
     for (const spec of specs) {
       progress(`reads: ${spec.label}`);
-      const target = { project: urls[spec.store], l: lUrl, m: { url: mUrl, pid: m.pid } };
+      const target = { project: urls[spec.store]!, l: lUrl, m: { url: mUrl, pid: m.pid } };
       results.reads.push(await runRead(spec, target, load, upstreams, options));
     }
   } finally {
@@ -83,6 +93,24 @@ async function fanoutSection({ options, project, results }: Env): Promise<void> 
   } finally {
     await w.stop();
   }
+}
+
+/** The project on the bench's PostgreSQL server, as `startProject` starts the SQLite one. */
+function startPostgresProject(
+  database: BenchPostgres,
+  dir: string,
+  upstreams: BenchChild<UpstreamsReady>,
+  options: BenchOptions,
+): Promise<ProjectProcess> {
+  return startProject({
+    store: 'postgres',
+    storeUrl: database.url,
+    dir,
+    upstreams: upstreams.ready,
+    logLevel: options.logLevel,
+    maxBatchSize: options.customers,
+    ...(options.profile && { profileDir: options.profile }),
+  });
 }
 
 function resultsPath(options: BenchOptions, startedAt: string): string {
@@ -111,11 +139,25 @@ async function main(): Promise<number> {
     maxBatchSize: options.customers,
     ...(options.profile && { profileDir: options.profile }),
   });
-  const env: Env = { options, dir, upstreams, project, results };
+  const database = await startBenchPostgres(dir);
+  if (!database) progress('PostgreSQL 15 is not installed: its rows are left out');
+  const postgres = database
+    ? await startPostgresProject(database, dir, upstreams, options).catch((error: unknown) => {
+        failures.push(`postgres: ${(error as Error).stack ?? String(error)}`);
+        return undefined;
+      })
+    : undefined;
+  const env: Env = { options, dir, upstreams, project, postgres, results };
   const sections: Array<[string, () => Promise<unknown>]> = [
     ['reads', () => readsSection(env)],
     ['fanout', () => fanoutSection(env)],
-    ['bulk', async () => (results.bulk = await runBulk(project.url, options))],
+    [
+      'bulk',
+      async () => {
+        results.bulk = await runBulk(project.url, options);
+        if (postgres) results.bulkPostgres = await runBulk(postgres.url, options, 'PostgreSQL');
+      },
+    ],
     [
       'create',
       async () =>
@@ -137,6 +179,8 @@ async function main(): Promise<number> {
     }
   } finally {
     await project.stop();
+    await postgres?.stop();
+    await database?.stop();
     await upstreams.stop();
   }
   results.finishedAt = new Date().toISOString();

@@ -22,7 +22,7 @@ import type { ChillrSimulator } from './sandbox/chillr/index.js';
 import type { PbgSimulator } from './sandbox/pbg/index.js';
 import type { Services } from './services.js';
 import { refusalOf } from './store/durability-check.js';
-import { openStore, type Store } from './store/index.js';
+import { openStore, parseStoreUrl, type Store } from './store/index.js';
 import { UpstreamGuard } from './upstream/guard.js';
 
 export interface AppOptions {
@@ -88,7 +88,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger,
       closers,
     );
-    const events = await createEventBus({ redisUrl: config.redisUrl, logger });
+    const events = await createEventBus({
+      redisUrl: config.redisUrl,
+      postgresUrl: parseStoreUrl(config.storeUrl).kind === 'postgres' ? config.storeUrl : undefined,
+      logger,
+    });
     closers.add(events.close);
 
     const { outbox, idempotency } = await startMoneySafety(
@@ -269,7 +273,7 @@ async function openTheStore(
   logger: Logger,
   closers: Closers,
 ): Promise<Store> {
-  const opened = await openStore(config.storeUrl, { logger });
+  const opened = await openStore(config.storeUrl, { logger, postgresPoolMax: config.pgPoolMax });
   closers.add(() => opened.close());
   const refusal = await refusalOf(
     opened,

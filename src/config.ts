@@ -110,8 +110,13 @@ export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
   /** @default 'info' */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** `memory://`, `sqlite:<path>` or `redis://…`. @default 'sqlite:data/payments.db' */
+  /**
+   * `memory://`, `sqlite:<path>`, `redis://…` or `postgres://…`.
+   * @default 'sqlite:data/payments.db'
+   */
   storeUrl: string;
+  /** Connections the PostgreSQL store's pool keeps open at most, per process. @default 10 */
+  pgPoolMax: number;
   /** Moves pub/sub to Redis so subscriptions work across instances. @default undefined */
   redisUrl: string | undefined;
   /**
@@ -271,6 +276,7 @@ export function loadConfig(env: Env = process.env): Config {
       'info',
     ),
     storeUrl: read.storeUrl('STORE_URL', 'sqlite:data/payments.db'),
+    pgPoolMax: read.int('PG_POOL_MAX', 10, 1, 1000),
     redisUrl: read.redisUrl('REDIS_URL'),
     allowForgetfulStore: read.bool('ALLOW_FORGETFUL_STORE', false),
     redisPersistenceConfirmed: read.bool('REDIS_PERSISTENCE_CONFIRMED', false),
@@ -562,9 +568,10 @@ class Reader {
 
   storeUrl(name: string, fallback: string): string {
     const raw = this.string(name) ?? fallback;
-    if (/^(memory:\/\/|sqlite:(\/\/)?.+|rediss?:\/\/.+)$/.test(raw)) return raw;
+    if (/^(memory:\/\/|sqlite:(\/\/)?.+|rediss?:\/\/.+|postgres(ql)?:\/\/.+)$/.test(raw))
+      return raw;
     this.problems.push(
-      `${name} must be memory://, sqlite:<path> (e.g. sqlite:data/payments.db) or redis://host:port; got ${JSON.stringify(redactUrl(raw))}.`,
+      `${name} must be memory://, sqlite:<path> (e.g. sqlite:data/payments.db), redis://host:port or postgres://user:password@host:port/database; got ${JSON.stringify(redactUrl(raw))}.`,
     );
     return fallback;
   }

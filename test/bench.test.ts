@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../bench/report.js';
+import { postgresSkipReason } from './helpers/postgres.js';
 import { ROOT, tempDir } from './helpers/process.js';
 
 /**
@@ -31,6 +32,10 @@ const READ_ROWS = [
   'group-purchases-pending',
   'aliases-20x3',
   'entities-100x10',
+  // The PostgreSQL rows, where PostgreSQL 15 is installed (the bench leaves them out otherwise).
+  ...(postgresSkipReason() === undefined
+    ? ['cached-terminal-postgres', 'pending-same-id-postgres']
+    : []),
 ];
 
 /** The rows measured against M (GraphQL Mesh + Hive Gateway), as the targets name it. */
@@ -167,6 +172,10 @@ describe('npm run bench -- --quick (tiny counts)', () => {
   it('should acknowledge the bulk push and count the create mutation upstream calls', () => {
     expect(results.bulk?.acknowledged).toBe(true);
     expect(results.bulk?.rounds[0]?.probes).toBeGreaterThan(0);
+    if (postgresSkipReason() === undefined) {
+      expect(results.bulkPostgres?.acknowledged).toBe(true);
+      expect(run.stdout).toMatch(/one change push of 200 events \(PostgreSQL\)\s+[\d.,]+ ms to/);
+    }
     // At least Chillr's collect: the mutation cannot create a batch without calling it.
     expect(results.create?.upstreamCalls).toBeGreaterThanOrEqual(1);
     expect(results.create?.simulatorMs).toBeGreaterThan(0);

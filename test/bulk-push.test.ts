@@ -6,6 +6,7 @@ import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import {
   backendTitle,
   memoryBackend,
+  postgresBackend,
   redisBackend,
   sqliteBackend,
   type Backend,
@@ -107,7 +108,7 @@ class CommitFault {
   };
 }
 
-const backends: Backend[] = [memoryBackend(), sqliteBackend(), redisBackend()];
+const backends: Backend[] = [memoryBackend(), sqliteBackend(), redisBackend(), postgresBackend()];
 
 for (const backend of backends) {
   describe.skipIf(backend.skip !== undefined)(`a 5,000-event push ${backendTitle(backend)}`, () => {

@@ -13,6 +13,7 @@ import {
 import { silentLogger } from '../src/logger.js';
 import { LogRetention } from '../src/pbg/log-retention.js';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { postgresSkipReason, startPostgres } from './helpers/postgres.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.js';
 import { connectWs, push, subscribe, untilLive } from './helpers/ws.js';
 
@@ -40,6 +41,7 @@ const redisSkip = redisSkipReason();
 const stores: Array<{ name: string; skip?: string; open: () => Promise<StoreFixture> }> = [
   { name: 'SQLite', open: sqliteFixture },
   { name: 'Redis', skip: redisSkip, open: redisFixture },
+  { name: 'PostgreSQL', skip: postgresSkipReason(), open: postgresFixture },
 ];
 
 interface StoreFixture {
@@ -58,6 +60,12 @@ async function sqliteFixture(): Promise<StoreFixture> {
 async function redisFixture(): Promise<StoreFixture> {
   const redis: RedisServer = await startRedisServer();
   return { env: { STORE_URL: redis.url, REDIS_URL: redis.url }, close: () => redis.close() };
+}
+
+/** PostgreSQL alone: wake-ups through LISTEN/NOTIFY, no REDIS_URL. */
+async function postgresFixture(): Promise<StoreFixture> {
+  const server = await startPostgres();
+  return { env: { STORE_URL: await server.createDatabase() }, close: () => server.close() };
 }
 
 for (const store of stores) {

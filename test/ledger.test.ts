@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBackwards, isFinal } from '../src/pbg/lifecycle.js';
 import { GroupPurchaseStatus as S } from '../src/pbg/types.js';
 import { compareCursors, openStore, type Store } from '../src/store/index.js';
+import { postgresSkipReason, startPostgres, type PostgresServer } from './helpers/postgres.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.js';
 
 /** The ledger's contract, on each engine's own structures. */
@@ -19,7 +20,15 @@ const engines: Array<{ name: string; skip?: string; open: () => Promise<[Store, 
     },
   },
   { name: 'Redis', skip: redisSkipReason(), open: openRedisStore },
+  { name: 'PostgreSQL', skip: postgresSkipReason(), open: openPostgresStore },
 ];
+
+let postgres: PostgresServer | undefined;
+async function openPostgresStore(): Promise<[Store, () => void]> {
+  postgres ??= await startPostgres();
+  return [await openStore(await postgres.createDatabase()), () => undefined];
+}
+afterAll(async () => postgres?.close());
 
 let redis: RedisServer | undefined;
 async function openRedisStore(): Promise<[Store, () => void]> {

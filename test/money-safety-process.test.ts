@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from './helpers/app.js';
 import {
+  postgresBackend,
   redisBackend,
   retryUntil,
   Session,
@@ -65,7 +66,7 @@ async function settleOn(b: TestApp, s: Subject): Promise<Answer> {
   return final;
 }
 
-for (const backend of [sqliteBackend(), redisBackend()]) {
+for (const backend of [sqliteBackend(), redisBackend(), postgresBackend()]) {
   // Concurrent: each case waits on its own process and its own claim deadline.
   describe.skipIf(backend.skip !== undefined)(
     `process death on ${backend.name}${backend.skip ? ` (${backend.skip})` : ''}`,
@@ -124,7 +125,8 @@ for (const backend of [sqliteBackend(), redisBackend()]) {
         }
       };
 
-      // Every move on SQLite; on Redis the create and one action (each case costs a process).
+      // Every move on SQLite; on Redis and PostgreSQL the create and one action (each case costs
+      // a process).
       const moves: MoveName[] = backend.name === 'sqlite' ? MOVES : ['create', 'refund'];
       for (const move of moves) {
         it(`should never act twice when the process dies mid-${move} and the upstream acts after`, async () => {

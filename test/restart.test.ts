@@ -13,6 +13,7 @@ import {
 } from './generated/graphql.js';
 import { TEST_SECRETS } from './helpers/app.js';
 import { spawnApp, type ChildApp } from './helpers/child.js';
+import { postgresSkipReason, startPostgres } from './helpers/postgres.js';
 import {
   closedPort,
   redisSkipReason,
@@ -82,6 +83,7 @@ const redisSkip = redisSkipReason();
 const stores: Array<{ name: string; skip?: string }> = [
   { name: 'SQLite' },
   { name: 'Redis', skip: redisSkip },
+  { name: 'PostgreSQL', skip: postgresSkipReason() },
 ];
 
 describe('kill -9 while PayByGroup pushes', () => {
@@ -281,6 +283,11 @@ async function storeEnv(
     const dir = mkdtempSync(join(tmpdir(), 'kill9-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     return { ...common, STORE_URL: `sqlite:${join(dir, 'payments.db')}` };
+  }
+  if (name === 'PostgreSQL') {
+    const postgres = await startPostgres();
+    cleanups.push(() => postgres.close());
+    return { ...common, STORE_URL: await postgres.createDatabase() };
   }
   const redis: RedisServer = await startRedisServer();
   cleanups.push(() => redis.close());

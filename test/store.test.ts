@@ -5,6 +5,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, redactUrl, type Store } from '../src/store/index.js';
+import { postgresSkipReason, startPostgres, type PostgresServer } from './helpers/postgres.js';
 import {
   closedPort,
   redisSkipReason,
@@ -229,17 +230,24 @@ describe('sqlite store', () => {
 
 describe('store URLs', () => {
   it('should reject an unknown URL naming STORE_URL, the accepted forms, and no password', async () => {
-    const attempt = openStore('postgres://app:hunter2@db.internal/payments');
-    await expect(attempt).rejects.toThrow(/STORE_URL "postgres:\/\/app@db.internal\/payments"/);
+    const attempt = openStore('mysql://app:hunter2@db.internal/payments');
+    await expect(attempt).rejects.toThrow(/STORE_URL "mysql:\/\/app@db.internal\/payments"/);
     const message = await attempt.catch((error: Error) => error.message);
     expect(message).not.toContain('hunter2');
-    for (const form of ['memory://', 'sqlite:<path>', 'sqlite://<path>', 'redis://', 'rediss://']) {
+    const forms = ['memory://', 'sqlite:<path>', 'sqlite://<path>', 'redis://', 'rediss://'];
+    for (const form of [...forms, 'postgres://', 'postgresql://']) {
       expect(message).toContain(form);
     }
   });
 
   it('should reject URLs that are close to valid but incomplete', async () => {
-    for (const url of ['', 'memory', 'sqlite:', 'sqlite://', 'redis://', 'data/payments.db']) {
+    const incomplete = ['', 'memory', 'sqlite:', 'sqlite://', 'redis://', 'data/payments.db'];
+    for (const url of [
+      ...incomplete,
+      'postgres://',
+      'postgres://db.internal',
+      'postgresql://u@h/',
+    ]) {
       await expect(openStore(url), url).rejects.toThrow(/STORE_URL/);
     }
   });
@@ -249,6 +257,12 @@ describe('store URLs', () => {
     expect(redactUrl('rediss://svc:s3cret@cache:6380')).toBe('rediss://svc@cache:6380');
     expect(redactUrl('redis://cache:6379')).toBe('redis://cache:6379');
     expect(redactUrl('not a url //u:p@x')).toBe('not a url //u@x');
+    expect(redactUrl('postgres://app:s3cret@db:5432/payments')).toBe(
+      'postgres://app@db:5432/payments',
+    );
+    expect(redactUrl('postgresql://app@db/payments?password=s3cret&sslmode=require')).toBe(
+      'postgresql://app@db/payments?sslmode=require',
+    );
   });
 });
 
@@ -302,3 +316,37 @@ describe.skipIf(redisSkip !== undefined)(`redis store${redisSkip ? ` (${redisSki
     await Promise.all([a.close(), b.close()]);
   });
 });
+
+const postgresSkip = postgresSkipReason();
+
+describe.skipIf(postgresSkip !== undefined)(
+  `postgres store${postgresSkip ? ` (${postgresSkip})` : ''}`,
+  () => {
+    let server: PostgresServer | undefined;
+    beforeAll(async () => {
+      server = await startPostgres();
+    });
+    afterAll(async () => {
+      await server?.close();
+    });
+
+    behavesAsAStore(async () => openStore(await server!.createDatabase()));
+
+    it('should describe itself without the password and agree on setIfAbsent across two Stores', async () => {
+      const url = await server!.createDatabase();
+      expect(url).toContain(':test-secret@');
+      const [a, b] = await Promise.all([openStore(url), openStore(url)]);
+      expect(a.description).toBe(url.replace(':test-secret@', '@'));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 === 0 ? a : b).setIfAbsent('idempotency', 'two-stores', { i }, 60_000),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await b.namespace('idempotency').get('two-stores')).toEqual({
+        i: results.indexOf(true),
+      });
+      await Promise.all([a.close(), b.close()]);
+    });
+  },
+);

@@ -79,7 +79,12 @@ async function bulkRound(url: string, events: number, tag: string): Promise<Bulk
   };
 }
 
-export async function runBulk(url: string, options: BenchOptions): Promise<BulkResult> {
+/** The bulk row on the project at `url`, whose store is `store` ('SQLite', 'PostgreSQL'). */
+export async function runBulk(
+  url: string,
+  options: BenchOptions,
+  store = 'SQLite',
+): Promise<BulkResult> {
   const run = `${Date.now()}`;
   await bulkRound(url, Math.min(100, options.bulkEvents), `${run}_warm`);
   const rounds: BulkRound[] = [];
@@ -87,8 +92,8 @@ export async function runBulk(url: string, options: BenchOptions): Promise<BulkR
     rounds.push(await bulkRound(url, options.bulkEvents, `${run}_${i}`));
   }
   return {
-    id: 'bulk-push',
-    label: `one change push of ${options.bulkEvents} events (SQLite)`,
+    id: store === 'SQLite' ? 'bulk-push' : `bulk-push-${store.toLowerCase()}`,
+    label: `one change push of ${options.bulkEvents} events (${store})`,
     goal: 'answer <= 300 ms, /healthz worst <= 50 ms',
     events: options.bulkEvents,
     answerMs: median(rounds.map((r) => r.answerMs)),

@@ -28,7 +28,7 @@ import {
 export interface ReadSpec {
   id: string;
   label: string;
-  store: 'sqlite' | 'memory';
+  store: 'sqlite' | 'memory' | 'postgres';
   body: Body;
   /** M's query for the same upstream question, on the rows measured against M. */
   mBody?: Body;
@@ -67,10 +67,16 @@ export interface ReadResult {
 
 /** The rows, in the order they run, over the batches `prepareReads` made. */
 function readSpecs(
-  batches: { terminal: string; terminalMemory: string; active: string[] },
+  batches: {
+    terminal: string;
+    terminalMemory: string;
+    active: string[];
+    /** The PostgreSQL project's terminal and pending batch, when it runs. */
+    postgres?: { terminal: string; pending: string };
+  },
   connections: number,
 ): ReadSpec[] {
-  const { terminal, terminalMemory, active } = batches;
+  const { terminal, terminalMemory, active, postgres } = batches;
   const spec = (
     id: string,
     label: string,
@@ -115,12 +121,43 @@ function readSpecs(
       body: shapes.entities(active),
       mBody: meshShapes.entities(active),
     }),
+    ...(postgres ? postgresSpecs(postgres, connections, spec) : []),
+  ];
+}
+
+/** The cached and pending batch reads again, on the project whose store is PostgreSQL. */
+function postgresSpecs(
+  batches: { terminal: string; pending: string },
+  connections: number,
+  spec: (
+    id: string,
+    label: string,
+    store: ReadSpec['store'],
+    bodies: { body: Body },
+    goal?: string,
+  ) => ReadSpec,
+): ReadSpec[] {
+  return [
+    spec(
+      'cached-terminal-postgres',
+      'cached terminal batch read (PostgreSQL)',
+      'postgres',
+      { body: shapes.batch(batches.terminal) },
+      '>= 0.9 x the SQLite row',
+    ),
+    spec(
+      'pending-same-id-postgres',
+      `pending batch read, ${connections} clients, same id (PostgreSQL)`,
+      'postgres',
+      { body: shapes.batch(batches.pending) },
+      '>= 0.9 x the SQLite row',
+    ),
   ];
 }
 
 /** Creates the data, captures the project's answers, and returns the rows and L's constants. */
 export async function prepareReads(
-  urls: { sqlite: string; memory: string },
+  urls: { sqlite: string; memory: string; postgres?: string },
   upstreams: Upstreams,
   options: BenchOptions,
   schemaFile: string,
@@ -131,11 +168,19 @@ export async function prepareReads(
   for (let i = 0; i < 10; i++) active.push(await createBatch(urls.sqlite, `bench active ${i}`));
   await upstreams.request('expireBatch', terminal);
   await upstreams.request('expireBatch', terminalMemory);
+  let postgres: { terminal: string; pending: string } | undefined;
+  if (urls.postgres) {
+    postgres = {
+      terminal: await createBatch(urls.postgres, 'bench terminal (PostgreSQL)'),
+      pending: await createBatch(urls.postgres, 'bench active (PostgreSQL)'),
+    };
+    await upstreams.request('expireBatch', postgres.terminal);
+  }
 
-  const specs = readSpecs({ terminal, terminalMemory, active }, options.connections);
+  const specs = readSpecs({ terminal, terminalMemory, active, postgres }, options.connections);
   const answers: Array<Record<string, unknown>> = [];
   for (const spec of specs) {
-    const url = urls[spec.store];
+    const url = urls[spec.store]!;
     await answer(url, spec.body); // the first read of the expired batch caches its status
     answers.push(await answer(url, spec.body));
   }

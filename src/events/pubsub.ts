@@ -2,6 +2,7 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { listenToChangeLog } from '../store/postgres-listen.js';
 
 /**
  * "The change log has grown up to `cursor`": a wake-up, not the change itself. Subscribers read
@@ -19,6 +20,11 @@ export type EventBus = PubSub<{ [GROUP_PURCHASE_CHANGED]: [ChangeLogAdvanced] }>
 export interface EventBusOptions {
   /** Redis for pub/sub across instances; unset → in-process. @default undefined */
   redisUrl?: string;
+  /**
+   * The PostgreSQL store's URL, when that is the store: without `redisUrl`, every instance then
+   * hears the others' change-log appends through LISTEN/NOTIFY on it. @default undefined
+   */
+  postgresUrl?: string;
   logger: Logger;
 }
 
@@ -31,6 +37,8 @@ export interface EventBusOptions {
 export async function createEventBus(
   options: EventBusOptions,
 ): Promise<{ bus: EventBus; close: () => Promise<void> }> {
+  if (!options.redisUrl && options.postgresUrl)
+    return postgresBus(options.postgresUrl, options.logger);
   if (!options.redisUrl) return { bus: createPubSub(), close: async () => undefined };
   // A subscribed ioredis connection can only (un)subscribe, so publishing needs its own.
   const connect = () => {
@@ -54,6 +62,29 @@ export async function createEventBus(
       subscribeClient.disconnect();
     },
   };
+}
+
+/**
+ * In-process pub/sub that also hears the change-log appends of every other instance on the same
+ * PostgreSQL database (store/postgres-listen.ts): each becomes a local wake-up. This instance's
+ * own appends arrive twice (published here after the commit, and notified by the commit) — a
+ * wake-up is idempotent, the change feed reads after its own last cursor either way.
+ * Waits up to 5 s for the listener to be LISTENing, then goes on (it keeps retrying; the change
+ * feed's recheck covers the gap).
+ */
+async function postgresBus(url: string, logger: Logger) {
+  const bus: EventBus = createPubSub();
+  const listener = listenToChangeLog({
+    url,
+    logger,
+    onAdvance: (cursor) => bus.publish(GROUP_PURCHASE_CHANGED, { cursor }),
+  });
+  const listening = await Promise.race([
+    listener.ready,
+    new Promise<false>((resolve) => setTimeout(resolve, 5000, false).unref()),
+  ]);
+  if (!listening) logger.warn('change log listener not listening yet; retrying in background');
+  return { bus, close: () => listener.close() };
 }
 
 /**

@@ -3,6 +3,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Backend, Durability } from './backend.js';
 import type { Ledger, LedgerCommitResult, LedgerWrite } from './ledger.js';
 import { createMemoryBackend } from './memory.js';
+import { openPostgresBackend } from './postgres.js';
 import { openRedisBackend } from './redis.js';
 import { openSqliteBackend } from './sqlite.js';
 import { parseStoreUrl } from './url.js';
@@ -19,7 +20,7 @@ export type {
 } from './ledger.js';
 export { compareCursors } from './ledger.js';
 
-/** Keyv namespaces over one backend: memory, a SQLite file, or Redis. */
+/** Keyv namespaces over one backend: memory, a SQLite file, Redis, or PostgreSQL. */
 export interface Store {
   /**
    * A keyv instance for one namespace ('batches', 'idempotency', 'batch-status', 'offers',
@@ -32,8 +33,9 @@ export interface Store {
   namespace<T>(name: string): Keyv<T>;
   /**
    * Atomic create-if-absent: stores `value` under namespace+key only if no unexpired value is
-   * there; true if this call stored it. Atomic across processes for SQLite and Redis, and within
-   * the process for memory. The value is then readable through `namespace(ns).get(key)`.
+   * there; true if this call stored it. Atomic across processes for SQLite, Redis and
+   * PostgreSQL, and within the process for memory. The value is then readable through
+   * `namespace(ns).get(key)`.
    * `value` must be JSON-like (not undefined, a function or a symbol); `ttlMs` > 0 if given.
    */
   setIfAbsent(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<boolean>;
@@ -102,12 +104,18 @@ export interface OpenStoreOptions {
    * @default 5000
    */
   redisReadyTimeoutMs?: number;
+  /**
+   * Connections the PostgreSQL store's pool keeps open at most.
+   * @default 10
+   */
+  postgresPoolMax?: number;
 }
 
 /**
  * Opens the store a STORE_URL names: `memory://`, `sqlite:<path>` / `sqlite://<path>` (relative
- * to the working directory; parent directories are created), or `redis://…` / `rediss://…`.
- * Throws, naming STORE_URL and the accepted forms, for anything else.
+ * to the working directory; parent directories are created), `redis://…` / `rediss://…`, or
+ * `postgres://…` / `postgresql://…` (its schema created or migrated first). Throws, naming
+ * STORE_URL and the accepted forms, for anything else.
  */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const logger = options.logger ?? silentLogger;
@@ -127,6 +135,12 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     case 'redis':
       backend = await openRedisBackend(location.url, {
         readyTimeoutMs: options.redisReadyTimeoutMs,
+        logger,
+      });
+      break;
+    case 'postgres':
+      backend = await openPostgresBackend(location.url, {
+        poolMax: options.postgresPoolMax,
         logger,
       });
       break;

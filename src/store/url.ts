@@ -6,13 +6,15 @@ export type StoreLocation =
       /** As written, relative to the working directory unless absolute. */
       path: string;
     }
-  | { kind: 'redis'; url: string };
+  | { kind: 'redis'; url: string }
+  | { kind: 'postgres'; url: string };
 
 const ACCEPTED_FORMS =
   'memory:// (in-process, lost on restart); ' +
   'sqlite:<path> or sqlite://<path> (a file, relative to the working directory unless ' +
   'absolute, e.g. sqlite:data/payments.db); ' +
-  'redis://[[user]:password@]host[:port][/db] or rediss://… (TLS)';
+  'redis://[[user]:password@]host[:port][/db] or rediss://… (TLS); ' +
+  'postgres://user:password@host[:port]/database or postgresql://…';
 
 /**
  * Parses a store URL. Throws an Error naming STORE_URL, quoting what arrived (password removed)
@@ -33,6 +35,11 @@ export function parseStoreUrl(url: string): StoreLocation {
     if (parsed?.hostname) return { kind: 'redis', url: trimmed };
   }
 
+  if (/^postgres(ql)?:\/\//i.test(trimmed)) {
+    const parsed = tryParseUrl(trimmed);
+    if (parsed?.hostname && parsed.pathname.length > 1) return { kind: 'postgres', url: trimmed };
+  }
+
   throw new Error(
     `STORE_URL ${JSON.stringify(redactUrl(url))} is not a store this service can open. ` +
       `Accepted forms: ${ACCEPTED_FORMS}.`,
@@ -41,13 +48,16 @@ export function parseStoreUrl(url: string): StoreLocation {
 
 /**
  * The URL without its password, for logs, errors and `Store.description`. The user name stays:
- * Redis ACL user names are not secrets and help tell deployments apart.
+ * Redis ACL and PostgreSQL role names are not secrets and help tell deployments apart. A
+ * PostgreSQL URL's `?password=…` query parameter goes too.
  */
 export function redactUrl(url: string): string {
   const parsed = tryParseUrl(url);
   if (parsed) {
-    if (!parsed.password) return url;
+    const queryPassword = parsed.searchParams.has('password');
+    if (!parsed.password && !queryPassword) return url;
     parsed.password = '';
+    if (queryPassword) parsed.searchParams.delete('password');
     return parsed.toString();
   }
   // Not a URL the WHATWG parser accepts: still strip anything shaped like `//user:secret@`.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionResult } from 'graphql';
 import { isoDateInDays, startTestApp, type TestApp } from '../app.js';
+import { postgresSkipReason, startPostgres, type PostgresServer } from '../postgres.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from '../redis.js';
 import type { FaultyStore } from './store.js';
 import { LEAK_NEEDLES } from './upstreams.js';
@@ -205,7 +206,7 @@ export async function retryUntil(
 
 /** A store backend the cases run on. `open()` gives a STORE_URL shared by every app of a file. */
 export interface Backend {
-  name: 'memory' | 'sqlite' | 'redis';
+  name: 'memory' | 'sqlite' | 'redis' | 'postgres';
   /** Why the backend is skipped here, or undefined. */
   skip: string | undefined;
   /** Whether two apps given the same URL share data. */
@@ -260,9 +261,34 @@ export function redisBackend(): Backend & { server(): RedisServer } {
   };
 }
 
-/** memory://, a SQLite file and a real redis-server (skipped with a reason when absent). */
+/** A private PostgreSQL server (test/helpers/postgres.ts), one database per open(). */
+export function postgresBackend(): Backend & { server(): PostgresServer } {
+  let postgres: PostgresServer | undefined;
+  return {
+    name: 'postgres',
+    skip: postgresSkipReason(),
+    shared: true,
+    async open() {
+      postgres ??= await startPostgres();
+      return postgres.createDatabase();
+    },
+    async close() {
+      await postgres?.close();
+      postgres = undefined;
+    },
+    server() {
+      if (!postgres) throw new Error('postgres backend not opened');
+      return postgres;
+    },
+  };
+}
+
+/**
+ * memory://, a SQLite file, a real redis-server and a real PostgreSQL server (each skipped with
+ * a reason when absent).
+ */
 export function allBackends(): Backend[] {
-  return [memoryBackend(), sqliteBackend(), redisBackend()];
+  return [memoryBackend(), sqliteBackend(), redisBackend(), postgresBackend()];
 }
 
 /** The "describe" title of a backend, with its skip reason. */
