@@ -26,6 +26,10 @@ const SLOW = [
   'test/store-durability.test.ts',
   'test/shutdown.test.ts',
   'test/sqlite-lock-service.test.ts',
+  'test/npm-start.test.ts',
+  'test/store-postgres.test.ts',
+  'test/scale-out-postgres.test.ts',
+  'test/load-balancer-postgres.test.ts',
 ];
 
 export default defineConfig({
