@@ -71,6 +71,14 @@ export default tseslint.config(
     },
   },
   {
+    // Sizes a reader takes in at once: a function of about one screen, a file of one subject.
+    files: ['src/**/*.ts', 'resolvers/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+      'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: ['src/config.ts', 'test/**', 'bench/**', '.ci/**'],
     rules: { 'no-restricted-properties': 'off' },
   },

@@ -71,12 +71,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const credentials = new Redactor(credentialsOf(config));
   const logger = options.logger ?? createLogger({ level: config.logLevel, redactor: credentials });
   const closers = new Closers(logger);
-  const telemetry: Telemetry = {
-    metrics: new Metrics(),
-    tracing: new Tracing({ endpoint: config.otel.endpoint, serviceName: config.otel.serviceName }),
-  };
-  // Last to close: spans of the final requests are flushed to the collector.
-  closers.add(() => telemetry.tracing.close());
+  const telemetry = createTelemetry(config, closers);
   const observability = createObservability({ telemetry, logger });
   try {
     const listeners = await listen(config, observability, closers);
@@ -88,12 +83,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       logger,
       closers,
     );
-    const events = await createEventBus({
-      redisUrl: config.redisUrl,
-      postgresUrl: parseStoreUrl(config.storeUrl).kind === 'postgres' ? config.storeUrl : undefined,
-      logger,
-    });
-    closers.add(events.close);
+    const events = await openEventBus(config, logger, closers);
 
     const { outbox, idempotency } = await startMoneySafety(
       config,
@@ -114,14 +104,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       bus: events.bus,
       reenterScope: observability.reenter,
     });
+    // With CALLBACK_PORT the PayByGroup callbacks live only there.
     if (listeners.callbacks) {
-      serveCallbacks({
-        server: listeners.callbacks.server,
-        pbg: pbg.routes,
-        trustProxy: config.trustProxy,
-        scope: observability.scope,
-        bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
-      });
+      serveCallbacks(callbackOptions(config, listeners.callbacks, pbg.routes, observability));
     }
     await serveGraph({
       config,
@@ -133,7 +118,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       telemetry,
       observability,
       redactor: credentials,
-      // With CALLBACK_PORT the callbacks live only there.
       pbgRoutes: listeners.callbacks ? undefined : pbg.routes,
       serveMetrics: listeners.metrics === undefined,
       logger,
@@ -161,6 +145,46 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await closers.closeAll();
     throw error;
   }
+}
+
+/** The callback port's app: the PayByGroup routes behind the same scope and timeouts. */
+function callbackOptions(
+  config: Config,
+  callbacks: Listening,
+  routes: Parameters<typeof serveCallbacks>[0]['pbg'],
+  observability: Observability,
+): Parameters<typeof serveCallbacks>[0] {
+  return {
+    server: callbacks.server,
+    pbg: routes,
+    trustProxy: config.trustProxy,
+    scope: observability.scope,
+    bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
+  };
+}
+
+/** Metrics and tracing; the tracer closes last, so the final requests' spans are flushed. */
+function createTelemetry(config: Config, closers: Closers): Telemetry {
+  const telemetry: Telemetry = {
+    metrics: new Metrics(),
+    tracing: new Tracing({ endpoint: config.otel.endpoint, serviceName: config.otel.serviceName }),
+  };
+  closers.add(() => telemetry.tracing.close());
+  return telemetry;
+}
+
+/**
+ * Wake-ups between instances: Redis pub/sub with REDIS_URL; else LISTEN/NOTIFY when the store
+ * is PostgreSQL; else in-process.
+ */
+async function openEventBus(config: Config, logger: Logger, closers: Closers) {
+  const events = await createEventBus({
+    redisUrl: config.redisUrl,
+    postgresUrl: parseStoreUrl(config.storeUrl).kind === 'postgres' ? config.storeUrl : undefined,
+    logger,
+  });
+  closers.add(events.close);
+  return events;
 }
 
 /**

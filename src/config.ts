@@ -9,7 +9,7 @@
  */
 
 import type { SlowClientTimeouts } from './http/slow-clients.js';
-import { redactUrl } from './store/url.js';
+import { Reader, type Env } from './config-reader.js';
 
 /** Credentials of one upstream. Never logged, never returned (see src/logger.ts). */
 export interface ChillrConfig {
@@ -254,8 +254,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 /** Reads and validates configuration; throws {@link ConfigError} listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
@@ -310,40 +308,9 @@ export function loadConfig(env: Env = process.env): Config {
     subscriptionCallbackOrigins: read.origins('SUBSCRIPTION_CALLBACK_ORIGINS'),
     subscriptionCallbackEnabled: read.bool('SUBSCRIPTION_CALLBACK_ENABLED', true),
     subscriptionCallbackMax: read.int('SUBSCRIPTION_CALLBACK_MAX', 1000, 1, 1_000_000),
-    chillr: {
-      baseUrl: chillrBaseUrl,
-      apiKey: read.secret('CHILLR_API_KEY', chillrBaseUrl, SANDBOX_DEFAULTS.chillrApiKey),
-      apiSecretKey: read.secret(
-        'CHILLR_API_SECRET_KEY',
-        chillrBaseUrl,
-        SANDBOX_DEFAULTS.chillrApiSecretKey,
-      ),
-      maxBatchSize: read.int('CHILLR_MAX_BATCH_SIZE', 1000, 1, 100_000),
-      pollIntervalMs: read.int('CHILLR_POLL_INTERVAL_MS', 5000, 10, 3_600_000),
-      maxPollers: read.int('CHILLR_MAX_POLLERS', 1000, 1, 1_000_000),
-      statusCacheMs: read.int('CHILLR_STATUS_CACHE_MS', 1000, 0, 60_000),
-      sandboxPort: read.int('CHILLR_SANDBOX_PORT', 4001, 0, 65535),
-    },
-    pbg: {
-      baseUrl: pbgBaseUrl,
-      apiKey: read.secret('PBG_API_KEY', pbgBaseUrl, SANDBOX_DEFAULTS.pbgApiKey),
-      merchantId: read.secret('PBG_MERCHANT_ID', pbgBaseUrl, SANDBOX_DEFAULTS.pbgMerchantId),
-      merchantAuth: read.merchantAuth('PBG_MERCHANT_AUTH', pbgBaseUrl),
-      allowedIps: read.list('PBG_ALLOWED_IPS'),
-      sandboxPort: read.int('PBG_SANDBOX_PORT', 4002, 0, 65535),
-      cacheTtlMs: read.int('PBG_CACHE_TTL_MS', 30_000, 0, 86_400_000),
-      changeLogTtlMs: read.int('PBG_CHANGE_LOG_TTL_MS', 7 * 86_400_000, 60_000, 366 * 86_400_000),
-      reconcileIntervalMs: read.int('PBG_RECONCILE_INTERVAL_MS', 60_000, 0, 86_400_000),
-      publicBaseUrl: read.url('PUBLIC_BASE_URL'),
-      callbackMaxBytes: read.int('PBG_CALLBACK_MAX_BYTES', 4_194_304, 1024, 9_437_184),
-    },
-    graphqlLimits: {
-      maxAliases: read.int('GRAPHQL_MAX_ALIASES', 30, 1, 100_000),
-      maxDepth: read.int('GRAPHQL_MAX_DEPTH', 10, 1, 1000),
-      maxTokens: read.int('GRAPHQL_MAX_TOKENS', 5000, 10, 10_000_000),
-      maxCost: read.int('GRAPHQL_MAX_COST', 5000, 1, 100_000_000),
-      maxEntities: read.int('GRAPHQL_MAX_ENTITIES', 1000, 1, 1_000_000),
-    },
+    chillr: readChillr(read, chillrBaseUrl),
+    pbg: readPbg(read, pbgBaseUrl),
+    graphqlLimits: readGraphqlLimits(read),
     auth: readAuth(read, problems),
     responseCache: readResponseCache(read),
   };
@@ -357,6 +324,52 @@ export function loadConfig(env: Env = process.env): Config {
   checkRouterPosture(config, read.bool('ALLOW_UNAUTHENTICATED_ROUTER', false), problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Chillr's URL, credentials (the sandbox's when no URL is set) and batch limits. */
+function readChillr(read: Reader, chillrBaseUrl: string | undefined): ChillrConfig {
+  return {
+    baseUrl: chillrBaseUrl,
+    apiKey: read.secret('CHILLR_API_KEY', chillrBaseUrl, SANDBOX_DEFAULTS.chillrApiKey),
+    apiSecretKey: read.secret(
+      'CHILLR_API_SECRET_KEY',
+      chillrBaseUrl,
+      SANDBOX_DEFAULTS.chillrApiSecretKey,
+    ),
+    maxBatchSize: read.int('CHILLR_MAX_BATCH_SIZE', 1000, 1, 100_000),
+    pollIntervalMs: read.int('CHILLR_POLL_INTERVAL_MS', 5000, 10, 3_600_000),
+    maxPollers: read.int('CHILLR_MAX_POLLERS', 1000, 1, 1_000_000),
+    statusCacheMs: read.int('CHILLR_STATUS_CACHE_MS', 1000, 0, 60_000),
+    sandboxPort: read.int('CHILLR_SANDBOX_PORT', 4001, 0, 65535),
+  };
+}
+
+/** PayByGroup's URL, credentials, callback checks, caches and change-log retention. */
+function readPbg(read: Reader, pbgBaseUrl: string | undefined): PbgConfig {
+  return {
+    baseUrl: pbgBaseUrl,
+    apiKey: read.secret('PBG_API_KEY', pbgBaseUrl, SANDBOX_DEFAULTS.pbgApiKey),
+    merchantId: read.secret('PBG_MERCHANT_ID', pbgBaseUrl, SANDBOX_DEFAULTS.pbgMerchantId),
+    merchantAuth: read.merchantAuth('PBG_MERCHANT_AUTH', pbgBaseUrl),
+    allowedIps: read.list('PBG_ALLOWED_IPS'),
+    sandboxPort: read.int('PBG_SANDBOX_PORT', 4002, 0, 65535),
+    cacheTtlMs: read.int('PBG_CACHE_TTL_MS', 30_000, 0, 86_400_000),
+    changeLogTtlMs: read.int('PBG_CHANGE_LOG_TTL_MS', 7 * 86_400_000, 60_000, 366 * 86_400_000),
+    reconcileIntervalMs: read.int('PBG_RECONCILE_INTERVAL_MS', 60_000, 0, 86_400_000),
+    publicBaseUrl: read.url('PUBLIC_BASE_URL'),
+    callbackMaxBytes: read.int('PBG_CALLBACK_MAX_BYTES', 4_194_304, 1024, 9_437_184),
+  };
+}
+
+/** Per-operation limits, checked before execution over HTTP and WebSocket. */
+function readGraphqlLimits(read: Reader): GraphQLLimitsConfig {
+  return {
+    maxAliases: read.int('GRAPHQL_MAX_ALIASES', 30, 1, 100_000),
+    maxDepth: read.int('GRAPHQL_MAX_DEPTH', 10, 1, 1000),
+    maxTokens: read.int('GRAPHQL_MAX_TOKENS', 5000, 10, 10_000_000),
+    maxCost: read.int('GRAPHQL_MAX_COST', 5000, 1, 100_000_000),
+    maxEntities: read.int('GRAPHQL_MAX_ENTITIES', 1000, 1, 1_000_000),
+  };
 }
 
 /** AUTH_JWKS_URL turns verification on, and then needs the issuer and audience to check. */
@@ -452,207 +465,6 @@ function checkRouterPosture(config: Config, allowUnauthenticated: boolean, probl
         'Set TRUST_PROXY to the addresses or CIDRs of your proxies (e.g. 10.0.0.0/8).',
     );
   }
-}
-
-/** Small typed readers; each records a problem instead of throwing so all are reported. */
-class Reader {
-  constructor(
-    private readonly env: Env,
-    private readonly problems: string[],
-  ) {}
-
-  string(name: string): string | undefined {
-    const raw = this.env[name];
-    if (raw === undefined) return undefined;
-    const value = raw.trim();
-    return value === '' ? undefined : value;
-  }
-
-  int(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.string(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      this.problems.push(
-        `${name} must be a whole number from ${min} to ${max}; got ${JSON.stringify(raw)}. ` +
-          `Unset it for the default ${fallback}.`,
-      );
-      return fallback;
-    }
-    return Number(raw);
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const raw = this.string(name);
-    if (raw === undefined) return fallback;
-    if (raw === 'true') return true;
-    if (raw === 'false') return false;
-    this.problems.push(
-      `${name} must be true or false; got ${JSON.stringify(raw)}. Unset it for the default ${fallback}.`,
-    );
-    return fallback;
-  }
-
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const raw = this.string(name);
-    if (raw === undefined) return fallback;
-    if (!(allowed as readonly string[]).includes(raw)) {
-      this.problems.push(
-        `${name} must be one of ${allowed.join(', ')}; got ${JSON.stringify(raw)}.`,
-      );
-      return fallback;
-    }
-    return raw as T;
-  }
-
-  url(name: string): string | undefined {
-    const raw = this.string(name);
-    if (raw === undefined) return undefined;
-    try {
-      const url = new URL(raw);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
-      if (url.username || url.password) {
-        this.problems.push(`${name} must not carry credentials; configure them separately.`);
-        return undefined;
-      }
-      return raw.replace(/\/+$/, '');
-    } catch {
-      this.problems.push(
-        `${name} must be an absolute http(s) URL such as https://api.example.com; got ${JSON.stringify(raw)}.`,
-      );
-      return undefined;
-    }
-  }
-
-  /**
-   * A credential. Against the sandbox (no base URL) it defaults to the simulator's own;
-   * against a real upstream it is mandatory. Its value never appears in a message.
-   */
-  secret(name: string, baseUrl: string | undefined, sandboxDefault: string): string {
-    const raw = this.string(name);
-    if (raw !== undefined) return raw;
-    if (baseUrl !== undefined) {
-      const base = name.startsWith('CHILLR') ? 'CHILLR_BASE_URL' : 'PBG_BASE_URL';
-      this.problems.push(
-        `${name} is required when ${base} is set (it is the upstream credential).`,
-      );
-    }
-    return sandboxDefault;
-  }
-
-  merchantAuth(name: string, baseUrl: string | undefined): string {
-    const value = this.secret(name, baseUrl, SANDBOX_DEFAULTS.pbgMerchantAuth);
-    if (!/^[\x21-\x7e]{32}$/.test(value)) {
-      this.problems.push(
-        `${name} must be exactly 32 printable ASCII characters (no spaces); the value set has ` +
-          `${value.length} characters.`,
-      );
-    }
-    return value;
-  }
-
-  list(name: string): string[] | undefined {
-    const raw = this.string(name);
-    if (raw === undefined) return undefined;
-    const items = raw
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean);
-    const bad = items.filter((item) => !isIpAddress(item));
-    if (bad.length > 0) {
-      this.problems.push(
-        `${name} must be a comma-separated list of IP addresses; not addresses: ${bad.join(', ')}.`,
-      );
-    }
-    return items;
-  }
-
-  storeUrl(name: string, fallback: string): string {
-    const raw = this.string(name) ?? fallback;
-    if (/^(memory:\/\/|sqlite:(\/\/)?.+|rediss?:\/\/.+|postgres(ql)?:\/\/.+)$/.test(raw))
-      return raw;
-    this.problems.push(
-      `${name} must be memory://, sqlite:<path> (e.g. sqlite:data/payments.db), redis://host:port or postgres://user:password@host:port/database; got ${JSON.stringify(redactUrl(raw))}.`,
-    );
-    return fallback;
-  }
-
-  redisUrl(name: string): string | undefined {
-    const raw = this.string(name);
-    if (raw === undefined) return undefined;
-    if (/^rediss?:\/\/.+/.test(raw)) return raw;
-    this.problems.push(
-      `${name} must be a redis:// or rediss:// URL; got ${JSON.stringify(redactUrl(raw))}.`,
-    );
-    return undefined;
-  }
-
-  /** Comma-separated origins such as `https://router.internal:4040` (no path). */
-  origins(name: string): string[] | undefined {
-    const raw = this.string(name);
-    if (raw === undefined) return undefined;
-    const items = raw
-      .split(',')
-      .map((item) => item.trim().replace(/\/+$/, ''))
-      .filter(Boolean);
-    const bad = items.filter((item) => {
-      try {
-        const url = new URL(item);
-        return !/^https?:$/.test(url.protocol) || url.origin !== item;
-      } catch {
-        return true;
-      }
-    });
-    if (bad.length > 0) {
-      this.problems.push(
-        `${name} must be a comma-separated list of origins like https://router.internal:4040 (scheme, host, port; no path); not origins: ${bad.join(', ')}.`,
-      );
-    }
-    return items;
-  }
-
-  trustProxy(name: string): boolean | number | string[] {
-    const raw = this.string(name);
-    if (raw === undefined || raw === 'false') return false;
-    if (raw === 'true') return true;
-    if (/^\d+$/.test(raw)) return Number(raw);
-    const items = raw.split(',').map((item) => item.trim());
-    const bad = items.filter((item) => !isProxySpec(item));
-    if (bad.length === 0 && items.length > 0) return items;
-    this.problems.push(
-      `${name} must be false, true, a hop count, or a comma-separated list of addresses, CIDRs ` +
-        `or loopback/linklocal/uniquelocal; not understood: ${bad.map((b) => JSON.stringify(b)).join(', ')}.`,
-    );
-    return false;
-  }
-
-  optionalInt(name: string, min: number, max: number): number | undefined {
-    if (this.string(name) === undefined) return undefined;
-    return this.int(name, min, min, max);
-  }
-
-  headerName(name: string, fallback: string): string {
-    const raw = this.string(name) ?? fallback;
-    if (/^[A-Za-z0-9-]+$/.test(raw)) return raw.toLowerCase();
-    this.problems.push(
-      `${name} must be an HTTP header name (letters, digits, '-'); got ${JSON.stringify(raw)}.`,
-    );
-    return fallback;
-  }
-}
-
-/** An address, a CIDR (address/prefix) or one of express's names for address ranges. */
-function isProxySpec(item: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(item)) return true;
-  const [address, prefix, extra] = item.split('/');
-  if (extra !== undefined || !address || !isIpAddress(address)) return false;
-  if (prefix === undefined) return true;
-  const max = address.includes(':') ? 128 : 32;
-  return /^\d+$/.test(prefix) && Number(prefix) <= max;
-}
-
-function isIpAddress(value: string): boolean {
-  const v4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-  return v4.test(value) || (/^[0-9a-f:]+$/i.test(value) && value.includes(':'));
 }
 
 /**

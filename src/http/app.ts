@@ -102,33 +102,7 @@ export async function createHttpApp<C extends object>(
       logger,
     });
 
-  const apollo = new ApolloServer<C>({
-    schema: options.schema,
-    introspection: !options.production,
-    includeStacktraceInErrorResponses: false,
-    // src/main.ts owns SIGTERM/SIGINT; Apollo's own handler raced it (15 s and exit 1).
-    stopOnTerminationSignals: false,
-    formatError: createFormatError(logger, options.redactor),
-    validationRules: options.guard?.validationRules,
-    plugins: [
-      ...(options.guard?.plugins ?? []),
-      ...(observability ? [observability.plugin] : []),
-      ...(responseCache ? [responseCache.plugin] : []),
-      ApolloServerPluginDrainHttpServer({ httpServer }),
-      // Development: GraphiQL served offline by this service (explorer.ts) instead of Apollo's
-      // CDN-loaded page; production: no page at all.
-      options.explorer ? ApolloServerPluginLandingPageDisabled() : landingPage(options.production),
-      ...(options.subscriptionCallback
-        ? [subscriptionCallbackPlugin<C>(options.subscriptionCallback)]
-        : []),
-    ],
-    logger: {
-      debug: (m) => logger.debug(m),
-      info: (m) => logger.info(m),
-      warn: (m) => logger.warn(m),
-      error: (m) => logger.error(m),
-    },
-  });
+  const apollo = createApollo(options, httpServer, responseCache);
   await apollo.start();
 
   app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
@@ -137,18 +111,7 @@ export async function createHttpApp<C extends object>(
   if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
   app.use(requestLog(logger));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (req, res) => {
-    try {
-      await options.readiness();
-      res.json({ status: 'ready' });
-    } catch (error) {
-      logger.warn({ requestId: req.id, err: error }, 'not ready');
-      res.status(503).json({ status: 'not ready', reason: (error as Error).message });
-    }
-  });
+  serveHealth(app, options.readiness, logger);
 
   const bodyLimit = options.bodyLimit ?? 1_048_576;
   const json = express.json({ limit: bodyLimit, verify: responseCache?.captureBody });
@@ -173,27 +136,7 @@ export async function createHttpApp<C extends object>(
       .json({ error: `No route for ${req.method} ${req.path}; the graph is at /graphql.` });
   });
   // Body-parser and other middleware errors: answer in JSON, never crash, never echo the body.
-  app.use(
-    (
-      error: Error & { status?: number; type?: string },
-      req: Request,
-      res: Response,
-      _next: NextFunction,
-    ) => {
-      // Already answered (a stalled body cut off by bodyIdleTimeout): nothing more to say.
-      if (res.headersSent) return;
-      const status = error.status && error.status >= 400 && error.status < 600 ? error.status : 500;
-      if (status >= 500) logger.error({ requestId: req.id, err: error }, 'request failed');
-      res.status(status).json({
-        error:
-          status === 413
-            ? `Request body too large: the limit is ${bodyLimit} bytes (MAX_REQUEST_BYTES).`
-            : status >= 500
-              ? 'Internal server error.'
-              : error.message,
-      });
-    },
-  );
+  app.use(errorHandler(bodyLimit, logger));
 
   // Replaces any placeholder handler the server answered with while the app was being built.
   httpServer.removeAllListeners('request');
@@ -259,6 +202,82 @@ function routerOnly(router: HttpAppOptions<object>['routerSecret'], logger: Logg
           extensions: { code: 'UNAUTHENTICATED' },
         },
       ],
+    });
+  };
+}
+
+/** Apollo Server with the plugins in order: guard, observability, response cache, drain, page. */
+function createApollo<C extends object>(
+  options: HttpAppOptions<C>,
+  httpServer: http.Server,
+  responseCache: ReturnType<typeof createResponseCache> | undefined,
+): ApolloServer<C> {
+  const { logger } = options;
+  const observability = options.observability;
+  return new ApolloServer<C>({
+    schema: options.schema,
+    introspection: !options.production,
+    includeStacktraceInErrorResponses: false,
+    // src/main.ts owns SIGTERM/SIGINT; Apollo's own handler raced it (15 s and exit 1).
+    stopOnTerminationSignals: false,
+    formatError: createFormatError(logger, options.redactor),
+    validationRules: options.guard?.validationRules,
+    plugins: [
+      ...(options.guard?.plugins ?? []),
+      ...(observability ? [observability.plugin] : []),
+      ...(responseCache ? [responseCache.plugin] : []),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Development: GraphiQL served offline by this service (explorer.ts) instead of Apollo's
+      // CDN-loaded page; production: no page at all.
+      options.explorer ? ApolloServerPluginLandingPageDisabled() : landingPage(options.production),
+      ...(options.subscriptionCallback
+        ? [subscriptionCallbackPlugin<C>(options.subscriptionCallback)]
+        : []),
+    ],
+    logger: {
+      debug: (m) => logger.debug(m),
+      info: (m) => logger.info(m),
+      warn: (m) => logger.warn(m),
+      error: (m) => logger.error(m),
+    },
+  });
+}
+
+/** `/healthz`: the process answers. `/readyz`: it can work (the store answers and writes). */
+function serveHealth(app: express.Express, readiness: () => Promise<void>, logger: Logger): void {
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (req, res) => {
+    try {
+      await readiness();
+      res.json({ status: 'ready' });
+    } catch (error) {
+      logger.warn({ requestId: req.id, err: error }, 'not ready');
+      res.status(503).json({ status: 'not ready', reason: (error as Error).message });
+    }
+  });
+}
+
+/** The last handler: an error answered in JSON with a plain message, logged when it is ours. */
+function errorHandler(bodyLimit: number, logger: Logger) {
+  return (
+    error: Error & { status?: number; type?: string },
+    req: Request,
+    res: Response,
+    _next: NextFunction,
+  ) => {
+    // Already answered (a stalled body cut off by bodyIdleTimeout): nothing more to say.
+    if (res.headersSent) return;
+    const status = error.status && error.status >= 400 && error.status < 600 ? error.status : 500;
+    if (status >= 500) logger.error({ requestId: req.id, err: error }, 'request failed');
+    res.status(status).json({
+      error:
+        status === 413
+          ? `Request body too large: the limit is ${bodyLimit} bytes (MAX_REQUEST_BYTES).`
+          : status >= 500
+            ? 'Internal server error.'
+            : error.message,
     });
   };
 }

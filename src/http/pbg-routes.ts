@@ -39,19 +39,7 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
   const router = express.Router();
   const allowed = options.allowedIps ? new Set(options.allowedIps.map(normalizeIp)) : undefined;
 
-  router.use((req, res, next) => {
-    if (allowed && !allowed.has(normalizeIp(req.ip))) {
-      options.logger.warn(
-        { requestId: req.id, ip: req.ip, path: req.path },
-        'PBG callback from an address not in PBG_ALLOWED_IPS',
-      );
-      res
-        .status(403)
-        .json({ result: false, error: 'This address may not call the PayByGroup endpoints.' });
-      return;
-    }
-    next();
-  });
+  router.use(addressCheck(allowed, options.logger));
   const limit = options.bodyLimitBytes ?? 4_194_304;
   router.use(
     authenticatedBody({
@@ -62,21 +50,7 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
   );
   if (options.reenterScope) router.use(options.reenterScope);
 
-  const handle =
-    (work: (body: unknown) => Promise<CallbackResponse>) => async (req: Request, res: Response) => {
-      try {
-        const { status, body } = await work(req.body);
-        res.status(status).json(body);
-      } catch (error) {
-        options.logger.error(
-          { requestId: req.id, err: error, path: req.path },
-          'PBG callback failed',
-        );
-        res
-          .status(503)
-          .json({ result: false, error: 'Temporarily unable to answer; please retry.' });
-      }
-    };
+  const handle = handler(options.logger);
   const changePush =
     options.changePush ??
     (async () => ({
@@ -115,27 +89,63 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
     });
   });
   // Malformed JSON, oversize bodies: a 4xx naming the problem, never a crash.
-  router.use(
-    (
-      error: Error & { status?: number; type?: string },
-      req: Request,
-      res: Response,
-      _next: express.NextFunction,
-    ) => {
-      if (res.headersSent) return;
-      const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
-      const message =
-        error.type === 'entity.too.large'
-          ? `The body is larger than this endpoint accepts (PBG_CALLBACK_MAX_BYTES=${limit} bytes).`
-          : error.type === 'entity.parse.failed'
-            ? 'The body is not valid JSON.'
-            : 'The body could not be read.';
-      options.logger.warn(
-        { requestId: req.id, path: req.path, status, type: error.type },
-        'PBG callback body refused',
-      );
-      res.status(status).json({ result: false, error: message });
-    },
-  );
+  router.use(bodyErrors(limit, options.logger));
   return router;
+}
+
+/** Refuses (403) an address outside PBG_ALLOWED_IPS, when the list is set. */
+function addressCheck(allowed: Set<string> | undefined, logger: Logger): express.RequestHandler {
+  return (req, res, next) => {
+    if (allowed && !allowed.has(normalizeIp(req.ip))) {
+      logger.warn(
+        { requestId: req.id, ip: req.ip, path: req.path },
+        'PBG callback from an address not in PBG_ALLOWED_IPS',
+      );
+      res
+        .status(403)
+        .json({ result: false, error: 'This address may not call the PayByGroup endpoints.' });
+      return;
+    }
+    next();
+  };
+}
+
+/** Runs a callback's domain work and answers its status; a failure is a 503 to retry. */
+function handler(logger: Logger) {
+  return (work: (body: unknown) => Promise<CallbackResponse>) =>
+    async (req: Request, res: Response) => {
+      try {
+        const { status, body } = await work(req.body);
+        res.status(status).json(body);
+      } catch (error) {
+        logger.error({ requestId: req.id, err: error, path: req.path }, 'PBG callback failed');
+        res
+          .status(503)
+          .json({ result: false, error: 'Temporarily unable to answer; please retry.' });
+      }
+    };
+}
+
+/** Body errors as 4xx naming the problem (the limit by its variable), never a crash. */
+function bodyErrors(limit: number, logger: Logger) {
+  return (
+    error: Error & { status?: number; type?: string },
+    req: Request,
+    res: Response,
+    _next: express.NextFunction,
+  ) => {
+    if (res.headersSent) return;
+    const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 400;
+    const message =
+      error.type === 'entity.too.large'
+        ? `The body is larger than this endpoint accepts (PBG_CALLBACK_MAX_BYTES=${limit} bytes).`
+        : error.type === 'entity.parse.failed'
+          ? 'The body is not valid JSON.'
+          : 'The body could not be read.';
+    logger.warn(
+      { requestId: req.id, path: req.path, status, type: error.type },
+      'PBG callback body refused',
+    );
+    res.status(status).json({ result: false, error: message });
+  };
 }
