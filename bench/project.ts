@@ -73,6 +73,9 @@ function projectEnv(options: ProjectOptions, port: number): Record<string, strin
     PBG_MERCHANT_AUTH: BENCH_CREDENTIALS.pbgMerchantAuth,
     PBG_RECONCILE_INTERVAL_MS: '0',
     SUBSCRIPTION_CALLBACK_ENABLED: 'false',
+    // The memory store's rows measure the service without a store's cost, knowingly.
+    ALLOW_FORGETFUL_STORE: 'true',
+    OUTBOX_DIR: join(options.dir, 'outbox'),
   };
 }
 

@@ -93,6 +93,7 @@ describe('the explorer in production', () => {
       PBG_BASE_URL: 'http://127.0.0.1:9',
       PBG_MERCHANT_ID: 'M1',
       ROUTER_SECRET: SECRET,
+      SUBSCRIPTION_CALLBACK_ENABLED: 'false',
     });
   });
   afterAll(async () => {
