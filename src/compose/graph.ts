@@ -8,7 +8,10 @@ import type { Config } from '../config.js';
 import type { EventBus } from '../events/pubsub.js';
 import { createHttpApp } from '../http/app.js';
 import { createFormatError } from '../http/graphql-errors.js';
+import { createPipeline, type OperationPlugin } from '../http/pipeline/index.js';
 import { createOperationGuard } from '../http/plugin/index.js';
+import { requestIdPlugin } from '../http/plugin/request-id/index.js';
+import { routerSecretPlugin } from '../http/plugin/router-secret/index.js';
 import type { Observability } from '../http/plugin/observability/index.js';
 import { storeReadiness } from '../http/readiness.js';
 import { attachGraphqlWs } from '../http/ws.js';
@@ -55,9 +58,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     auth: config.auth,
     logger: logger.child({ component: 'auth' }),
   });
-  const routerSecret = config.router.secret
-    ? { secret: config.router.secret, header: config.router.secretHeader }
-    : undefined;
+  const pipeline = createPipeline(operationPlugins(config, logger));
   const pbg = w.pbgRoutes;
   const httpApp = await createHttpApp({
     httpServer: w.httpServer,
@@ -68,7 +69,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     logger,
     production: config.nodeEnv === 'production',
     redactor: w.redactor,
-    routerSecret,
+    pipeline,
     explorer:
       config.nodeEnv === 'production'
         ? undefined
@@ -112,11 +113,23 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     maxPayloadBytes: config.maxRequestBytes,
     maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,
     formatError: createFormatError(logger, w.redactor),
-    routerSecret,
+    pipeline,
     guard: guard.ws,
   });
   // Apollo's drain closes the HTTP server, so it takes the plain close's place; sockets close
   // first (closers run in reverse), or the drain would wait for them.
   w.closers.replace(w.closeHttp, httpApp.stop);
   w.closers.add(closeWs);
+}
+
+/**
+ * The operation pipeline's plugins, once for both transports, in the order their hooks run
+ * (docs/architecture.md, "The operation pipeline").
+ */
+function operationPlugins(config: Config, logger: Logger): OperationPlugin[] {
+  const secret = config.router.secret;
+  return [
+    requestIdPlugin(),
+    ...(secret ? [routerSecretPlugin({ secret, header: config.router.secretHeader, logger })] : []),
+  ];
 }

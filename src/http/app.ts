@@ -14,12 +14,12 @@ import type { GraphQLSchema } from 'graphql';
 import type { OperationGuard } from './plugin/index.js';
 import type { Observability } from './plugin/observability/index.js';
 import { createResponseCache, type ResponseCacheOptions } from './plugin/response-cache/index.js';
-import { secretMatcher } from '../constant-time.js';
 import { mountExplorer, type ExplorerOptions } from './explorer.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
-import { requestId } from './request-id.js';
+import type { OperationPipeline } from './pipeline/index.js';
+import { httpAdapter } from './pipeline/http.js';
 import { bodyIdleTimeout } from './slow-clients.js';
 import {
   subscriptionCallbackPlugin,
@@ -44,10 +44,10 @@ export interface HttpAppOptions<Context extends object> {
   /** Largest JSON body accepted on /graphql. @default '1mb' */
   bodyLimit?: number;
   /**
-   * The router's shared secret: every /graphql request must carry it in `header`, else 401
-   * before the body is read. @default undefined (no check)
+   * The operation pipeline (src/http/pipeline/): request start on every request, admission on
+   * /graphql before the body is read (the router secret).
    */
-  routerSecret?: { secret: string; header: string };
+  pipeline: OperationPipeline;
   /** Scrubs configured secrets from every error message. @default none */
   redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
@@ -106,7 +106,8 @@ export async function createHttpApp<C extends object>(
   await apollo.start();
 
   app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
-  app.use(requestId);
+  const pipeline = httpAdapter(options.pipeline);
+  app.use(pipeline.requestStart);
   if (observability) app.use(observability.scope);
   if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
   app.use(requestLog(logger));
@@ -120,7 +121,7 @@ export async function createHttpApp<C extends object>(
   if (options.explorer && !options.production) mountExplorer(app, options.explorer);
   app.use(
     '/graphql',
-    routerOnly(options.routerSecret, logger),
+    pipeline.admit,
     json,
     observability?.graphql ?? ((_req, _res, next) => next()),
     // After the router secret and the body, before the operation guard and Apollo: a hit is
@@ -177,32 +178,6 @@ function requestLog(logger: Logger): RequestHandler {
       else logger.info(line, 'request');
     });
     next();
-  };
-}
-
-/**
- * Only the router gets in: a request without the shared secret is answered 401 before its
- * body is read, so nothing it asks is parsed, validated or executed.
- */
-function routerOnly(router: HttpAppOptions<object>['routerSecret'], logger: Logger) {
-  const matches = router && secretMatcher(router.secret);
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!router || matches!(req.get(router.header))) {
-      next();
-      return;
-    }
-    logger.warn(
-      { requestId: req.id, ip: req.ip, header: router.header },
-      'request without the router secret refused',
-    );
-    res.status(401).json({
-      errors: [
-        {
-          message: `Only the router may call this service: the ${router.header} header is missing or wrong.`,
-          extensions: { code: 'UNAUTHENTICATED' },
-        },
-      ],
-    });
   };
 }
 

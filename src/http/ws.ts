@@ -16,9 +16,10 @@ import {
 } from 'graphql';
 import { makeServer, type Context, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
-import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
 import type { OperationGuard } from './plugin/index.js';
+import type { OperationPipeline } from './pipeline/index.js';
+import { wsAdapter } from './pipeline/ws.js';
 import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
@@ -34,7 +35,7 @@ export interface GraphqlWsOptions<C> {
   schema: GraphQLSchema;
   /**
    * Builds the context of one operation, given the request id its log lines carry (unset
-   * without `observability`). It sees nothing of the caller: a subscription's context may be
+   * without `guard`, which hands over the document it is kept under). It sees nothing of the caller: a subscription's context may be
    * shared by every subscriber of the same stream (see `visibilityKey`).
    */
   context: (requestId?: string) => C;
@@ -71,11 +72,10 @@ export interface GraphqlWsOptions<C> {
   /** Operations one connection may run at once; one more is refused with an error. @default 50 */
   maxOperationsPerConnection?: number;
   /**
-   * The router's shared secret: a connection must carry it in the upgrade request's `header`
-   * or as the `connection_init` payload field of the same name, else it is closed with 4403.
-   * @default undefined (no check)
+   * The operation pipeline (src/http/pipeline/): admission at `connection_init` (the router
+   * secret; a refusal closes the socket with 4403) and request start for each `subscribe`.
    */
-  routerSecret?: { secret: string; header: string };
+  pipeline: OperationPipeline;
   /**
    * Operation limits and token rules, the same as over HTTP (src/http/plugin/). Subscriptions
    * are shared only when it is set (it hands over the parsed document). @default none
@@ -89,10 +89,11 @@ export interface GraphqlWsOptions<C> {
   observability?: WsObservability;
 }
 
-/** Where a guarded document came from: its socket, operation id and log/trace scope. */
+/** Where a guarded document came from: its socket, operation id, request id and scope. */
 interface Origin {
   connection: WsContext;
   id: string;
+  requestId: string;
   scope: WsOperationScope | undefined;
 }
 
@@ -125,15 +126,16 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
   const formatNext = nextFormatter(options);
   const formatError = format(options);
   const share = sharedSubscribe(options, origins, formatNext);
+  const pipeline = wsAdapter(options.pipeline);
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>({
     schema: options.schema,
     execute: (args) => inOrigin(args, () => execute(args)),
     subscribe: (args) => inOrigin(args, () => share(args)),
     context: (_ctx, _id, _payload, args) =>
-      options.context(origins.get(args.document)?.scope?.requestId) as never,
+      options.context(origins.get(args.document)?.requestId) as never,
     connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
     // false closes the socket with 4403 Forbidden before anything runs.
-    onConnect: (ctx) => routerMayConnect(ctx, options.routerSecret, options.logger),
+    onConnect: pipeline.onConnect,
     onSubscribe: subscribeHook(options, origins),
     onComplete: (ctx, id) => obs?.stopped(ctx, id),
     onClose: (ctx) => obs?.closed(ctx),
@@ -198,6 +200,7 @@ function subscribeHook(
 ): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
   const maxOperations = options.maxOperationsPerConnection ?? 50;
   const obs = options.observability;
+  const pipeline = wsAdapter(options.pipeline);
   return async (ctx, id, payload) => {
     // graphql-ws registers the new id before this runs and drops an id the moment its
     // `complete` arrives, so this counts exactly what the socket holds, this one included.
@@ -215,8 +218,9 @@ function subscribeHook(
     const checked = await options.guard?.onSubscribe(ctx, id, payload);
     if (checked && !Array.isArray(checked)) {
       const args = checked as ExecutionArgs;
-      const scope = obs?.begin(ctx.connectionParams, ctx.extra.request);
-      origins.set(args.document, { connection: ctx, id, scope });
+      const { requestId } = pipeline.requestStart(ctx);
+      const scope = obs?.begin(ctx.connectionParams, ctx.extra.request, requestId);
+      origins.set(args.document, { connection: ctx, id, requestId, scope });
       scope?.run(() => obs?.started(ctx, id, args.document, payload.operationName));
     }
     return checked;
@@ -283,23 +287,4 @@ function rootFieldOf(
   } catch {
     return undefined; // graphql-js reports the bad argument when it runs the operation
   }
-}
-
-function routerMayConnect(
-  ctx: WsContext,
-  router: GraphqlWsOptions<unknown>['routerSecret'],
-  logger: Logger,
-): boolean {
-  if (!router) return true;
-  const request = ctx.extra.request;
-  const fromHeader = request.headers[router.header];
-  const fromInit = ctx.connectionParams?.[router.header];
-  if (secretMatches(fromHeader, router.secret) || secretMatches(fromInit, router.secret)) {
-    return true;
-  }
-  logger.warn(
-    { header: router.header, ip: request.socket.remoteAddress },
-    'WebSocket without the router secret refused',
-  );
-  return false;
 }
