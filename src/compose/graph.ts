@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Router } from 'express';
+import type { GraphQLSchema } from 'graphql';
 import { createContext } from '../../resolvers/context.js';
 import { subscriptionJoinRule } from '../../resolvers/live/sharing.js';
 import { buildFederatedSchema } from '../../resolvers/schema.js';
@@ -9,7 +10,8 @@ import type { EventBus } from '../events/pubsub.js';
 import { createHttpApp } from '../http/app.js';
 import { createFormatError } from '../http/graphql-errors.js';
 import { createPipeline, type OperationPlugin } from '../http/pipeline/index.js';
-import { createOperationGuard } from '../http/plugin/index.js';
+import { authPlugin } from '../http/plugin/auth/index.js';
+import { operationLimitsPlugin } from '../http/plugin/limits/index.js';
 import { requestIdPlugin } from '../http/plugin/request-id/index.js';
 import { routerSecretPlugin } from '../http/plugin/router-secret/index.js';
 import type { Observability } from '../http/plugin/observability/index.js';
@@ -44,7 +46,7 @@ export interface GraphWiring {
 }
 
 /**
- * The graph on the main listener: the federated schema, the operation guard (limits, token
+ * The graph on the main listener: the federated schema, the operation pipeline (limits, token
  * and scope rules), Apollo Server over HTTP and graphql-ws on the same `/graphql` path, both
  * behind the router secret and formatting errors the same way.
  */
@@ -52,13 +54,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
   const { config, logger, telemetry, services } = w;
   const schema = await buildFederatedSchema(w.bus);
   w.observability.traceResolvers(schema);
-  const guard = createOperationGuard({
-    schema,
-    limits: { ...config.graphqlLimits, hideSuggestions: config.nodeEnv === 'production' },
-    auth: config.auth,
-    logger: logger.child({ component: 'auth' }),
-  });
-  const pipeline = createPipeline(operationPlugins(config, logger));
+  const pipeline = createPipeline(operationPlugins(config, schema, logger));
   const pbg = w.pbgRoutes;
   const httpApp = await createHttpApp({
     httpServer: w.httpServer,
@@ -77,7 +73,6 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     bodyLimit: config.maxRequestBytes,
     bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
     trustProxy: config.trustProxy,
-    guard: guard.apollo,
     readiness: storeReadiness(w.store),
     // With token verification, an entry stored for a token is served no longer than the keys
     // that verified it are trusted without a refetch.
@@ -114,7 +109,6 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,
     formatError: createFormatError(logger, w.redactor),
     pipeline,
-    guard: guard.ws,
   });
   // Apollo's drain closes the HTTP server, so it takes the plain close's place; sockets close
   // first (closers run in reverse), or the drain would wait for them.
@@ -126,10 +120,20 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
  * The operation pipeline's plugins, once for both transports, in the order their hooks run
  * (docs/architecture.md, "The operation pipeline").
  */
-function operationPlugins(config: Config, logger: Logger): OperationPlugin[] {
+function operationPlugins(
+  config: Config,
+  schema: GraphQLSchema,
+  logger: Logger,
+): OperationPlugin[] {
   const secret = config.router.secret;
+  const auth = config.auth;
   return [
     requestIdPlugin(),
     ...(secret ? [routerSecretPlugin({ secret, header: config.router.secretHeader, logger })] : []),
+    operationLimitsPlugin({
+      ...config.graphqlLimits,
+      hideSuggestions: config.nodeEnv === 'production',
+    }),
+    ...(auth ? [authPlugin(auth, schema, logger.child({ component: 'auth' }))] : []),
   ];
 }

@@ -11,7 +11,6 @@ import express, {
   type Response,
 } from 'express';
 import type { GraphQLSchema } from 'graphql';
-import type { OperationGuard } from './plugin/index.js';
 import type { Observability } from './plugin/observability/index.js';
 import { createResponseCache, type ResponseCacheOptions } from './plugin/response-cache/index.js';
 import { mountExplorer, type ExplorerOptions } from './explorer.js';
@@ -19,7 +18,7 @@ import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
 import type { OperationPipeline } from './pipeline/index.js';
-import { httpAdapter } from './pipeline/http.js';
+import { httpAdapter, type HttpPipeline } from './pipeline/http.js';
 import { bodyIdleTimeout } from './slow-clients.js';
 import {
   subscriptionCallbackPlugin,
@@ -44,16 +43,15 @@ export interface HttpAppOptions<Context extends object> {
   /** Largest JSON body accepted on /graphql. @default '1mb' */
   bodyLimit?: number;
   /**
-   * The operation pipeline (src/http/pipeline/): request start on every request, admission on
-   * /graphql before the body is read (the router secret).
+   * The operation pipeline (src/http/pipeline/): request start on every request; on
+   * /graphql admission before the body is read, the parse hook after it, then validation,
+   * execute and error hooks inside Apollo Server.
    */
   pipeline: OperationPipeline;
   /** Scrubs configured secrets from every error message. @default none */
   redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
-  /** Operation limits and token rules (src/http/plugin/). @default none */
-  guard?: OperationGuard['apollo'];
   /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
   subscriptionCallback?: SubscriptionCallbackOptions;
   /** Log scope, operation span and metrics (src/http/plugin/observability/). @default none */
@@ -102,11 +100,11 @@ export async function createHttpApp<C extends object>(
       logger,
     });
 
-  const apollo = createApollo(options, httpServer, responseCache);
+  const pipeline = httpAdapter(options.pipeline);
+  const apollo = createApollo(options, httpServer, pipeline, responseCache);
   await apollo.start();
 
   app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
-  const pipeline = httpAdapter(options.pipeline);
   app.use(pipeline.requestStart);
   if (observability) app.use(observability.scope);
   if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
@@ -124,10 +122,10 @@ export async function createHttpApp<C extends object>(
     pipeline.admit,
     json,
     observability?.graphql ?? ((_req, _res, next) => next()),
-    // After the router secret and the body, before the operation guard and Apollo: a hit is
-    // a body byte-identical to one that already passed the guard.
+    // After the router secret and the body, before the parse hook and Apollo: a hit is a body
+    // byte-identical to one that already passed the pipeline.
     responseCache?.middleware ?? ((_req, _res, next) => next()),
-    options.guard?.middleware ?? ((_req, _res, next) => next()),
+    pipeline.parse,
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
   );
 
@@ -181,10 +179,11 @@ function requestLog(logger: Logger): RequestHandler {
   };
 }
 
-/** Apollo Server with the plugins in order: guard, observability, response cache, drain, page. */
+/** Apollo Server with the plugins in order: pipeline, observability, response cache, drain, page. */
 function createApollo<C extends object>(
   options: HttpAppOptions<C>,
   httpServer: http.Server,
+  pipeline: HttpPipeline,
   responseCache: ReturnType<typeof createResponseCache> | undefined,
 ): ApolloServer<C> {
   const { logger } = options;
@@ -196,9 +195,9 @@ function createApollo<C extends object>(
     // src/main.ts owns SIGTERM/SIGINT; Apollo's own handler raced it (15 s and exit 1).
     stopOnTerminationSignals: false,
     formatError: createFormatError(logger, options.redactor),
-    validationRules: options.guard?.validationRules,
+    validationRules: pipeline.validationRules,
     plugins: [
-      ...(options.guard?.plugins ?? []),
+      pipeline.apollo,
       ...(observability ? [observability.plugin] : []),
       ...(responseCache ? [responseCache.plugin] : []),
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -17,9 +17,8 @@ import {
 import { makeServer, type Context, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
-import type { OperationGuard } from './plugin/index.js';
 import type { OperationPipeline } from './pipeline/index.js';
-import { wsAdapter } from './pipeline/ws.js';
+import { wsAdapter, type WsPipeline } from './pipeline/ws.js';
 import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
@@ -35,7 +34,7 @@ export interface GraphqlWsOptions<C> {
   schema: GraphQLSchema;
   /**
    * Builds the context of one operation, given the request id its log lines carry (unset
-   * without `guard`, which hands over the document it is kept under). It sees nothing of the caller: a subscription's context may be
+   * for a document graphql-ws parsed itself). It sees nothing of the caller: a subscription's context may be
    * shared by every subscriber of the same stream (see `visibilityKey`).
    */
   context: (requestId?: string) => C;
@@ -72,15 +71,11 @@ export interface GraphqlWsOptions<C> {
   /** Operations one connection may run at once; one more is refused with an error. @default 50 */
   maxOperationsPerConnection?: number;
   /**
-   * The operation pipeline (src/http/pipeline/): admission at `connection_init` (the router
-   * secret; a refusal closes the socket with 4403) and request start for each `subscribe`.
+   * The operation pipeline (src/http/pipeline/): admission at `connection_init` (a refusal
+   * closes the socket with 4403); request start, parse, validate and execute hooks for each
+   * `subscribe`; the error hook on what leaves.
    */
   pipeline: OperationPipeline;
-  /**
-   * Operation limits and token rules, the same as over HTTP (src/http/plugin/). Subscriptions
-   * are shared only when it is set (it hands over the parsed document). @default none
-   */
-  guard?: OperationGuard['ws'];
   /**
    * Subscription gauge and start/stop lines, and the log scope and trace context (from the
    * upgrade request's headers or the `connection_init` payload) each operation runs in.
@@ -123,10 +118,10 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     const scope = origins.get(args.document)?.scope;
     return scope ? scope.run(run) : run();
   };
-  const formatNext = nextFormatter(options);
+  const pipeline = wsAdapter(options.pipeline, options.schema);
+  const formatNext = nextFormatter(options, pipeline);
   const formatError = format(options);
   const share = sharedSubscribe(options, origins, formatNext);
-  const pipeline = wsAdapter(options.pipeline);
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>({
     schema: options.schema,
     execute: (args) => inOrigin(args, () => execute(args)),
@@ -136,14 +131,14 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
     // false closes the socket with 4403 Forbidden before anything runs.
     onConnect: pipeline.onConnect,
-    onSubscribe: subscribeHook(options, origins),
+    onSubscribe: subscribeHook(options, pipeline, origins),
     onComplete: (ctx, id) => obs?.stopped(ctx, id),
     onClose: (ctx) => obs?.closed(ctx),
     // Errors leave as they do over HTTP: one code enum, no secrets, no internals.
     onNext: (_ctx, _id, _payload, _args, result) => formatNext(result),
     onError: (_ctx, _id, _payload, errors) => {
       options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-      return (options.guard?.scrub(errors) ?? errors).map(formatError);
+      return pipeline.errors(errors).map(formatError);
     },
   });
   const transport = serveGraphqlWs(server, wsServer, {
@@ -157,7 +152,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
 
 /**
  * graphql-ws's `subscribe`: joins (or starts) the shared stream of the subscription's key and
- * writes its events to this operation's socket. A document the guard did not hand over (no
+ * writes its events to this operation's socket. A document the pipeline did not hand over (no
  * origin) runs on its own, as graphql-ws would run it.
  */
 function sharedSubscribe(
@@ -193,14 +188,14 @@ function sharedSubscribe(
   };
 }
 
-/** The operation cap, then the same limits and token rules as HTTP, before anything executes. */
+/** The operation cap, then the pipeline's hooks as over HTTP, before anything executes. */
 function subscribeHook(
   options: GraphqlWsOptions<unknown>,
+  pipeline: WsPipeline,
   origins: WeakMap<DocumentNode, Origin>,
 ): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
   const maxOperations = options.maxOperationsPerConnection ?? 50;
   const obs = options.observability;
-  const pipeline = wsAdapter(options.pipeline);
   return async (ctx, id, payload) => {
     // graphql-ws registers the new id before this runs and drops an id the moment its
     // `complete` arrives, so this counts exactly what the socket holds, this one included.
@@ -215,10 +210,10 @@ function subscribeHook(
         ),
       ];
     }
-    const checked = await options.guard?.onSubscribe(ctx, id, payload);
-    if (checked && !Array.isArray(checked)) {
+    const { requestId } = pipeline.requestStart(ctx);
+    const checked = await pipeline.onSubscribe(ctx, payload);
+    if (!Array.isArray(checked)) {
       const args = checked as ExecutionArgs;
-      const { requestId } = pipeline.requestStart(ctx);
       const scope = obs?.begin(ctx.connectionParams, ctx.extra.request, requestId);
       origins.set(args.document, { connection: ctx, id, requestId, scope });
       scope?.run(() => obs?.started(ctx, id, args.document, payload.operationName));
@@ -228,12 +223,11 @@ function subscribeHook(
 }
 
 /** The `next` payload of a result: scrubbed, errors formatted as over HTTP. */
-function nextFormatter(options: GraphqlWsOptions<unknown>) {
+function nextFormatter(options: GraphqlWsOptions<unknown>, pipeline: WsPipeline) {
   const formatOne = format(options);
   return (result: ExecutionResult): ExecutionResult | Record<string, unknown> => {
-    const scrubbed = options.guard?.scrubResult(result) ?? result;
-    if (!scrubbed.errors) return scrubbed;
-    return { ...scrubbed, errors: scrubbed.errors.map(formatOne) };
+    if (!result.errors) return result;
+    return { ...result, errors: pipeline.errors(result.errors).map(formatOne) };
   };
 }
 

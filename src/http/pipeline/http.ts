@@ -1,4 +1,6 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
+import type { GraphQLError } from 'graphql';
 import type { Caller, OperationPipeline, RequestState } from './index.js';
 
 declare module 'express-serve-static-core' {
@@ -12,15 +14,24 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/**
- * The pipeline as express middleware. `requestStart` goes first on the app (every path);
- * `admit` on /graphql before the body parser, so a refused request is answered before its body
- * is read. Neither knows what the plugins do.
- */
-export function httpAdapter(pipeline: OperationPipeline): {
+export interface HttpPipeline {
+  /** First on the app (every path): request start. */
   requestStart: RequestHandler;
+  /** On /graphql before the body parser: admission, so a refusal never reads the body. */
   admit: RequestHandler;
-} {
+  /**
+   * On /graphql after the body parser, before Apollo Server: the parse hook on the raw
+   * document (Apollo Server has no hook that can refuse before it parses).
+   */
+  parse: RequestHandler;
+  /** For `new ApolloServer({ validationRules })`. */
+  validationRules: OperationPipeline['validationRules'];
+  /** For `new ApolloServer({ plugins })`: the execute and error hooks. */
+  apollo: ApolloServerPlugin;
+}
+
+/** The pipeline as express middleware and an Apollo Server plugin; it knows no concern. */
+export function httpAdapter(pipeline: OperationPipeline): HttpPipeline {
   const callerOf = (req: Parameters<RequestHandler>[0]): Caller => ({
     transport: 'http',
     headers: req.headers,
@@ -44,5 +55,50 @@ export function httpAdapter(pipeline: OperationPipeline): {
         errors: [{ message: refusal.message, extensions: { code: refusal.code } }],
       });
     },
+    parse(req, res, next) {
+      const body = req.body as { query?: unknown } | undefined;
+      const query = req.method === 'GET' ? req.query.query : body?.query;
+      const refused = typeof query === 'string' ? pipeline.parse(query) : undefined;
+      if (!refused) {
+        next();
+        return;
+      }
+      res.status(400).json({ errors: [asJson(refused)] });
+    },
+    validationRules: pipeline.validationRules,
+    apollo: apolloPlugin(pipeline),
   };
+}
+
+/** The execute hook in `didResolveOperation`, the error hook in `didEncounterErrors`. */
+function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, request }) {
+          const headers = Object.fromEntries(request.http?.headers ?? []);
+          const refused = await pipeline.execute({
+            caller: { transport: 'http', headers, ip: undefined },
+            connection: request,
+            schema,
+            document,
+            operation,
+            variables: request.variables,
+          });
+          if (refused) throw refused;
+        },
+        async didEncounterErrors({ errors }) {
+          // Apollo formats these afterwards; rewriting in place is what this hook is for.
+          pipeline.errors(errors);
+        },
+      };
+    },
+  };
+}
+
+/** A refusal answered before Apollo Server: its status hint is the status, not a field. */
+function asJson(error: GraphQLError) {
+  const { extensions, message } = error.toJSON();
+  const { http: _http, ...rest } = extensions ?? {};
+  return { message, extensions: rest };
 }

@@ -1,4 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type {
+  DocumentNode,
+  GraphQLError,
+  GraphQLSchema,
+  OperationDefinitionNode,
+  ValidationRule,
+} from 'graphql';
 
 /**
  * The operation pipeline: every cross-cutting concern of the graph endpoint is one
@@ -39,6 +46,21 @@ export interface Refusal {
   message: string;
 }
 
+/** An operation parsed and validated, about to execute (or subscribe). */
+export interface ValidatedOperation {
+  caller: Caller;
+  /**
+   * One object per connection, for what a plugin keeps per connection (a socket's verified
+   * token): over HTTP each request's own, over a WebSocket its graphql-ws context.
+   */
+  connection: object;
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  /** The operation to run; undefined when the document names none that exists. */
+  operation: OperationDefinitionNode | null | undefined;
+  variables: Readonly<Record<string, unknown>> | null | undefined;
+}
+
 /**
  * A concern of the graph endpoint, written once for both transports. Hooks run in the order
  * the plugins are listed; every hook is optional.
@@ -57,6 +79,28 @@ export interface OperationPlugin {
    * the caller sent is parsed, validated or executed.
    */
   onAdmit?(caller: Caller, state: RequestState | undefined): Refusal | undefined;
+  /**
+   * Parse: the document's text before it is parsed (over HTTP after the body parser, before
+   * Apollo Server; over a WebSocket at `subscribe`). An error refuses the operation.
+   */
+  onParse?(source: string): GraphQLError | undefined;
+  /**
+   * Validate: rules run beside graphql-js's standard ones (Apollo Server's `validationRules`;
+   * the WebSocket adapter's own `validate`). @default none
+   */
+  validationRules?: readonly ValidationRule[];
+  /**
+   * Execute / subscribe: the last word before anything runs, with the variables. An error
+   * refuses the operation (Apollo Server's `didResolveOperation`; graphql-ws `onSubscribe`).
+   */
+  onExecute?(
+    operation: ValidatedOperation,
+  ): Promise<GraphQLError | undefined> | GraphQLError | undefined;
+  /**
+   * Error: each error about to leave (refusals, parse, validation and execution errors),
+   * rewritten in place before the transport formats it.
+   */
+  onError?(error: GraphQLError): void;
 }
 
 export interface OperationPipeline {
@@ -65,11 +109,22 @@ export interface OperationPipeline {
   requestStart(caller: Caller): RequestState;
   /** Runs every `onAdmit` in order; the first refusal, or undefined. */
   admit(caller: Caller, state?: RequestState): Refusal | undefined;
+  /** Runs every `onParse` in order; the first refusal, or undefined. */
+  parse(source: string): GraphQLError | undefined;
+  /** Every plugin's validation rules, in order. */
+  validationRules: ValidationRule[];
+  /** Runs every `onExecute` in order; the first refusal, or undefined. */
+  execute(operation: ValidatedOperation): Promise<GraphQLError | undefined>;
+  /** Runs every `onError` on each error, in place; returns the same errors. */
+  errors<E extends readonly GraphQLError[]>(errors: E): E;
 }
 
 export function createPipeline(plugins: readonly OperationPlugin[]): OperationPipeline {
   const starts = plugins.flatMap((p) => (p.onRequestStart ? [p.onRequestStart.bind(p)] : []));
   const admits = plugins.flatMap((p) => (p.onAdmit ? [p.onAdmit.bind(p)] : []));
+  const parses = plugins.flatMap((p) => (p.onParse ? [p.onParse.bind(p)] : []));
+  const executes = plugins.flatMap((p) => (p.onExecute ? [p.onExecute.bind(p)] : []));
+  const onErrors = plugins.flatMap((p) => (p.onError ? [p.onError.bind(p)] : []));
   return {
     plugins,
     requestStart(caller) {
@@ -83,6 +138,25 @@ export function createPipeline(plugins: readonly OperationPlugin[]): OperationPi
         if (refusal) return refusal;
       }
       return undefined;
+    },
+    parse(source) {
+      for (const parse of parses) {
+        const refused = parse(source);
+        if (refused) return refused;
+      }
+      return undefined;
+    },
+    validationRules: plugins.flatMap((p) => p.validationRules ?? []),
+    async execute(operation) {
+      for (const execute of executes) {
+        const refused = await execute(operation);
+        if (refused) return refused;
+      }
+      return undefined;
+    },
+    errors(errors) {
+      for (const error of errors) for (const onError of onErrors) onError(error);
+      return errors;
     },
   };
 }
