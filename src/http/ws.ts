@@ -84,7 +84,7 @@ export interface GraphqlWsOptions<C> {
   observability?: WsObservability;
 }
 
-/** Where a guarded document came from: its socket, operation id, request id and scope. */
+/** Where a document the pipeline passed came from: its socket, operation id, request id, scope. */
 interface Origin {
   connection: WsContext;
   id: string;
@@ -93,9 +93,10 @@ interface Origin {
 }
 
 /**
- * graphql-ws on the same server and `/graphql` path as queries. The transport's own limits
- * live here: who may connect (the router secret), how big a message may be, how many
- * operations one socket may hold, and how many unread bytes it may pile up — so one client
+ * graphql-ws on the same server and `/graphql` path as queries, running the operation
+ * pipeline (who may connect, request id, limits, token rules: src/http/pipeline/ws.ts). The
+ * transport's own limits live here: how big a message may be, how many operations one socket
+ * may hold, and how many unread bytes it may pile up — so one client
  * cannot hold thousands of subscriptions, send 20 MB frames that HTTP would refuse, or make the
  * server buffer what it never reads.
  *
@@ -111,7 +112,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     maxPayload: options.maxPayloadBytes ?? 1_048_576,
   });
   const obs = options.observability;
-  // The connection each guarded document came from, so execution runs in its scope and trace,
+  // The connection each passed document came from, so execution runs in its scope and trace,
   // and a shared stream knows where to write.
   const origins = new WeakMap<DocumentNode, Origin>();
   const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
