@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Router } from 'express';
+import type { GraphQLSchema } from 'graphql';
 import { createContext } from '../../resolvers/context.js';
 import { subscriptionJoinRule } from '../../resolvers/live/sharing.js';
 import { buildFederatedSchema } from '../../resolvers/schema.js';
@@ -8,7 +9,11 @@ import type { Config } from '../config.js';
 import type { EventBus } from '../events/pubsub.js';
 import { createHttpApp } from '../http/app.js';
 import { createFormatError } from '../http/graphql-errors.js';
-import { createOperationGuard } from '../http/plugin/index.js';
+import { createPipeline, type OperationPlugin } from '../http/pipeline/index.js';
+import { authPlugin } from '../http/plugin/auth/index.js';
+import { operationLimitsPlugin } from '../http/plugin/limits/index.js';
+import { requestIdPlugin } from '../http/plugin/request-id/index.js';
+import { routerSecretPlugin } from '../http/plugin/router-secret/index.js';
 import type { Observability } from '../http/plugin/observability/index.js';
 import { storeReadiness } from '../http/readiness.js';
 import { attachGraphqlWs } from '../http/ws.js';
@@ -41,7 +46,7 @@ export interface GraphWiring {
 }
 
 /**
- * The graph on the main listener: the federated schema, the operation guard (limits, token
+ * The graph on the main listener: the federated schema, the operation pipeline (limits, token
  * and scope rules), Apollo Server over HTTP and graphql-ws on the same `/graphql` path, both
  * behind the router secret and formatting errors the same way.
  */
@@ -49,15 +54,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
   const { config, logger, telemetry, services } = w;
   const schema = await buildFederatedSchema(w.bus);
   w.observability.traceResolvers(schema);
-  const guard = createOperationGuard({
-    schema,
-    limits: { ...config.graphqlLimits, hideSuggestions: config.nodeEnv === 'production' },
-    auth: config.auth,
-    logger: logger.child({ component: 'auth' }),
-  });
-  const routerSecret = config.router.secret
-    ? { secret: config.router.secret, header: config.router.secretHeader }
-    : undefined;
+  const pipeline = createPipeline(operationPlugins(config, schema, logger));
   const pbg = w.pbgRoutes;
   const httpApp = await createHttpApp({
     httpServer: w.httpServer,
@@ -68,7 +65,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     logger,
     production: config.nodeEnv === 'production',
     redactor: w.redactor,
-    routerSecret,
+    pipeline,
     explorer:
       config.nodeEnv === 'production'
         ? undefined
@@ -76,7 +73,6 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     bodyLimit: config.maxRequestBytes,
     bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
     trustProxy: config.trustProxy,
-    guard: guard.apollo,
     readiness: storeReadiness(w.store),
     // With token verification, an entry stored for a token is served no longer than the keys
     // that verified it are trusted without a refetch.
@@ -112,11 +108,32 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     maxPayloadBytes: config.maxRequestBytes,
     maxOperationsPerConnection: config.wsMaxSubscriptionsPerConnection,
     formatError: createFormatError(logger, w.redactor),
-    routerSecret,
-    guard: guard.ws,
+    pipeline,
   });
   // Apollo's drain closes the HTTP server, so it takes the plain close's place; sockets close
   // first (closers run in reverse), or the drain would wait for them.
   w.closers.replace(w.closeHttp, httpApp.stop);
   w.closers.add(closeWs);
+}
+
+/**
+ * The operation pipeline's plugins, once for both transports, in the order their hooks run
+ * (docs/architecture.md, "The operation pipeline").
+ */
+function operationPlugins(
+  config: Config,
+  schema: GraphQLSchema,
+  logger: Logger,
+): OperationPlugin[] {
+  const secret = config.router.secret;
+  const auth = config.auth;
+  return [
+    requestIdPlugin(),
+    ...(secret ? [routerSecretPlugin({ secret, header: config.router.secretHeader, logger })] : []),
+    operationLimitsPlugin({
+      ...config.graphqlLimits,
+      hideSuggestions: config.nodeEnv === 'production',
+    }),
+    ...(auth ? [authPlugin(auth, schema, logger.child({ component: 'auth' }))] : []),
+  ];
 }

@@ -11,15 +11,14 @@ import express, {
   type Response,
 } from 'express';
 import type { GraphQLSchema } from 'graphql';
-import type { OperationGuard } from './plugin/index.js';
 import type { Observability } from './plugin/observability/index.js';
 import { createResponseCache, type ResponseCacheOptions } from './plugin/response-cache/index.js';
-import { secretMatcher } from '../constant-time.js';
 import { mountExplorer, type ExplorerOptions } from './explorer.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
-import { requestId } from './request-id.js';
+import type { OperationPipeline } from './pipeline/index.js';
+import { httpAdapter, type HttpPipeline } from './pipeline/http.js';
 import { bodyIdleTimeout } from './slow-clients.js';
 import {
   subscriptionCallbackPlugin,
@@ -44,16 +43,15 @@ export interface HttpAppOptions<Context extends object> {
   /** Largest JSON body accepted on /graphql. @default '1mb' */
   bodyLimit?: number;
   /**
-   * The router's shared secret: every /graphql request must carry it in `header`, else 401
-   * before the body is read. @default undefined (no check)
+   * The operation pipeline (src/http/pipeline/): request start on every request; on
+   * /graphql admission before the body is read, the parse hook after it, then validation,
+   * execute and error hooks inside Apollo Server.
    */
-  routerSecret?: { secret: string; header: string };
+  pipeline: OperationPipeline;
   /** Scrubs configured secrets from every error message. @default none */
   redactor?: Redactor;
   /** An already listening server to serve on (its port is needed before the app exists). @default a new one */
   httpServer?: http.Server;
-  /** Operation limits and token rules (src/http/plugin/). @default none */
-  guard?: OperationGuard['apollo'];
   /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
   subscriptionCallback?: SubscriptionCallbackOptions;
   /** Log scope, operation span and metrics (src/http/plugin/observability/). @default none */
@@ -102,11 +100,12 @@ export async function createHttpApp<C extends object>(
       logger,
     });
 
-  const apollo = createApollo(options, httpServer, responseCache);
+  const pipeline = httpAdapter(options.pipeline);
+  const apollo = createApollo(options, httpServer, pipeline, responseCache);
   await apollo.start();
 
   app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
-  app.use(requestId);
+  app.use(pipeline.requestStart);
   if (observability) app.use(observability.scope);
   if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
   app.use(requestLog(logger));
@@ -120,13 +119,13 @@ export async function createHttpApp<C extends object>(
   if (options.explorer && !options.production) mountExplorer(app, options.explorer);
   app.use(
     '/graphql',
-    routerOnly(options.routerSecret, logger),
+    pipeline.admit,
     json,
     observability?.graphql ?? ((_req, _res, next) => next()),
-    // After the router secret and the body, before the operation guard and Apollo: a hit is
-    // a body byte-identical to one that already passed the guard.
+    // After the router secret and the body, before the parse hook and Apollo: a hit is a body
+    // byte-identical to one that already passed the pipeline.
     responseCache?.middleware ?? ((_req, _res, next) => next()),
-    options.guard?.middleware ?? ((_req, _res, next) => next()),
+    pipeline.parse,
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
   );
 
@@ -180,36 +179,11 @@ function requestLog(logger: Logger): RequestHandler {
   };
 }
 
-/**
- * Only the router gets in: a request without the shared secret is answered 401 before its
- * body is read, so nothing it asks is parsed, validated or executed.
- */
-function routerOnly(router: HttpAppOptions<object>['routerSecret'], logger: Logger) {
-  const matches = router && secretMatcher(router.secret);
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!router || matches!(req.get(router.header))) {
-      next();
-      return;
-    }
-    logger.warn(
-      { requestId: req.id, ip: req.ip, header: router.header },
-      'request without the router secret refused',
-    );
-    res.status(401).json({
-      errors: [
-        {
-          message: `Only the router may call this service: the ${router.header} header is missing or wrong.`,
-          extensions: { code: 'UNAUTHENTICATED' },
-        },
-      ],
-    });
-  };
-}
-
-/** Apollo Server with the plugins in order: guard, observability, response cache, drain, page. */
+/** Apollo Server with the plugins in order: pipeline, observability, response cache, drain, page. */
 function createApollo<C extends object>(
   options: HttpAppOptions<C>,
   httpServer: http.Server,
+  pipeline: HttpPipeline,
   responseCache: ReturnType<typeof createResponseCache> | undefined,
 ): ApolloServer<C> {
   const { logger } = options;
@@ -221,9 +195,9 @@ function createApollo<C extends object>(
     // src/main.ts owns SIGTERM/SIGINT; Apollo's own handler raced it (15 s and exit 1).
     stopOnTerminationSignals: false,
     formatError: createFormatError(logger, options.redactor),
-    validationRules: options.guard?.validationRules,
+    validationRules: pipeline.validationRules,
     plugins: [
-      ...(options.guard?.plugins ?? []),
+      pipeline.apollo,
       ...(observability ? [observability.plugin] : []),
       ...(responseCache ? [responseCache.plugin] : []),
       ApolloServerPluginDrainHttpServer({ httpServer }),

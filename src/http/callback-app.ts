@@ -1,6 +1,8 @@
 import type http from 'node:http';
 import express, { type Router } from 'express';
-import { requestId } from './request-id.js';
+import { createPipeline } from './pipeline/index.js';
+import { httpAdapter } from './pipeline/http.js';
+import { requestIdPlugin } from './plugin/request-id/index.js';
 import { bodyIdleTimeout } from './slow-clients.js';
 
 export interface CallbackAppOptions {
@@ -26,7 +28,8 @@ export function serveCallbacks(options: CallbackAppOptions): void {
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
   app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
-  app.use(requestId);
+  // The same request-id plugin as the graph's pipeline; the callbacks need nothing else of it.
+  app.use(httpAdapter(createPipeline([requestIdPlugin()])).requestStart);
   if (options.scope) app.use(options.scope);
   app.use('/pbg', options.pbg);
   app.use((req, res) => {

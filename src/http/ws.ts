@@ -16,9 +16,9 @@ import {
 } from 'graphql';
 import { makeServer, type Context, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
-import { secretMatches } from '../constant-time.js';
 import type { Logger } from '../logger.js';
-import type { OperationGuard } from './plugin/index.js';
+import type { OperationPipeline } from './pipeline/index.js';
+import { wsAdapter, type WsPipeline } from './pipeline/ws.js';
 import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
@@ -34,7 +34,7 @@ export interface GraphqlWsOptions<C> {
   schema: GraphQLSchema;
   /**
    * Builds the context of one operation, given the request id its log lines carry (unset
-   * without `observability`). It sees nothing of the caller: a subscription's context may be
+   * for a document graphql-ws parsed itself). It sees nothing of the caller: a subscription's context may be
    * shared by every subscriber of the same stream (see `visibilityKey`).
    */
   context: (requestId?: string) => C;
@@ -71,16 +71,11 @@ export interface GraphqlWsOptions<C> {
   /** Operations one connection may run at once; one more is refused with an error. @default 50 */
   maxOperationsPerConnection?: number;
   /**
-   * The router's shared secret: a connection must carry it in the upgrade request's `header`
-   * or as the `connection_init` payload field of the same name, else it is closed with 4403.
-   * @default undefined (no check)
+   * The operation pipeline (src/http/pipeline/): admission at `connection_init` (a refusal
+   * closes the socket with 4403); request start, parse, validate and execute hooks for each
+   * `subscribe`; the error hook on what leaves.
    */
-  routerSecret?: { secret: string; header: string };
-  /**
-   * Operation limits and token rules, the same as over HTTP (src/http/plugin/). Subscriptions
-   * are shared only when it is set (it hands over the parsed document). @default none
-   */
-  guard?: OperationGuard['ws'];
+  pipeline: OperationPipeline;
   /**
    * Subscription gauge and start/stop lines, and the log scope and trace context (from the
    * upgrade request's headers or the `connection_init` payload) each operation runs in.
@@ -89,17 +84,19 @@ export interface GraphqlWsOptions<C> {
   observability?: WsObservability;
 }
 
-/** Where a guarded document came from: its socket, operation id and log/trace scope. */
+/** Where a document the pipeline passed came from: its socket, operation id, request id, scope. */
 interface Origin {
   connection: WsContext;
   id: string;
+  requestId: string;
   scope: WsOperationScope | undefined;
 }
 
 /**
- * graphql-ws on the same server and `/graphql` path as queries. The transport's own limits
- * live here: who may connect (the router secret), how big a message may be, how many
- * operations one socket may hold, and how many unread bytes it may pile up — so one client
+ * graphql-ws on the same server and `/graphql` path as queries, running the operation
+ * pipeline (who may connect, request id, limits, token rules: src/http/pipeline/ws.ts). The
+ * transport's own limits live here: how big a message may be, how many operations one socket
+ * may hold, and how many unread bytes it may pile up — so one client
  * cannot hold thousands of subscriptions, send 20 MB frames that HTTP would refuse, or make the
  * server buffer what it never reads.
  *
@@ -115,14 +112,15 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     maxPayload: options.maxPayloadBytes ?? 1_048_576,
   });
   const obs = options.observability;
-  // The connection each guarded document came from, so execution runs in its scope and trace,
+  // The connection each passed document came from, so execution runs in its scope and trace,
   // and a shared stream knows where to write.
   const origins = new WeakMap<DocumentNode, Origin>();
   const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
     const scope = origins.get(args.document)?.scope;
     return scope ? scope.run(run) : run();
   };
-  const formatNext = nextFormatter(options);
+  const pipeline = wsAdapter(options.pipeline, options.schema);
+  const formatNext = nextFormatter(options, pipeline);
   const formatError = format(options);
   const share = sharedSubscribe(options, origins, formatNext);
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>({
@@ -130,18 +128,18 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     execute: (args) => inOrigin(args, () => execute(args)),
     subscribe: (args) => inOrigin(args, () => share(args)),
     context: (_ctx, _id, _payload, args) =>
-      options.context(origins.get(args.document)?.scope?.requestId) as never,
+      options.context(origins.get(args.document)?.requestId) as never,
     connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
     // false closes the socket with 4403 Forbidden before anything runs.
-    onConnect: (ctx) => routerMayConnect(ctx, options.routerSecret, options.logger),
-    onSubscribe: subscribeHook(options, origins),
+    onConnect: pipeline.onConnect,
+    onSubscribe: subscribeHook(options, pipeline, origins),
     onComplete: (ctx, id) => obs?.stopped(ctx, id),
     onClose: (ctx) => obs?.closed(ctx),
     // Errors leave as they do over HTTP: one code enum, no secrets, no internals.
     onNext: (_ctx, _id, _payload, _args, result) => formatNext(result),
     onError: (_ctx, _id, _payload, errors) => {
       options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-      return (options.guard?.scrub(errors) ?? errors).map(formatError);
+      return pipeline.errors(errors).map(formatError);
     },
   });
   const transport = serveGraphqlWs(server, wsServer, {
@@ -155,7 +153,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
 
 /**
  * graphql-ws's `subscribe`: joins (or starts) the shared stream of the subscription's key and
- * writes its events to this operation's socket. A document the guard did not hand over (no
+ * writes its events to this operation's socket. A document the pipeline did not hand over (no
  * origin) runs on its own, as graphql-ws would run it.
  */
 function sharedSubscribe(
@@ -191,9 +189,10 @@ function sharedSubscribe(
   };
 }
 
-/** The operation cap, then the same limits and token rules as HTTP, before anything executes. */
+/** The operation cap, then the pipeline's hooks as over HTTP, before anything executes. */
 function subscribeHook(
   options: GraphqlWsOptions<unknown>,
+  pipeline: WsPipeline,
   origins: WeakMap<DocumentNode, Origin>,
 ): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
   const maxOperations = options.maxOperationsPerConnection ?? 50;
@@ -212,11 +211,12 @@ function subscribeHook(
         ),
       ];
     }
-    const checked = await options.guard?.onSubscribe(ctx, id, payload);
-    if (checked && !Array.isArray(checked)) {
+    const { requestId } = pipeline.requestStart(ctx);
+    const checked = await pipeline.onSubscribe(ctx, payload);
+    if (!Array.isArray(checked)) {
       const args = checked as ExecutionArgs;
-      const scope = obs?.begin(ctx.connectionParams, ctx.extra.request);
-      origins.set(args.document, { connection: ctx, id, scope });
+      const scope = obs?.begin(ctx.connectionParams, ctx.extra.request, requestId);
+      origins.set(args.document, { connection: ctx, id, requestId, scope });
       scope?.run(() => obs?.started(ctx, id, args.document, payload.operationName));
     }
     return checked;
@@ -224,12 +224,11 @@ function subscribeHook(
 }
 
 /** The `next` payload of a result: scrubbed, errors formatted as over HTTP. */
-function nextFormatter(options: GraphqlWsOptions<unknown>) {
+function nextFormatter(options: GraphqlWsOptions<unknown>, pipeline: WsPipeline) {
   const formatOne = format(options);
   return (result: ExecutionResult): ExecutionResult | Record<string, unknown> => {
-    const scrubbed = options.guard?.scrubResult(result) ?? result;
-    if (!scrubbed.errors) return scrubbed;
-    return { ...scrubbed, errors: scrubbed.errors.map(formatOne) };
+    if (!result.errors) return result;
+    return { ...result, errors: pipeline.errors(result.errors).map(formatOne) };
   };
 }
 
@@ -283,23 +282,4 @@ function rootFieldOf(
   } catch {
     return undefined; // graphql-js reports the bad argument when it runs the operation
   }
-}
-
-function routerMayConnect(
-  ctx: WsContext,
-  router: GraphqlWsOptions<unknown>['routerSecret'],
-  logger: Logger,
-): boolean {
-  if (!router) return true;
-  const request = ctx.extra.request;
-  const fromHeader = request.headers[router.header];
-  const fromInit = ctx.connectionParams?.[router.header];
-  if (secretMatches(fromHeader, router.secret) || secretMatches(fromInit, router.secret)) {
-    return true;
-  }
-  logger.warn(
-    { header: router.header, ip: request.socket.remoteAddress },
-    'WebSocket without the router secret refused',
-  );
-  return false;
 }

@@ -1,12 +1,6 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import {
-  getOperationAST,
-  type DocumentNode,
-  type GraphQLError,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-} from 'graphql';
+import type { DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import type { Logger } from '../../../logger.js';
+import type { Caller, OperationPlugin } from '../../pipeline/index.js';
 import { forbidden, unauthenticated } from './errors.js';
 import type { AuthOptions } from './options.js';
 import { operationRequirement, unmetScopes } from './requirements.js';
@@ -14,32 +8,18 @@ import { createTokenVerifier, type Principal } from './verify.js';
 
 export type { AuthOptions } from './options.js';
 
-export interface AuthGuard {
-  /** Apollo Server: refuses in `didResolveOperation`, before anything executes. */
-  plugin: ApolloServerPlugin;
-  /**
-   * graphql-ws: the same rules for a subscribe message. `connection` is one per socket (the
-   * graphql-ws context); its token (upgrade request header, else `connection_init` payload
-   * field `authorization`) is verified once, and its expiry checked on every subscribe.
-   */
-  checkSubscribe(
-    connection: WsConnection,
-    document: DocumentNode,
-    operationName: string | null | undefined,
-  ): Promise<GraphQLError | undefined>;
-}
-
-/** The parts of a graphql-ws context this guard reads. */
-export interface WsConnection {
-  connectionParams?: Readonly<Record<string, unknown>> | undefined;
-  extra: { request: { headers: Record<string, string | string[] | undefined> } };
-}
-
-export function createAuthGuard(
+/**
+ * The token and scope rules of the schema's own directives, as one pipeline plugin: an
+ * operation is passed or refused whole in the execute hook, before anything runs. Over HTTP
+ * the token is the request's `Authorization` header; over a WebSocket the upgrade request's
+ * header, else the `connection_init` payload field `authorization`, verified once per socket
+ * and its expiry checked on every subscribe.
+ */
+export function authPlugin(
   options: AuthOptions,
   schema: GraphQLSchema,
   logger: Logger,
-): AuthGuard {
+): OperationPlugin {
   const verify = createTokenVerifier(options, logger);
   const perSocket = new WeakMap<object, Promise<Principal | undefined>>();
 
@@ -70,36 +50,35 @@ export function createAuthGuard(
     return unmet ? forbidden(unmet, who.scopes) : undefined;
   };
 
+  /** A socket's token is verified once; an HTTP request's, each time. */
+  const principalOf = (caller: Caller, connection: object) => {
+    if (caller.transport === 'http') return verify(headerOf(caller));
+    let principal = perSocket.get(connection);
+    if (!principal) {
+      principal = verify(tokenOf(caller));
+      // Settled either way: a refusal is answered per subscribe, not as an unhandled rejection.
+      principal.catch(() => undefined);
+      perSocket.set(connection, principal);
+    }
+    return principal;
+  };
+
   return {
-    plugin: {
-      async requestDidStart() {
-        return {
-          async didResolveOperation({ request, document, operation }) {
-            const header = request.http?.headers.get('authorization') ?? undefined;
-            const refused = await decide(verify(header), document, operation);
-            if (refused) throw refused;
-          },
-        };
-      },
-    },
-    checkSubscribe(connection, document, operationName) {
-      let principal = perSocket.get(connection);
-      if (!principal) {
-        principal = verify(tokenOf(connection));
-        // Settled either way: a refusal is answered per subscribe, not as an unhandled rejection.
-        principal.catch(() => undefined);
-        perSocket.set(connection, principal);
-      }
-      return decide(principal, document, getOperationAST(document, operationName));
-    },
+    name: 'auth',
+    onExecute: ({ caller, connection, document, operation }) =>
+      decide(principalOf(caller, connection), document, operation),
   };
 }
 
+function headerOf(caller: Caller): string | undefined {
+  const header = caller.headers.authorization;
+  return typeof header === 'string' ? header : undefined;
+}
+
 /** The upgrade request's Authorization header, else `connection_init`'s `authorization`. */
-function tokenOf(connection: WsConnection): string | undefined {
-  const header = connection.extra.request.headers.authorization;
-  if (typeof header === 'string' && header !== '') return header;
-  const fromInit =
-    connection.connectionParams?.authorization ?? connection.connectionParams?.Authorization;
+function tokenOf(caller: Caller): string | undefined {
+  const header = headerOf(caller);
+  if (header !== undefined && header !== '') return header;
+  const fromInit = caller.connectionParams?.authorization ?? caller.connectionParams?.Authorization;
   return typeof fromInit === 'string' ? fromInit : undefined;
 }

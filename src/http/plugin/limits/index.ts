@@ -1,5 +1,3 @@
-import type { ApolloServerPlugin } from '@apollo/server';
-import type { RequestHandler } from 'express';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import {
@@ -15,6 +13,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { ErrorCode } from '../../../errors.js';
+import type { OperationPlugin } from '../../pipeline/index.js';
 import { operationCost } from './cost.js';
 import { countRepresentations } from './entities.js';
 import { hideSuggestions, withoutSuggestions } from '../suggestions.js';
@@ -50,27 +49,19 @@ export function limitExceeded(limit: Limit, max: number, finding: string): Graph
 export interface OperationLimits {
   /** For `new ApolloServer({ validationRules })`: aliases, depth, directives. */
   validationRules: ValidationRule[];
+  /** The token limit on a document's text, before it is parsed; the refusal, or undefined. */
+  tokenRefusal(source: string): GraphQLError | undefined;
   /**
-   * For `new ApolloServer({ plugins })`: the limits that need the variables (representations,
-   * cost) once the operation is resolved; limit errors keep their code; suggestions hidden.
-   */
-  plugin: ApolloServerPlugin;
-  /**
-   * Express middleware between the JSON body parser and Apollo Server: the token limit must
-   * run before parsing, and Apollo Server has no hook that can refuse there cleanly.
-   */
-  tokenLimit: RequestHandler;
-  /**
-   * The same checks for an operation that did not come through Apollo Server (graphql-ws):
-   * parse with the token limit, validate with the standard rules and the limits.
+   * Parse with the token limit, validate with the standard rules and the limits: the checks
+   * the pipeline runs, in one call (tools and tests).
    */
   check(
     schema: Parameters<typeof validate>[0],
     source: string,
   ): { document: DocumentNode; errors?: undefined } | { errors: GraphQLError[] };
   /**
-   * The limits that need the variables (`_entities` representations, cost), for an operation
-   * that did not come through Apollo Server; the refusal, or undefined.
+   * The limits that need the variables (`_entities` representations, cost); the refusal, or
+   * undefined.
    */
   checkVariables(
     schema: GraphQLSchema,
@@ -130,38 +121,7 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
     scrub,
     checkVariables: (schema, document, operationName, variables) =>
       variablesRefusal(schema, document, getOperationAST(document, operationName), variables),
-    tokenLimit(req, res, next) {
-      const body = req.body as { query?: unknown } | undefined;
-      const query = req.method === 'GET' ? req.query.query : body?.query;
-      const refused = typeof query === 'string' && tokenRefusal(query);
-      if (!refused) return next();
-      const { extensions, message } = refused.toJSON();
-      const { http: _http, ...rest } = extensions ?? {};
-      res.status(400).json({ errors: [{ message, extensions: rest }] });
-    },
-    plugin: {
-      async requestDidStart() {
-        return {
-          async didResolveOperation({ schema, document, operation, request }) {
-            const refused = variablesRefusal(schema, document, operation, request.variables);
-            if (refused) throw refused;
-          },
-          async didEncounterErrors({ errors }) {
-            // Apollo formats these afterwards; rewriting in place is what this hook is for.
-            for (const error of errors) {
-              // Apollo re-codes validation errors GRAPHQL_VALIDATION_FAILED; a limit keeps its own.
-              if (OUR_LIMITS.has(error.extensions.limit)) {
-                (error as { extensions: Record<string, unknown> }).extensions = {
-                  ...error.extensions,
-                  code: ErrorCode.OPERATION_LIMIT_EXCEEDED,
-                };
-              }
-              if (options.hideSuggestions) error.message = withoutSuggestions(error.message);
-            }
-          },
-        };
-      },
-    },
+    tokenRefusal,
     check(schema, source) {
       const refused = tokenRefusal(source);
       if (refused) return { errors: [refused] };
@@ -173,6 +133,34 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
       }
       const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
       return errors.length > 0 ? { errors: scrub(errors) } : { document };
+    },
+  };
+}
+
+/**
+ * The operation limits as one pipeline plugin, for HTTP and WebSocket alike: the token limit
+ * on the text before it is parsed, graphql-armor's aliases, depth and directives beside the
+ * standard validation rules, `_entities` representations and cost once the variables are
+ * known — all before anything executes, so a refused operation never reaches an upstream.
+ * Every refusal names the limit and its value; suggestions are hidden when configured.
+ */
+export function operationLimitsPlugin(options: OperationLimitsOptions): OperationPlugin {
+  const limits = createOperationLimits(options);
+  return {
+    name: 'limits',
+    onParse: limits.tokenRefusal,
+    validationRules: limits.validationRules,
+    onExecute: ({ schema, document, operation, variables }) =>
+      refusalWithVariables(options, schema, document, operation, variables),
+    onError(error) {
+      // Apollo re-codes validation errors GRAPHQL_VALIDATION_FAILED; a limit keeps its own.
+      if (OUR_LIMITS.has(error.extensions.limit)) {
+        (error as { extensions: Record<string, unknown> }).extensions = {
+          ...error.extensions,
+          code: ErrorCode.OPERATION_LIMIT_EXCEEDED,
+        };
+      }
+      if (options.hideSuggestions) error.message = withoutSuggestions(error.message);
     },
   };
 }

@@ -66,10 +66,14 @@ export interface WsOperationScope {
 
 export interface WsObservability {
   /**
-   * The scope and trace context one operation runs in: its request id (the upgrade request's
-   * `x-request-id` when sane, else a new one) and a runner to call each stage within.
+   * The scope and trace context one operation runs in, under the request id the pipeline gave
+   * it (the request-id plugin), and a runner to call each stage within.
    */
-  begin(connectionParams: unknown, request: http.IncomingMessage | undefined): WsOperationScope;
+  begin(
+    connectionParams: unknown,
+    request: http.IncomingMessage | undefined,
+    requestId: string,
+  ): WsOperationScope;
   started(socket: object, id: string, document: DocumentNode, operationName?: string | null): void;
   stopped(socket: object, id: string): void;
   /** The socket closed: whatever it still held stops. */
@@ -211,11 +215,11 @@ function wsObservability(
     );
   };
   return {
-    begin(params, request) {
+    begin(params, request, requestId) {
       const init = (params ?? {}) as Record<string, unknown>;
       const carrier = { ...(request?.headers ?? {}), ...init };
       const scope: RequestScope = {
-        requestId: requestIdOf(request),
+        requestId,
         clientName: clientOf(request?.headers[CLIENT_HEADER] ?? init[CLIENT_HEADER]),
       };
       const trace = tracing.extract(carrier);
@@ -258,13 +262,6 @@ function wsObservability(
 /** Subscriptions a socket holds. */
 function activeOf(held: Map<string, string>): number {
   return held.size;
-}
-
-function requestIdOf(request: http.IncomingMessage | undefined): string {
-  const inbound = request?.headers['x-request-id'];
-  return typeof inbound === 'string' && /^[\w.:-]{1,128}$/.test(inbound)
-    ? inbound
-    : crypto.randomUUID();
 }
 
 /**

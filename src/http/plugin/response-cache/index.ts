@@ -19,7 +19,7 @@ export interface ResponseCache {
   captureBody(req: Request, res: Response, body: Buffer): void;
   /**
    * On /graphql after the router secret, the body parser and the observability scope, before
-   * the operation guard: answers a hit at once; on a miss, lets the request go on to Apollo
+   * the pipeline's parse hook: answers a hit at once; on a miss, lets the request go on to Apollo
    * Server and stores the response if Apollo marked it cacheable.
    */
   middleware: RequestHandler;
