@@ -159,8 +159,9 @@ export class Outbox {
     try {
       await this.apply(entry);
       // A newer outcome just landed: an older one still waiting must not overwrite it.
-      await this.supersede(id);
-      await this.afterStored();
+      // Only then can the journal have become empty: the common path (nothing waited) costs no
+      // file operation.
+      if (await this.supersede(id)) await this.afterStored();
       return true;
     } catch (error) {
       this.options.logger.warn(
@@ -192,12 +193,13 @@ export class Outbox {
     }
   }
 
-  /** Drops the group waiting for `id`, in memory and in the journal (a newer one replaces it). */
-  private async supersede(id: string): Promise<void> {
+  /** Drops the group waiting for `id`, in memory and in the journal (a newer one replaces it); true if one waited. */
+  private async supersede(id: string): Promise<boolean> {
     const older = this.waiting.get(id);
-    if (!older) return;
+    if (!older) return false;
     this.waiting.delete(id);
     await this.options.journal?.done(older.id).catch(() => undefined);
+    return true;
   }
 
   private async wait(id: string, entry: Entry): Promise<void> {
