@@ -59,6 +59,7 @@ export class OutboxJournal {
   readonly #name: string;
   readonly #logger: Logger;
   readonly #staleMs: number;
+  readonly #heartbeatMs: number;
   #handle: FileHandle | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -70,8 +71,6 @@ export class OutboxJournal {
     this.#name = `${process.pid}-${randomBytes(6).toString('hex')}.jsonl`;
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
   }
-
-  readonly #heartbeatMs: number;
 
   /** The file this process writes (for logs and tests). */
   get path(): string {
