@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -89,8 +89,15 @@ export async function startTestApp(
     const text = await response.text();
     return { status: response.status, text };
   };
+  // The journal directory made above goes with the app (a test that names its own keeps it).
+  const ownJournal = env.OUTBOX_DIR === undefined ? config.outboxDir : undefined;
+  const closeApp = app.close;
   return Object.assign(app, {
     logs,
+    async close() {
+      await closeApp();
+      if (ownJournal) rmSync(ownJournal, { recursive: true, force: true });
+    },
     async gql<R, V>(document: TypedDocumentNode<R, V>, variables?: V) {
       const { status, text } = await post({ query: print(document), variables });
       return { ...(JSON.parse(text) as ExecutionResult<R>), status, body: text };
