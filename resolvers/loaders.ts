@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { CollectBatchView } from '../src/chillr/view.js';
-import type { PurchaseOffer } from '../src/pbg/offers.js';
+import type { PurchaseOffer } from '../src/purchase/offers.js';
 import type { GroupPurchaseRecord } from '../src/pbg/types.js';
 import type { Metrics } from '../src/observability/metrics.js';
 import type { Services } from '../src/services.js';

@@ -1,7 +1,7 @@
 /**
  * JSON with object keys sorted and undefined members dropped, so two objects with the same
  * content give the same text whatever their key order. Used for idempotency fingerprints and
- * for telling a repeated purchase observation from a change (src/pbg/purchase-state.ts).
+ * for telling a repeated purchase observation from a change (src/purchase/state.ts).
  */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

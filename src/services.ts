@@ -1,8 +1,8 @@
 import type { CollectService } from './chillr/service.js';
-import type { BatchWatcher } from './events/batch-watcher.js';
-import type { ChangeFeed } from './pbg/change-feed.js';
-import type { OfferCatalog } from './pbg/offers.js';
-import type { PurchaseService } from './pbg/service.js';
+import type { BatchWatcher } from './chillr/batch-watcher.js';
+import type { ChangeFeed } from './purchase/change-feed.js';
+import type { OfferCatalog } from './purchase/offers.js';
+import type { PurchaseService } from './purchase/service.js';
 
 /** The service objects the graph calls. Built once by the composition root (src/app.ts). */
 export interface Services {

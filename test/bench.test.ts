@@ -109,7 +109,7 @@ describe('npm run bench -- --quick (tiny counts)', () => {
   });
 
   it('should write a CPU profile of each project process it started with --profile', () => {
-    // Two projects (SQLite and memory), each its main thread and the SQLite one its ledger
+    // Two projects (SQLite and memory), each its main thread and the SQLite one its state log
     // writer thread: node writes one .cpuprofile per thread as the process stops.
     const dir = path.join(temp.dir, 'profiles');
     const files = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));

@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { createClient } from '@keyv/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ledger, Store } from '../src/store/index.js';
+import type { StateLog, Store } from '../src/store/index.js';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import {
   backendTitle,
@@ -15,8 +15,8 @@ import { FaultyStore, type StoreEvent } from './helpers/faults/store.js';
 import { push } from './helpers/ws.js';
 
 /**
- * Issue 12, "bulk change pushes": a push of 5,000 events over real HTTP is stored in one ledger
- * commit — one SQLite transaction (in the ledger's writer thread), one MULTI/EXEC pipeline on a
+ * Issue 12, "bulk change pushes": a push of 5,000 events over real HTTP is stored in one state log
+ * commit — one SQLite transaction (in the state log's writer thread), one MULTI/EXEC pipeline on a
  * real redis-server — while /healthz keeps answering; a repeat of it writes nothing; a fault in
  * the middle of it leaves nothing a retry would not complete. Counts only, never times.
  */
@@ -35,16 +35,16 @@ const bulk = (label: string) =>
   Array.from({ length: SIZE }, (_, i) => event(`${label}_${i}`, i % 9));
 
 const isWrite = (e: StoreEvent) => e.op === 'set' || e.op === 'delete' || e.op === 'setIfAbsent';
-const isCommit = (e: StoreEvent) => e.namespace === 'ledger' && e.op === 'set';
+const isCommit = (e: StoreEvent) => e.namespace === 'stateLog' && e.op === 'set';
 
 type Logged = { purchase: { purchaseId: string; numPeople: number } };
 
 /** Every log entry after `after`, oldest first. */
-async function logAfter(ledger: Ledger, after: string | undefined): Promise<Logged[]> {
+async function logAfter(stateLog: StateLog, after: string | undefined): Promise<Logged[]> {
   const out: Logged[] = [];
   let cursor = after;
   for (;;) {
-    const { entries } = await ledger.readLog<Logged>(cursor, 500);
+    const { entries } = await stateLog.readLog<Logged>(cursor, 500);
     out.push(...entries.map((e) => e.value));
     if (entries.length < 500) return out;
     cursor = entries.at(-1)!.cursor;
@@ -70,7 +70,7 @@ async function pushWhileProbing(app: TestApp, events: unknown[]) {
 }
 
 /**
- * Fails the ledger's next commit after `skip` good ones, once, inside the store the app opened
+ * Fails the state log's next commit after `skip` good ones, once, inside the store the app opened
  * (below the FaultyStore, which still records the call).
  */
 class CommitFault {
@@ -81,13 +81,13 @@ class CommitFault {
   }
 
   readonly wrap = (store: Store): Store => {
-    const real = store.ledger;
-    const ledger = {
+    const real = store.stateLog;
+    const stateLog = {
       getMany: (keys) => real.getMany(keys),
       commit: async (writes) => {
         if (this.#skip === 0) {
           this.#skip = -1;
-          throw new Error('injected fault: ledger commit');
+          throw new Error('injected fault: stateLog commit');
         }
         if (this.#skip > 0) this.#skip -= 1;
         return real.commit(writes);
@@ -97,10 +97,10 @@ class CommitFault {
       trim: (maxAgeMs) => real.trim(maxAgeMs),
       isCursor: (cursor) => real.isCursor(cursor),
       takeOpen: (limit) => real.takeOpen(limit),
-    } as Ledger;
+    } as StateLog;
     return new Proxy(store, {
       get: (target, prop) => {
-        if (prop === 'ledger') return ledger;
+        if (prop === 'stateLog') return stateLog;
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -131,7 +131,7 @@ for (const backend of backends) {
 
     it('should store 5,000 distinct purchases in one commit, in order, while /healthz answers', async () => {
       const events = bulk('BULK_A');
-      const head = await store.real.ledger.head();
+      const head = await store.real.stateLog.head();
       const from = store.events.length;
       const execs = await redisExecs(backend, storeUrl);
 
@@ -144,25 +144,25 @@ for (const backend of backends) {
       }
       expect(answered).toBeGreaterThan(0);
       expect(failed).toBe(0);
-      const logged = await logAfter(store.real.ledger, head);
+      const logged = await logAfter(store.real.stateLog, head);
       expect(logged.map((e) => e.purchase.purchaseId)).toEqual(events.map((e) => e.purchase_id));
       expect(logged[8]!.purchase.numPeople).toBe(8);
     });
 
     it('should write nothing when the same push arrives again', async () => {
       const events = bulk('BULK_A');
-      const head = await store.real.ledger.head();
+      const head = await store.real.stateLog.head();
       const from = store.events.length;
       expect(await push(app, { merchant_auth: auth, events })).toEqual({
         status: 200,
         json: { result: true },
       });
       expect(store.events.slice(from).filter(isWrite)).toEqual([]);
-      expect(await store.real.ledger.head()).toBe(head);
+      expect(await store.real.stateLog.head()).toBe(head);
     });
 
     it('should apply a purchase listed twice in one push in order, its second event in a later commit', async () => {
-      const head = await store.real.ledger.head();
+      const head = await store.real.stateLog.head();
       const from = store.events.length;
       const events = [event('TWICE_1', 1), event('TWICE_2', 1), event('TWICE_1', 2)];
       expect(await push(app, { merchant_auth: auth, events })).toEqual({
@@ -170,7 +170,7 @@ for (const backend of backends) {
         json: { result: true },
       });
       expect(store.events.slice(from).filter(isCommit)).toHaveLength(2);
-      const logged = await logAfter(store.real.ledger, head);
+      const logged = await logAfter(store.real.stateLog, head);
       expect(logged.map((e) => [e.purchase.purchaseId, e.purchase.numPeople])).toEqual([
         ['TWICE_1', 1],
         ['TWICE_2', 1],
@@ -179,14 +179,14 @@ for (const backend of backends) {
     });
 
     it('should answer 503 when a later commit of a push fails, and log each event once after the retry', async () => {
-      const head = await store.real.ledger.head();
+      const head = await store.real.stateLog.head();
       // 5,000 distinct purchases and then 5,000 second events for them: two commits.
       const events = [...bulk('BULK_R'), ...bulk('BULK_R').map((e) => ({ ...e, num_people: 20 }))];
       fault.failAfter(1);
       const refused = await push(app, { merchant_auth: auth, events });
       expect(refused).toMatchObject({ status: 503, json: { result: false } });
       // The first commit stood: every first event, once; none of the second.
-      const stored = await logAfter(store.real.ledger, head);
+      const stored = await logAfter(store.real.stateLog, head);
       expect(stored.map((e) => e.purchase.purchaseId)).toEqual(
         events.slice(0, SIZE).map((e) => e.purchase_id),
       );
@@ -198,7 +198,7 @@ for (const backend of backends) {
       });
       // The retry wrote only what was missing: the second events, in one commit.
       expect(store.events.slice(from).filter(isCommit)).toHaveLength(1);
-      const logged = await logAfter(store.real.ledger, head);
+      const logged = await logAfter(store.real.stateLog, head);
       expect(logged).toHaveLength(2 * SIZE);
       expect(logged.slice(SIZE).map((e) => [e.purchase.purchaseId, e.purchase.numPeople])).toEqual(
         events.slice(SIZE).map((e) => [e.purchase_id, 20]),
@@ -209,7 +209,7 @@ for (const backend of backends) {
       'should store nothing of a push whose transaction fails midway, and all 5,000 once PBG retries',
       async () => {
         const events = bulk('BULK_F');
-        const head = await store.real.ledger.head();
+        const head = await store.real.stateLog.head();
         // A real fault inside the engine: the 2,501st log insert of the transaction aborts it.
         const file = new DatabaseSync(storeUrl.slice('sqlite:'.length));
         file.exec(`CREATE TRIGGER fail_midway BEFORE INSERT ON change_log
@@ -219,8 +219,8 @@ for (const backend of backends) {
           const refused = await push(app, { merchant_auth: auth, events });
           expect(refused).toMatchObject({ status: 503, json: { result: false } });
           // One transaction: the 2,500 inserted before the fault went with it.
-          expect(await logAfter(store.real.ledger, head)).toEqual([]);
-          const state = await store.real.ledger.getMany(['BULK_F_0', 'BULK_F_2499']);
+          expect(await logAfter(store.real.stateLog, head)).toEqual([]);
+          const state = await store.real.stateLog.getMany(['BULK_F_0', 'BULK_F_2499']);
           expect(state.size).toBe(0);
         } finally {
           file.exec('DROP TRIGGER fail_midway');
@@ -230,7 +230,7 @@ for (const backend of backends) {
           status: 200,
           json: { result: true },
         });
-        const logged = await logAfter(store.real.ledger, head);
+        const logged = await logAfter(store.real.stateLog, head);
         expect(logged.map((e) => e.purchase.purchaseId)).toEqual(events.map((e) => e.purchase_id));
       },
     );

@@ -11,7 +11,7 @@ import {
   type GroupPurchaseChangedSubscription,
 } from './generated/graphql.js';
 import { silentLogger } from '../src/logger.js';
-import { LogRetention } from '../src/pbg/log-retention.js';
+import { LogRetention } from '../src/purchase/log-retention.js';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { postgresSkipReason, startPostgres } from './helpers/postgres.js';
 import { redisSkipReason, startRedisServer, type RedisServer } from './helpers/redis.js';

@@ -1,13 +1,13 @@
 import type { Counter, Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ledger, Store } from '../src/store/index.js';
+import type { StateLog, Store } from '../src/store/index.js';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { connectRaw, payloadText, type RawConnection, type RawMessage } from './helpers/raw-ws.js';
 import { push } from './helpers/ws.js';
 
 /**
  * Subscription fan-out (src/http/ws-fanout.ts, src/http/ws-adapter.ts) and the shared change-log
- * tail (src/pbg/change-tail.ts), over real WebSockets against the whole service. Everything is
+ * tail (src/purchase/change-tail.ts), over real WebSockets against the whole service. Everything is
  * asserted as counts: executions and deliveries (the service's own counters), store reads
  * (through `wrapStore`), messages each socket received.
  */
@@ -72,7 +72,7 @@ async function untilAllLive(app: TestApp, subs: Sub[], purchaseId: string): Prom
 type Gate = (after: string | undefined, limit: number) => Promise<void> | undefined;
 
 /**
- * Counts `ledger.readLog` calls; `gate` may hold a call until the test lets it go; with
+ * Counts `state log.readLog` calls; `gate` may hold a call until the test lets it go; with
  * `failOffers` every read of the offer catalog rejects, quoting a credential.
  */
 function countingStore() {
@@ -91,8 +91,8 @@ function countingStore() {
       },
     });
   const wrap = (store: Store): Store => {
-    const real = store.ledger;
-    const ledger: Ledger = {
+    const real = store.stateLog;
+    const stateLog: StateLog = {
       getMany: (keys) => real.getMany(keys),
       commit: (writes) => real.commit(writes),
       readLog: async (after, limit) => {
@@ -107,7 +107,7 @@ function countingStore() {
     };
     return new Proxy(store, {
       get(target, property) {
-        if (property === 'ledger') return ledger;
+        if (property === 'stateLog') return stateLog;
         if (property === 'namespace') {
           return (name: string) =>
             name === 'offers' ? failing(target.namespace(name)) : target.namespace(name);

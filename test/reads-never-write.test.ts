@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupPurchaseDocument, GroupPurchasesDocument } from './generated/graphql.js';
 import { openStore } from '../src/store/index.js';
-import { PurchaseStateStore } from '../src/pbg/purchase-state.js';
+import { PurchaseStateStore } from '../src/purchase/state.js';
 import type { EventBus } from '../src/events/pubsub.js';
 import { silentLogger } from '../src/logger.js';
 import { readGroupPurchase } from '../src/pbg/parse.js';
@@ -12,7 +12,7 @@ import { FaultyStore, type StoreEvent } from './helpers/faults/store.js';
 
 /**
  * Issue 12, "reads never write on the hot path": a read that shows nothing new writes nothing
- * to the store — no keyv set or delete, no create-if-absent, no ledger commit — on every engine.
+ * to the store — no keyv set or delete, no create-if-absent, no state log commit — on every engine.
  * Every store call goes through a FaultyStore (nothing armed), which records it.
  */
 
@@ -59,7 +59,7 @@ for (const backend of allBackends()) {
       // The reads were compared with the stored state (so the path that used to write ran) …
       expect(app.purchaseState.stats().repeats - repeatsBefore).toBe(20 * (ids.length + 1));
       expect(
-        during.filter((e) => e.namespace === 'ledger' && e.op === 'get').length,
+        during.filter((e) => e.namespace === 'stateLog' && e.op === 'get').length,
       ).toBeGreaterThan(0);
       // … and not one of them wrote.
       expect(during.filter(isWrite)).toEqual([]);
@@ -67,16 +67,16 @@ for (const backend of allBackends()) {
 
     it('should write exactly the change a read shows: one commit, one log entry', async () => {
       const [id] = await listPending();
-      const ledger = store.real.ledger;
-      const head = await ledger.head();
+      const stateLog = store.real.stateLog;
+      const head = await stateLog.head();
       await app.sandbox.pbg!.updatePurchase(id!, { num_people: 11 }, { push: false });
 
       const from = store.events.length;
       const read = await app.raw(`{ groupPurchase(purchaseId: "${id}") { numPeople } }`);
       expect(read.json.data).toEqual({ groupPurchase: { numPeople: 11 } });
       const writes = store.events.slice(from).filter(isWrite);
-      expect(writes).toEqual([{ op: 'set', namespace: 'ledger', key: undefined, failed: false }]);
-      const { entries } = await ledger.readLog<{
+      expect(writes).toEqual([{ op: 'set', namespace: 'stateLog', key: undefined, failed: false }]);
+      const { entries } = await stateLog.readLog<{
         purchase: { purchaseId: string };
         source: string;
       }>(head, 100);

@@ -136,7 +136,7 @@ describe.skipIf(redisSkip !== undefined)(
       expect(live.events).toHaveLength(2);
       expect(live.errors).toEqual([]);
       // The change log in Redis holds each change once, in order, under the id delivered.
-      const { entries } = await inspect.ledger.readLog<{ purchase: { purchaseId: string } }>(
+      const { entries } = await inspect.stateLog.readLog<{ purchase: { purchaseId: string } }>(
         undefined,
         10_000,
       );
@@ -199,7 +199,7 @@ describe.skipIf(redisSkip !== undefined)(
         sends.map(({ to, events }) => push(to, { merchant_auth: auth, events })),
       );
       expect(answers.every((answer) => answer.status === 200)).toBe(true);
-      const { entries } = await inspect.ledger.readLog<{
+      const { entries } = await inspect.stateLog.readLog<{
         purchase: { purchaseId: string; status: string };
       }>(undefined, 100_000);
       const stage = ['PENDING', 'PAYMENT_COMPLETED', 'COLLECTED', 'REFUNDED'];
@@ -421,7 +421,7 @@ describe.skipIf(redisSkip !== undefined)(
           events: [{ purchase_id: 'STATE_1', status: 'collected', num_people: 4 }],
         }),
       ).toEqual({ status: 200, json: { result: true } });
-      const stored = await inspect.ledger.getMany<{ record: unknown }>(['STATE_1']);
+      const stored = await inspect.stateLog.getMany<{ record: unknown }>(['STATE_1']);
       expect(stored.get('STATE_1')).toMatchObject({
         version: 1,
         value: { record: { purchaseId: 'STATE_1', status: 'COLLECTED', numPeople: 4 } },

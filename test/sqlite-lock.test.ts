@@ -111,11 +111,11 @@ describe('the SQLite store behind another process holding the write lock', () =>
       keyv.set('a', 1),
       keyv.delete('b'),
       store.setIfAbsent('queued', 'c', 3),
-      store.ledger.commit([{ key: 'p1', expectedVersion: 0, value: 'v', open: true, log: 'l' }]),
-      store.ledger.takeOpen(10),
+      store.stateLog.commit([{ key: 'p1', expectedVersion: 0, value: 'v', open: true, log: 'l' }]),
+      store.stateLog.takeOpen(10),
       store.writeTogether({
         keys: [{ namespace: 'queued', key: 'd', value: 4 }],
-        ledger: [{ key: 'p2', expectedVersion: 0, value: 'v', open: false, log: 'l' }],
+        stateLog: [{ key: 'p2', expectedVersion: 0, value: 'v', open: false, log: 'l' }],
       }),
     ];
     const seen = await whileWaiting(Promise.allSettled(writes));
@@ -189,9 +189,9 @@ describe('a read that meets a lock (SqliteReader)', () => {
 });
 
 describe('SQLite writeTogether', () => {
-  it('should keep nothing when it fails midway: keyv rows and earlier ledger writes roll back', async () => {
+  it('should keep nothing when it fails midway: keyv rows and earlier state log writes roll back', async () => {
     const { store, file } = await freshStore();
-    // A real failure inside the transaction, after the keyv rows and the first ledger write:
+    // A real failure inside the transaction, after the keyv rows and the first state log write:
     // a trigger refuses the second log entry.
     const raw = new DatabaseSync(file);
     raw.exec(`CREATE TRIGGER refuse_boom BEFORE INSERT ON change_log WHEN NEW.value LIKE '%boom%'
@@ -203,7 +203,7 @@ describe('SQLite writeTogether', () => {
         { namespace: 'together', key: 'a', value: { n: 1 } },
         { namespace: 'together', key: 'before', value: 'overwritten' },
       ],
-      ledger: [
+      stateLog: [
         { key: 't1', expectedVersion: 0, value: 'first', open: true, log: 'fine' },
         { key: 't2', expectedVersion: 0, value: 'second', open: false, log: 'boom' },
       ],
@@ -212,13 +212,13 @@ describe('SQLite writeTogether', () => {
     const keyv = store.namespace('together');
     expect(await keyv.get('a')).toBeUndefined();
     expect(await keyv.get('before')).toBe('kept');
-    expect((await store.ledger.getMany(['t1', 't2'])).size).toBe(0);
-    expect(await store.ledger.head()).toBeUndefined();
-    expect(await store.ledger.takeOpen(10)).toEqual([]);
+    expect((await store.stateLog.getMany(['t1', 't2'])).size).toBe(0);
+    expect(await store.stateLog.head()).toBeUndefined();
+    expect(await store.stateLog.takeOpen(10)).toEqual([]);
     // The same writes without the refused entry all land.
     const results = await store.writeTogether({
       keys: [{ namespace: 'together', key: 'a', value: { n: 1 } }],
-      ledger: [{ key: 't1', expectedVersion: 0, value: 'first', open: true, log: 'fine' }],
+      stateLog: [{ key: 't1', expectedVersion: 0, value: 'first', open: true, log: 'fine' }],
     });
     expect(results).toEqual([{ ok: true, version: 1, cursor: expect.any(String) }]);
     expect(await keyv.get('a')).toEqual({ n: 1 });

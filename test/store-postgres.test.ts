@@ -4,7 +4,7 @@ import pg from 'pg';
 import { silentLogger } from '../src/logger.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../src/store/index.js';
-import { commitOn } from '../src/store/postgres-ledger.js';
+import { commitOn } from '../src/store/postgres-state-log.js';
 import { listenToChangeLog } from '../src/store/postgres-listen.js';
 import { SCHEMA_VERSION } from '../src/store/postgres-schema.js';
 import { postgresSkipReason, startPostgres, type PostgresServer } from './helpers/postgres.js';
@@ -14,7 +14,7 @@ const skip = postgresSkipReason();
 
 /**
  * A writer process: opens the built store (dist/) on `url` and runs `loops` concurrent loops of
- * `commits` ledger commits each, every commit 1–3 logged writes to keys of its own; prints
+ * `commits` state log commits each, every commit 1–3 logged writes to keys of its own; prints
  * `done <count>` when all are committed.
  */
 const WRITER = `
@@ -31,7 +31,7 @@ await Promise.all(Array.from({ length: loops }, async (_, loop) => {
       versions.set(key, version + 1);
       return { key, expectedVersion: version, value: { i }, open: false, log: { key, i } };
     });
-    const results = await store.ledger.commit(writes);
+    const results = await store.stateLog.commit(writes);
     if (!results.every((r) => r.ok)) throw new Error('a version moved: ' + JSON.stringify(results));
     count += writes.length;
   }
@@ -88,19 +88,19 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
       );
       expect(slowResult).toEqual({ ok: true, version: 1, cursor: '1' });
       // A fast appender starts after it: it cannot take a cursor until the slow one commits.
-      const fast = store.ledger.commit([
+      const fast = store.stateLog.commit([
         { key: 'fast', expectedVersion: 0, value: {}, open: false, log: { n: 'fast' } },
       ]);
       let fastSettled = false;
       void fast.finally(() => (fastSettled = true));
-      const before = await store.ledger.readLog(undefined, 100);
+      const before = await store.stateLog.readLog(undefined, 100);
       expect(before.entries).toEqual([]);
-      expect(await store.ledger.head()).toBeUndefined();
+      expect(await store.stateLog.head()).toBeUndefined();
       expect(fastSettled).toBe(false);
 
       await slow.query('COMMIT');
       expect(await fast).toEqual([{ ok: true, version: 1, cursor: '2' }]);
-      const after = await store.ledger.readLog<{ n: string }>(undefined, 100);
+      const after = await store.stateLog.readLog<{ n: string }>(undefined, 100);
       expect(after.entries.map((e) => [e.cursor, e.value.n])).toEqual([
         ['1', 'slow'],
         ['2', 'fast'],
@@ -122,7 +122,7 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
       // groupPurchaseChanges does; it keeps going until the writers are done and it is caught up.
       for (;;) {
         const done = stop;
-        const { entries } = await reader.ledger.readLog(seen.at(-1), 7);
+        const { entries } = await reader.stateLog.readLog(seen.at(-1), 7);
         pages += 1;
         seen.push(...entries.map((e) => e.cursor));
         if (done && entries.length === 0) return;
@@ -135,7 +135,7 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
       stop = true;
       await paging;
     }
-    const all = await reader.ledger.readLog(undefined, 100_000);
+    const all = await reader.stateLog.readLog(undefined, 100_000);
     await reader.close();
     const total = written.reduce((sum, n) => sum + n, 0);
     expect(total).toBe(2 * 6 * (20 * (1 + 2 + 3)));
@@ -148,22 +148,22 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
     expect(pages).toBeGreaterThan(10);
   }, 120_000);
 
-  it('should keep nothing of a writeTogether whose transaction fails after its ledger write', async () => {
+  it('should keep nothing of a writeTogether whose transaction fails after its state log write', async () => {
     const store = await openStore(await server.createDatabase());
     try {
-      // The ledger write runs first in the transaction; the keyv row after it is refused by
+      // The state log write runs first in the transaction; the keyv row after it is refused by
       // PostgreSQL (text cannot hold NUL), which rolls the whole transaction back.
       const attempt = store.writeTogether({
-        ledger: [{ key: 'p', expectedVersion: 0, value: { n: 1 }, open: true, log: { n: 1 } }],
+        stateLog: [{ key: 'p', expectedVersion: 0, value: { n: 1 }, open: true, log: { n: 1 } }],
         keys: [{ namespace: 'batches', key: 'bad\u0000key', value: { id: 'b1' } }],
       });
       await expect(attempt).rejects.toThrow();
-      expect((await store.ledger.getMany(['p'])).size).toBe(0);
-      expect((await store.ledger.readLog(undefined, 10)).entries).toEqual([]);
-      expect(await store.ledger.head()).toBeUndefined();
+      expect((await store.stateLog.getMany(['p'])).size).toBe(0);
+      expect((await store.stateLog.readLog(undefined, 10)).entries).toEqual([]);
+      expect(await store.stateLog.head()).toBeUndefined();
       // And the same writes without the bad key commit together.
       const [result] = await store.writeTogether({
-        ledger: [{ key: 'p', expectedVersion: 0, value: { n: 1 }, open: true, log: { n: 1 } }],
+        stateLog: [{ key: 'p', expectedVersion: 0, value: { n: 1 }, open: true, log: { n: 1 } }],
         keys: [{ namespace: 'batches', key: 'good', value: { id: 'b1' } }],
       });
       expect(result).toEqual({ ok: true, version: 1, cursor: '1' });
@@ -247,7 +247,7 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
         : new Promise<void>((resolve) => waiters.push({ cursor, resolve }));
     const append = async (n: number) =>
       (
-        await writer.ledger.commit([
+        await writer.stateLog.commit([
           { key: `k${n}`, expectedVersion: 0, value: n, open: false, log: n },
         ])
       )[0];

@@ -7,7 +7,7 @@ import {
   type GraphQLResolveInfo,
 } from 'graphql';
 import { isTerminalBatchStatus, type CollectBatchStatus } from '../../src/chillr/types.js';
-import { isFinal } from '../../src/pbg/lifecycle.js';
+import { isFinal } from '../../src/purchase/lifecycle.js';
 import type { GroupPurchaseStatus } from '../../src/pbg/types.js';
 
 /**
@@ -106,7 +106,7 @@ export function hintBatch(
   hintImmutable(info, batch !== null && isTerminalBatchStatus(batch.status));
 }
 
-/** The hint for one purchase: final statuses (src/pbg/lifecycle.ts) cannot change. */
+/** The hint for one purchase: final statuses (src/purchase/lifecycle.ts) cannot change. */
 export function hintPurchase(
   info: GraphQLResolveInfo,
   purchase: { status: GroupPurchaseStatus } | null,

@@ -12,7 +12,7 @@ import {
 } from 'type-graphql';
 import type { CollectBatchView } from '../../src/chillr/view.js';
 import { ErrorCode, ServiceError } from '../../src/errors.js';
-import type { ChangeFeed } from '../../src/pbg/change-feed.js';
+import type { ChangeFeed } from '../../src/purchase/change-feed.js';
 import type { GroupPurchaseChange as Change } from '../../src/pbg/types.js';
 import { CollectBatch } from '../collect/collect-batch.type.js';
 import { AUTHENTICATED, cost, COST, pagedListSize, REQUIRES_READ } from '../common/directives.js';
@@ -35,7 +35,7 @@ interface ChangedArgs {
 @Resolver()
 export class LiveResolver {
   /**
-   * A follower of the change log (src/pbg/change-feed.ts): with `after`, the changes logged
+   * A follower of the change log (src/purchase/change-feed.ts): with `after`, the changes logged
    * after that cursor first, then live ones, in log order — no PayByGroup call per event per
    * subscriber, and no gap or repeat at the seam.
    */

@@ -3,7 +3,7 @@ import { AUTHENTICATED, cost, COST, REQUIRES_READ, REQUIRES_WRITE } from '../com
 import type {
   PurchaseOffer as Offer,
   PurchaseOfferDefaults as Defaults,
-} from '../../src/pbg/offers.js';
+} from '../../src/purchase/offers.js';
 import type { GraphQLContext } from '../context.js';
 import { PurchaseOfferDefaultsInput, PurchaseOfferInput } from './purchase.inputs.js';
 import { PurchaseOffer, PurchaseOfferDefaults } from './purchase-offer.type.js';

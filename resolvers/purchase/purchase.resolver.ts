@@ -23,7 +23,7 @@ import {
   REQUIRES_READ,
   REQUIRES_WRITE,
 } from '../common/directives.js';
-import type { ActionOutcome } from '../../src/pbg/service.js';
+import type { ActionOutcome } from '../../src/purchase/service.js';
 import type { GroupPurchaseRecord, InventoryState } from '../../src/pbg/types.js';
 import { InventoryState as InventoryStateEnum } from '../common/enums.js';
 import { UserError } from '../common/user-error.type.js';
@@ -32,7 +32,7 @@ import {
   DEFAULT_PURCHASES_PAGE,
   MAX_PURCHASES_PAGE,
   pagePurchases,
-} from '../../src/pbg/purchase-pages.js';
+} from '../../src/purchase/pages.js';
 import { GroupPurchase } from './group-purchase.type.js';
 import { GroupPurchaseConnection } from './group-purchase-connection.type.js';
 import { GroupPurchaseFilter, PurchaseActionInput } from './purchase.inputs.js';

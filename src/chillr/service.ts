@@ -1,9 +1,9 @@
 import { keyReusedIssue, keyRequiredIssue } from '../errors.js';
 import { guardStore } from '../store/guard.js';
-import { fingerprintOf, type Idempotency } from '../idempotency.js';
+import { fingerprintOf, type Idempotency } from '../idempotency/claims.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
-import type { Outbox, OutboxWrite } from '../outbox.js';
+import type { Outbox, OutboxWrite } from '../idempotency/outbox.js';
 import type { Store } from '../store/index.js';
 import { SingleFlight } from '../upstream/single-flight.js';
 import type { ChillrClient } from './client.js';

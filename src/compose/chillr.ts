@@ -1,11 +1,11 @@
 import { ChillrClient } from '../chillr/client.js';
 import { CollectService } from '../chillr/service.js';
 import type { Config } from '../config.js';
-import { BatchWatcher } from '../events/batch-watcher.js';
-import type { Idempotency } from '../idempotency.js';
+import { BatchWatcher } from '../chillr/batch-watcher.js';
+import type { Idempotency } from '../idempotency/claims.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../observability/index.js';
-import type { Outbox } from '../outbox.js';
+import type { Outbox } from '../idempotency/outbox.js';
 import type { Redactor } from '../redact.js';
 import type { Store } from '../store/index.js';
 import type { UpstreamGuard } from '../upstream/guard.js';

@@ -18,9 +18,9 @@ export type SingleFlightResult = 'sent' | 'joined';
 
 /** Read at scrape time: the live state other modules own. */
 export interface MetricSources {
-  /** Entries waiting in the outbox (src/outbox.ts `depth`). */
+  /** Entries waiting in the outbox (src/idempotency/outbox.ts `depth`). */
   outboxDepth?: () => number;
-  /** Batch pollers running (src/events/batch-watcher.ts `stats()`). */
+  /** Batch pollers running (src/chillr/batch-watcher.ts `stats()`). */
   batchPollers?: () => number;
   /** Each upstream's breaker state (src/upstream/guard.ts `breakerState`). */
   breakers?: Partial<Record<UpstreamLabel, () => 'closed' | 'open' | 'half-open'>>;

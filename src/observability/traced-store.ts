@@ -4,13 +4,13 @@ import type { Store } from '../store/index.js';
 const KEYV_METHODS = new Set(['get', 'getMany', 'set', 'setMany', 'delete', 'deleteMany', 'has']);
 
 /**
- * The store with a span around every call (`store <method> <namespace>`, `store ledger
+ * The store with a span around every call (`store <method> <namespace>`, `store state log
  * <method>`); keys and values stay out of the span. Used only when spans are exported, so an
  * untraced service pays nothing.
  */
 export function tracedStore(store: Store, tracer: Tracer): Store {
   const namespaces = new Map<string, unknown>();
-  const ledger = traced(store.ledger, 'store ledger', tracer, (name) => name !== 'isCursor');
+  const stateLog = traced(store.stateLog, 'store state log', tracer, (name) => name !== 'isCursor');
   return {
     namespace<T>(name: string) {
       const keyv = store.namespace<T>(name);
@@ -24,7 +24,7 @@ export function tracedStore(store: Store, tracer: Tracer): Store {
     },
     setIfAbsent: (ns, key, value, ttlMs) =>
       spanned(tracer, `store ${ns} setIfAbsent`, () => store.setIfAbsent(ns, key, value, ttlMs)),
-    ledger,
+    stateLog,
     writeTogether: (writes) =>
       spanned(tracer, 'store writeTogether', () => store.writeTogether(writes)),
     durability: () => store.durability(),

@@ -1,5 +1,5 @@
 import type { Keyv } from 'keyv';
-import type { Ledger, LedgerCommitResult, LedgerWrite } from './ledger.js';
+import type { StateLog, StateLogCommitResult, StateLogWrite } from './state-log.js';
 
 /** One keyv-namespace write of `Store.writeTogether`, with the namespace's keyv instance. */
 export interface KeyvWrite {
@@ -24,15 +24,15 @@ export interface Backend {
    */
   setIfAbsent(keyv: Keyv, key: string, value: unknown, ttlMs: number | undefined): Promise<boolean>;
   /** Versioned states and the ordered change log, in this engine's own structures. */
-  readonly ledger: Ledger;
+  readonly stateLog: StateLog;
   /**
-   * Stores every keyv write and commits the ledger writes in one atomic step (see
-   * `Store.writeTogether`); the ledger results in the order of `ledger`.
+   * Stores every keyv write and commits the state log writes in one atomic step (see
+   * `Store.writeTogether`); the state log results in the order of `stateLog`.
    */
   writeTogether(
     keys: readonly KeyvWrite[],
-    ledger: ReadonlyArray<LedgerWrite<unknown>>,
-  ): Promise<LedgerCommitResult[]>;
+    stateLog: ReadonlyArray<StateLogWrite<unknown>>,
+  ): Promise<StateLogCommitResult[]>;
   /**
    * Whether an acknowledged write survives a crash of the engine's server or host: asked once
    * at start, so production can refuse a store that forgets (see `Store.durability`).
@@ -73,14 +73,14 @@ export async function serializeFor(
 }
 
 /**
- * The keyv writes one after another, then the ledger commit: NOT one atomic step — a crash
+ * The keyv writes one after another, then the state log commit: NOT one atomic step — a crash
  * between them keeps the first part. Only for an engine that has no transaction of its own yet.
  */
 export async function writeInTurn(
-  ledgerOf: Ledger,
+  stateLogOf: StateLog,
   keys: readonly KeyvWrite[],
-  ledger: ReadonlyArray<LedgerWrite<unknown>>,
-): Promise<LedgerCommitResult[]> {
+  stateLog: ReadonlyArray<StateLogWrite<unknown>>,
+): Promise<StateLogCommitResult[]> {
   for (const write of keys) await write.keyv.set(write.key, write.value, write.ttlMs);
-  return ledger.length === 0 ? [] : ledgerOf.commit(ledger);
+  return stateLog.length === 0 ? [] : stateLogOf.commit(stateLog);
 }

@@ -1,7 +1,7 @@
 import type { Keyv } from 'keyv';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Backend, Durability } from './backend.js';
-import type { Ledger, LedgerCommitResult, LedgerWrite } from './ledger.js';
+import type { StateLog, StateLogCommitResult, StateLogWrite } from './state-log.js';
 import { createMemoryBackend } from './memory.js';
 import { openPostgresBackend } from './postgres.js';
 import { openRedisBackend } from './redis.js';
@@ -11,14 +11,14 @@ import { parseStoreUrl } from './url.js';
 export { parseStoreUrl, redactUrl } from './url.js';
 export type { Durability } from './backend.js';
 export type {
-  Ledger,
-  LedgerCommitResult,
-  LedgerLogEntry,
-  LedgerState,
-  LedgerWrite,
+  StateLog,
+  StateLogCommitResult,
+  StateLogLogEntry,
+  StateLogState,
+  StateLogWrite,
   LogWindow,
-} from './ledger.js';
-export { compareCursors } from './ledger.js';
+} from './state-log.js';
+export { compareCursors } from './state-log.js';
 
 /** Keyv namespaces over one backend: memory, a SQLite file, Redis, or PostgreSQL. */
 export interface Store {
@@ -41,19 +41,19 @@ export interface Store {
   setIfAbsent(namespace: string, key: string, value: unknown, ttlMs?: number): Promise<boolean>;
   /**
    * Versioned states with an ordered change log beside them, in the engine's own structures
-   * (see ledger.ts): what purchase state and its change log are kept in.
+   * (see state-log.ts): what purchase state and its change log are kept in.
    */
-  readonly ledger: Ledger;
+  readonly stateLog: StateLog;
   /**
    * Stores every `keys` write (as `namespace(ns).set(key, value, ttlMs)` would) and commits the
-   * `ledger` writes (as `ledger.commit` would) in one atomic step: one transaction in SQLite and
+   * `stateLog` writes (as `stateLog.commit` would) in one atomic step: one transaction in SQLite and
    * PostgreSQL, one MULTI … EXEC in Redis. Either all of it is stored or none of it: what money
    * safety needs when an upstream's outcome and the bookkeeping that goes with it (the batch
-   * record, the purchase's new state) must not be kept apart by a crash. A ledger write whose
+   * record, the purchase's new state) must not be kept apart by a crash. A state log write whose
    * version moved is skipped as in `commit` (`{ ok: false }`) and does not undo the rest.
-   * Ledger results are in the order of `ledger`.
+   * StateLog results are in the order of `stateLog`.
    */
-  writeTogether(writes: StoreWrites): Promise<LedgerCommitResult[]>;
+  writeTogether(writes: StoreWrites): Promise<StateLogCommitResult[]>;
   /**
    * Whether an acknowledged write survives a crash of the engine's server or host (see
    * `Durability`): what production checks at start before it serves money moves.
@@ -79,7 +79,7 @@ export interface KeyWrite {
 /** What `Store.writeTogether` stores in one atomic step. */
 export interface StoreWrites {
   keys?: readonly KeyWrite[];
-  ledger?: ReadonlyArray<LedgerWrite<unknown>>;
+  stateLog?: ReadonlyArray<StateLogWrite<unknown>>;
 }
 
 export interface OpenStoreOptions {
@@ -165,9 +165,9 @@ class KeyvNamespaces implements Store {
     return this.#backend.description;
   }
 
-  get ledger(): Ledger {
+  get stateLog(): StateLog {
     this.#assertOpen();
-    return this.#backend.ledger;
+    return this.#backend.stateLog;
   }
 
   namespace<T>(name: string): Keyv<T> {
@@ -208,7 +208,7 @@ class KeyvNamespaces implements Store {
     return this.#backend.setIfAbsent(this.namespace(namespace), key, value, ttlMs);
   }
 
-  async writeTogether(writes: StoreWrites): Promise<LedgerCommitResult[]> {
+  async writeTogether(writes: StoreWrites): Promise<StateLogCommitResult[]> {
     const keys = (writes.keys ?? []).map((write) => {
       if (write.value === undefined) {
         throw new TypeError(`writeTogether cannot store undefined under ${write.namespace}.`);
@@ -220,9 +220,9 @@ class KeyvNamespaces implements Store {
         ...(write.ttlMs === undefined ? {} : { ttlMs: write.ttlMs }),
       };
     });
-    const ledger = writes.ledger ?? [];
-    if (keys.length === 0 && ledger.length === 0) return [];
-    return this.#backend.writeTogether(keys, ledger);
+    const stateLog = writes.stateLog ?? [];
+    if (keys.length === 0 && stateLog.length === 0) return [];
+    return this.#backend.writeTogether(keys, stateLog);
   }
 
   async durability(): Promise<Durability> {

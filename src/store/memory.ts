@@ -1,6 +1,6 @@
 import { Keyv } from 'keyv';
 import { writeInTurn, type Backend } from './backend.js';
-import { MemoryLedger } from './ledger-memory.js';
+import { MemoryStateLog } from './state-log-memory.js';
 
 /**
  * The in-process store: keyv's default Map store, one Map per namespace, all owned by one Store
@@ -25,7 +25,7 @@ export function createMemoryBackend(): Backend {
         detail: 'memory:// keeps everything in this process; a restart forgets it all',
       }),
 
-    ledger: new MemoryLedger(),
+    stateLog: new MemoryStateLog(),
 
     createKeyv(namespace) {
       return new Keyv({ store: new Map(), namespace, throwOnErrors: true });
@@ -45,8 +45,8 @@ export function createMemoryBackend(): Backend {
 
     // In turn is enough here: a memory store has no crash to survive (it is gone with the
     // process), and nothing else in this process runs between two synchronous Map writes.
-    writeTogether(keys, ledger) {
-      return writeInTurn(this.ledger, keys, ledger);
+    writeTogether(keys, stateLog) {
+      return writeInTurn(this.stateLog, keys, stateLog);
     },
 
     async ping() {},

@@ -62,7 +62,7 @@ export const keyvRows = {
  * Why not @keyv/postgres: its table has no expiry column (an "absent or expired" claim would
  * parse every value's JSON in SQL), it creates its table outside any migration, and it owns
  * its own pool — while `writeTogether` must put keyv rows in the very transaction that commits
- * ledger rows, on one connection. This adapter is those few statements over the shared pool.
+ * state log rows, on one connection. This adapter is those few statements over the shared pool.
  */
 export class KeyvPostgres extends EventEmitter implements KeyvStoreAdapter {
   /** keyv reads `opts.dialect` to decide the adapter can iterate: 'postgres' is on its list. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
-import { CHANGE_LOG_CHANNEL } from './postgres-ledger.js';
+import { CHANGE_LOG_CHANNEL } from './postgres-state-log.js';
 import { redactUrl } from './url.js';
 
 export interface ChangeLogListenerOptions {
@@ -26,7 +26,7 @@ export interface ChangeLogListener {
 /**
  * Hears every instance's appends to the PostgreSQL change log: a dedicated connection (not one
  * of the pool's: a LISTENing session must stay open and is never handed to a query) runs
- * `LISTEN payments_change_log`, and each ledger commit that appended notifies that channel with
+ * `LISTEN payments_change_log`, and each state log commit that appended notifies that channel with
  * its new head inside its transaction — PostgreSQL delivers it when, and only if, the commit
  * succeeds.
  *

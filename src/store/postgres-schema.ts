@@ -28,7 +28,7 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    name: 'keyv, ledger state, change log',
+    name: 'keyv, stateLog state, change log',
     sql: `
       CREATE TABLE keyv (key text COLLATE "C" PRIMARY KEY, value text NOT NULL, expires bigint);
       CREATE INDEX keyv_expires ON keyv (expires) WHERE expires IS NOT NULL;

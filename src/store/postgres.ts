@@ -2,9 +2,9 @@ import { Keyv } from 'keyv';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 import { expiresAt, serializeFor, type Backend } from './backend.js';
-import { serializeWrites } from './ledger.js';
+import { serializeWrites } from './state-log.js';
 import { KeyvPostgres, keyvRows } from './postgres-keyv.js';
-import { commitOn, inTransaction, PostgresLedger } from './postgres-ledger.js';
+import { commitOn, inTransaction, PostgresStateLog } from './postgres-state-log.js';
 import { migrate } from './postgres-schema.js';
 import { redactUrl } from './url.js';
 
@@ -38,7 +38,7 @@ const IDLE_IN_TRANSACTION_MS = 30_000;
 
 /**
  * A store in one PostgreSQL database, shared by every instance pointed at it: keyv namespaces
- * in the `keyv` table, the ledger in its own tables (postgres-ledger.ts), the schema migrated
+ * in the `keyv` table, the state log in its own tables (postgres-state-log.ts), the schema migrated
  * at open (postgres-schema.ts). Opening fails if the database cannot be reached or was
  * migrated by a newer release (a ConfigError).
  */
@@ -55,7 +55,7 @@ export async function openPostgresBackend(
     application_name: 'payments-subgraph',
     keepAlive: true,
     // A transaction left open by an instance that froze or lost its network mid-commit would
-    // hold the change log's head lock (every ledger commit waits for it): the server ends it.
+    // hold the change log's head lock (every state log commit waits for it): the server ends it.
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
   });
   // An idle connection that PostgreSQL drops (a restart, a crash) is reported here; without a
@@ -69,12 +69,12 @@ export async function openPostgresBackend(
     await pool.end();
     throw error;
   }
-  const ledger = new PostgresLedger(pool);
+  const stateLog = new PostgresStateLog(pool);
   const sweeper = startSweeper(pool, description, options.sweepIntervalMs ?? 600_000, logger);
 
   return {
     description,
-    ledger,
+    stateLog,
     createKeyv(namespace) {
       const adapter = new KeyvPostgres(pool, description);
       return new Keyv({ store: adapter, namespace, throwOnErrors: true });
@@ -96,7 +96,7 @@ export async function openPostgresBackend(
       rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const serialized = await serializeWrites(writes);
       return inTransaction(pool, async (client) => {
-        // The ledger first: its head lock is the first lock of every ledger commit.
+        // The state log first: its head lock is the first lock of every state log commit.
         const results = serialized.length > 0 ? await commitOn(client, serialized, Date.now()) : [];
         for (const row of rows) await keyvRows.set(client, row.key, row.value, row.expires);
         return results;

@@ -10,7 +10,7 @@ import {
   type Durability,
   type KeyvWrite,
 } from './backend.js';
-import { commitResults, RedisLedger } from './ledger-redis.js';
+import { commitResults, RedisStateLog } from './state-log-redis.js';
 import { redactUrl } from './url.js';
 
 export interface RedisBackendOptions {
@@ -57,7 +57,7 @@ export async function openRedisBackend(
   const client = await connectClient(url, description, options);
 
   const aof = new AofWait(client, options.aofWaitMs ?? 1000, logger);
-  const ledger = new RedisLedger({
+  const stateLog = new RedisStateLog({
     send: (args) => client.sendCommand(args),
     transaction: (commands) => {
       const multi = client.multi();
@@ -69,7 +69,7 @@ export async function openRedisBackend(
   return {
     description,
 
-    ledger,
+    stateLog,
 
     createKeyv(namespace) {
       const adapter = new KeyvRedis(client, {
@@ -98,13 +98,13 @@ export async function openRedisBackend(
     },
 
     /**
-     * One MULTI … EXEC, sent as one pipeline: the keyv SETs, then the ledger's COMMIT script
+     * One MULTI … EXEC, sent as one pipeline: the keyv SETs, then the state log's COMMIT script
      * calls. Redis runs them back to back with nothing in between, and runs none of them if
      * EXEC never arrives (a connection lost mid-send).
      */
     async writeTogether(keys, writes) {
       const sets = await Promise.all(keys.map(setCommand));
-      const calls = writes.length === 0 ? [] : await ledger.commitCalls(writes);
+      const calls = writes.length === 0 ? [] : await stateLog.commitCalls(writes);
       const multi = client.multi();
       for (const command of [...sets, ...calls]) multi.addCommand(command);
       const replies = await multi.exec();

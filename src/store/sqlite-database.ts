@@ -41,8 +41,8 @@ const READS = {
 } as const;
 
 /**
- * The SQLite store file: the `keyv` table (and, through `read` and `writer`, the ledger's
- * tables beside it). Several keyv adapters (one per namespace) and the ledger share one
+ * The SQLite store file: the `keyv` table (and, through `read` and `writer`, the state log's
+ * tables beside it). Several keyv adapters (one per namespace) and the state log share one
  * instance; several processes may open the same file — WAL lets readers run beside the one
  * writer, and writers queue for the file's write lock.
  *

@@ -1,7 +1,7 @@
 /**
  * The SQLite store's writer thread: a `node:worker_threads` worker with its own `node:sqlite`
  * connection to the store file. Every statement that takes the file's write lock runs here —
- * keyv writes, setIfAbsent, deletes, expiry sweeps, the ledger's commits, trims and rotations,
+ * keyv writes, setIfAbsent, deletes, expiry sweeps, the state log's commits, trims and rotations,
  * and `writeTogether` — so that waiting for a lock another process holds never stops the main
  * thread's event loop. The main thread posts a request (sqlite-writer.ts) and awaits the answer;
  * this thread answers requests one at a time, in the order they were posted. docs/sqlite.md
@@ -15,7 +15,7 @@
  *
  * Self-contained on purpose (only `node:` imports, and only erasable TypeScript): the same file
  * runs as compiled JavaScript from dist/ and, under the tests, as TypeScript that Node strips
- * itself. The ledger's writes live in ledger-sqlite-worker.ts, loaded with a dynamic import whose
+ * itself. The state log's writes live in state-log-sqlite-worker.ts, loaded with a dynamic import whose
  * extension is this file's own (a static relative import would name a `.js` file that does not
  * exist beside the `.ts` one).
  */
@@ -23,8 +23,8 @@ import { extname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
-import type * as LedgerWrites from './ledger-sqlite-worker.js';
-import type { CommitReply, LedgerStatements, PackedWrites } from './ledger-sqlite-worker.js';
+import type * as StateLogWrites from './state-log-sqlite-worker.js';
+import type { CommitReply, StateLogStatements, PackedWrites } from './state-log-sqlite-worker.js';
 
 export interface WriterData {
   path: string;
@@ -86,15 +86,16 @@ const KEYV_STATEMENTS = {
 
 type KeyvStatements = Record<keyof typeof KEYV_STATEMENTS, StatementSync>;
 
-const ledgerWrites = (await import(
-  new URL(`./ledger-sqlite-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href
-)) as typeof LedgerWrites;
+const stateLogWrites = (await import(
+  new URL(`./state-log-sqlite-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+    .href
+)) as typeof StateLogWrites;
 
 /** The connection and, once `init` ran, its statements. */
 class Writer {
   readonly db: DatabaseSync;
   #kv: KeyvStatements | undefined;
-  #ledger: LedgerStatements | undefined;
+  #stateLog: StateLogStatements | undefined;
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -106,19 +107,19 @@ class Writer {
    * explicitly before it prepares its own reads, and a thread restarted after a crash runs it
    * again with whatever request comes first.
    */
-  init(): { kv: KeyvStatements; ledger: LedgerStatements } {
-    if (!this.#kv || !this.#ledger) {
+  init(): { kv: KeyvStatements; stateLog: StateLogStatements } {
+    if (!this.#kv || !this.#stateLog) {
       // WAL is a property of the file, so this is a no-op once any process has set it. The
       // default synchronous=FULL is kept: callers acknowledge webhooks only after a write, so a
       // committed row must survive a power cut, not just a process crash.
       this.db.exec('PRAGMA journal_mode = WAL');
-      this.db.exec(KEYV_SCHEMA + ledgerWrites.LEDGER_SCHEMA);
+      this.db.exec(KEYV_SCHEMA + stateLogWrites.LEDGER_SCHEMA);
       this.#kv = Object.fromEntries(
         Object.entries(KEYV_STATEMENTS).map(([name, sql]) => [name, this.db.prepare(sql)]),
       ) as KeyvStatements;
-      this.#ledger = ledgerWrites.prepareLedger(this.db);
+      this.#stateLog = stateLogWrites.prepareStateLog(this.db);
     }
-    return { kv: this.#kv, ledger: this.#ledger };
+    return { kv: this.#kv, stateLog: this.#stateLog };
   }
 
   handle(request: WriterOp): unknown {
@@ -127,7 +128,7 @@ class Writer {
       if (this.db.isOpen) this.db.close();
       return undefined;
     }
-    const { kv, ledger } = this.init();
+    const { kv, stateLog } = this.init();
     switch (request.op) {
       case 'init':
         return undefined;
@@ -149,20 +150,20 @@ class Writer {
         return Number(kv.deleteExpired.run(Date.now()).changes);
       case 'commit':
         return this.#transaction(() =>
-          ledgerWrites.applyCommit(ledger, request.writes, request.now),
+          stateLogWrites.applyCommit(stateLog, request.writes, request.now),
         );
       case 'writeTogether':
         return this.#transaction((): CommitReply => {
           for (const row of request.rows) kv.set.run(...row);
           return request.writes
-            ? ledgerWrites.applyCommit(ledger, request.writes, request.now)
+            ? stateLogWrites.applyCommit(stateLog, request.writes, request.now)
             : [];
         });
       case 'trim':
-        return this.#transaction(() => ledgerWrites.applyTrim(ledger, request.cutoff));
+        return this.#transaction(() => stateLogWrites.applyTrim(stateLog, request.cutoff));
       case 'takeOpen':
         return this.#transaction(() =>
-          ledgerWrites.applyTakeOpen(ledger, request.limit, request.now),
+          stateLogWrites.applyTakeOpen(stateLog, request.limit, request.now),
         );
     }
   }
@@ -203,7 +204,9 @@ const LARGE_COMMIT_CHARS = 1 << 20;
 
 function isLargeCommit(request: WriterOp): boolean {
   if (request.op !== 'commit' && request.op !== 'writeTogether') return false;
-  return request.writes !== null && ledgerWrites.packedChars(request.writes) >= LARGE_COMMIT_CHARS;
+  return (
+    request.writes !== null && stateLogWrites.packedChars(request.writes) >= LARGE_COMMIT_CHARS
+  );
 }
 
 /**

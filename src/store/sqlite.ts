@@ -1,8 +1,8 @@
 import { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import { expiresAt, serializeFor, type Backend, type KeyvWrite } from './backend.js';
-import { commitResults, packWrites, SqliteLedger } from './ledger-sqlite.js';
-import type { CommitReply } from './ledger-sqlite-worker.js';
+import { commitResults, packWrites, SqliteStateLog } from './state-log-sqlite.js';
+import type { CommitReply } from './state-log-sqlite-worker.js';
 import { KeyvSqlite } from './sqlite-adapter.js';
 import { SqliteDatabase } from './sqlite-database.js';
 import type { KeyRow } from './sqlite-worker.js';
@@ -25,7 +25,7 @@ export interface SqliteBackendOptions {
 
 /**
  * A store in one SQLite file; every namespace is a key prefix in the one `keyv` table, and the
- * ledger's tables sit beside it. Every write runs in one writer thread, so `writeTogether` is
+ * state log's tables sit beside it. Every write runs in one writer thread, so `writeTogether` is
  * one transaction there.
  */
 export async function openSqliteBackend(
@@ -34,7 +34,7 @@ export async function openSqliteBackend(
 ): Promise<Backend> {
   const { logger } = options;
   const database = new SqliteDatabase(path, { busyTimeoutMs: options.busyTimeoutMs });
-  const ledger = new SqliteLedger(database);
+  const stateLog = new SqliteStateLog(database);
   try {
     await database.open(logger);
   } catch (error) {
@@ -61,7 +61,7 @@ export async function openSqliteBackend(
   return {
     description: `sqlite:${path}`,
 
-    ledger,
+    stateLog,
 
     createKeyv(namespace) {
       // One adapter per namespace over the shared database: keyv writes the namespace onto
@@ -77,10 +77,10 @@ export async function openSqliteBackend(
       return database.insertIfAbsent(keyv._getKeyPrefix(key), serialized, expires);
     },
 
-    // One `BEGIN IMMEDIATE` transaction in the writer thread: the keyv rows, then the ledger
+    // One `BEGIN IMMEDIATE` transaction in the writer thread: the keyv rows, then the state log
     // commit (sqlite-worker.ts). An error anywhere in it rolls all of it back.
     writeTogether(keys, writes) {
-      return ledger.track(async () => {
+      return stateLog.track(async () => {
         const rows = await keyRows(keys);
         const packed = writes.length === 0 ? null : await packWrites(writes);
         const replies = await database.write<CommitReply>({
@@ -99,7 +99,7 @@ export async function openSqliteBackend(
 
     async close() {
       clearInterval(sweeper);
-      await ledger.close();
+      await stateLog.close();
       await database.close();
     },
   };

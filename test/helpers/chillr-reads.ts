@@ -1,8 +1,8 @@
 import { ChillrClient } from '../../src/chillr/client.js';
 import { CollectService, type CollectServiceOptions } from '../../src/chillr/service.js';
-import type { Idempotency } from '../../src/idempotency.js';
+import type { Idempotency } from '../../src/idempotency/claims.js';
 import { silentLogger } from '../../src/logger.js';
-import type { Outbox } from '../../src/outbox.js';
+import type { Outbox } from '../../src/idempotency/outbox.js';
 import type { ChillrSimulator } from '../../src/sandbox/chillr/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { isoDateInDays, startTestChillr, TEST_SECRETS } from './app.js';

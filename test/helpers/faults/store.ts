@@ -1,5 +1,5 @@
 import type { Keyv } from 'keyv';
-import type { Ledger, Store } from '../../../src/store/index.js';
+import type { StateLog, Store } from '../../../src/store/index.js';
 import { seededRandom } from './proxy.js';
 
 /**
@@ -132,16 +132,16 @@ export class FaultyStore {
   }
 
   /**
-   * The purchase ledger (versioned states + change log) as the namespace `ledger`:
+   * The purchase state log (versioned states + change log) as the namespace `stateLog`:
    * reads are `get`, commits and open-key rotation `set`, trimming `delete`. Resolved lazily,
    * like the namespaces: the real store may close first.
    */
-  private ledger(): Ledger {
-    const real = () => this.real.ledger;
+  private stateLog(): StateLog {
+    const real = () => this.real.stateLog;
     const guard =
       <A extends unknown[], R>(op: StoreOp, call: (...args: A) => Promise<R>) =>
       async (...args: A): Promise<R> => {
-        this.check(op, 'ledger', undefined);
+        this.check(op, 'stateLog', undefined);
         return call(...args);
       };
     return {
@@ -152,7 +152,7 @@ export class FaultyStore {
       trim: guard('delete', (maxAgeMs) => real().trim(maxAgeMs)),
       takeOpen: guard('set', (limit) => real().takeOpen(limit)),
       isCursor: (cursor) => real().isCursor(cursor),
-    } as Ledger;
+    } as StateLog;
   }
 
   private store(): Store {
@@ -171,12 +171,12 @@ export class FaultyStore {
       get description() {
         return real.description;
       },
-      ledger: this.ledger(),
+      stateLog: this.stateLog(),
       // One atomic step: a rule matching any of its writes fails the whole of it, as a
       // transaction the store refuses does.
       writeTogether: async (writes) => {
         for (const write of writes.keys ?? []) this.check('set', write.namespace, write.key);
-        if ((writes.ledger ?? []).length > 0) this.check('set', 'ledger', undefined);
+        if ((writes.stateLog ?? []).length > 0) this.check('set', 'stateLog', undefined);
         return real.writeTogether(writes);
       },
       close: () => real.close(),

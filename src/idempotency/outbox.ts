@@ -1,7 +1,7 @@
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 import type { JournaledWrite, JournalRecord, OutboxJournal } from './outbox-journal.js';
-import type { Store } from './store/index.js';
+import type { Store } from '../store/index.js';
 
 /**
  * Writes that must not be lost once an upstream has acted.

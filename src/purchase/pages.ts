@@ -1,5 +1,5 @@
 import { ErrorCode, ServiceError } from '../errors.js';
-import type { GroupPurchaseRecord } from './types.js';
+import type { GroupPurchaseRecord } from '../pbg/types.js';
 
 /**
  * Pages over a list of purchases for `groupPurchasesConnection`. PayByGroup's query has no

@@ -10,29 +10,29 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
  *
  * Values are JSON-like. Nothing here knows what a purchase is.
  */
-export interface Ledger {
+export interface StateLog {
   /** Current states by key (absent keys are missing from the map). */
-  getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>>;
+  getMany<T>(keys: readonly string[]): Promise<Map<string, StateLogState<T>>>;
   /**
    * Applies each write whose `expectedVersion` still matches (0 = the key must be absent), in
    * order, all in one atomic step, and appends its `log` value (when given) to the change log.
    * A write whose version moved is skipped (`{ ok: false }`): the caller reads again and
    * decides again. Results are in the order of `writes`.
    */
-  commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]>;
+  commit<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<StateLogCommitResult[]>;
   /**
    * Up to `limit` log entries after `after` (exclusive; from the oldest kept without it), oldest
    * first. `expired` is true when entries after `after` were already trimmed: the caller asked
    * for history the log no longer has.
    *
-   * With `window`, only entries whose `at` (LedgerWrite.at) lies in it, found through an index
+   * With `window`, only entries whose `at` (StateLogWrite.at) lies in it, found through an index
    * on `at` in every engine, never by scanning the log; still in cursor order after `after`.
    */
   readLog<T>(
     after: string | undefined,
     limit: number,
     window?: LogWindow,
-  ): Promise<LedgerLogPage<T>>;
+  ): Promise<StateLogLogPage<T>>;
   /** The cursor of the newest entry ever appended, or undefined when nothing was. */
   head(): Promise<string | undefined>;
   /** Deletes log entries older than `maxAgeMs`; returns how many went. */
@@ -46,7 +46,7 @@ export interface Ledger {
   takeOpen(limit: number): Promise<string[]>;
 }
 
-export interface LedgerState<T> {
+export interface StateLogState<T> {
   /** 1 for the first write, +1 for every one after it. */
   version: number;
   value: T;
@@ -54,7 +54,7 @@ export interface LedgerState<T> {
   cursor?: string;
 }
 
-export interface LedgerWrite<T> {
+export interface StateLogWrite<T> {
   key: string;
   /** The version this write was decided on; 0 when the key was absent. */
   expectedVersion: number;
@@ -92,15 +92,15 @@ export function inWindow(at: number, window: LogWindow | undefined): boolean {
   );
 }
 
-export type LedgerCommitResult = { ok: true; version: number; cursor?: string } | { ok: false };
+export type StateLogCommitResult = { ok: true; version: number; cursor?: string } | { ok: false };
 
-export interface LedgerLogEntry<T> {
+export interface StateLogLogEntry<T> {
   cursor: string;
   value: T;
 }
 
-export interface LedgerLogPage<T> {
-  entries: Array<LedgerLogEntry<T>>;
+export interface StateLogLogPage<T> {
+  entries: Array<StateLogLogEntry<T>>;
   expired: boolean;
 }
 
@@ -127,7 +127,7 @@ export interface SerializedWrite {
   open: boolean;
   /** undefined = no log entry. */
   log?: string;
-  /** LedgerWrite.at; undefined = the engine's clock at commit. */
+  /** StateLogWrite.at; undefined = the engine's clock at commit. */
   at?: number;
 }
 
@@ -135,10 +135,10 @@ export interface SerializedWrite {
 export const SERIALIZE_SLICE = 500;
 
 /**
- * The JSON text of one write's value and log entry: the caller's own (`LedgerWrite.text`) when
+ * The JSON text of one write's value and log entry: the caller's own (`StateLogWrite.text`) when
  * it has it, else JSON.stringify of each.
  */
-export function writeTexts(write: LedgerWrite<unknown>): { value: string; log?: string } {
+export function writeTexts(write: StateLogWrite<unknown>): { value: string; log?: string } {
   if (write.text !== undefined) return write.text;
   return write.log === undefined
     ? { value: JSON.stringify(write.value) }
@@ -156,7 +156,7 @@ export function writeTexts(write: LedgerWrite<unknown>): { value: string; log?: 
  * uninterrupted step afterwards. A commit of one slice or less does not yield at all.
  */
 export async function serializeWrites(
-  writes: ReadonlyArray<LedgerWrite<unknown>>,
+  writes: ReadonlyArray<StateLogWrite<unknown>>,
 ): Promise<SerializedWrite[]> {
   const out = new Array<SerializedWrite>(writes.length);
   for (let start = 0; start < writes.length; start += SERIALIZE_SLICE) {

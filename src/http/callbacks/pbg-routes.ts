@@ -1,9 +1,9 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { Logger } from '../logger.js';
-import { normalizeIp } from '../pbg/auth.js';
-import type { CallbackResponse, PbgCallbacks } from '../pbg/callbacks.js';
+import type { Logger } from '../../logger.js';
+import { normalizeIp } from './merchant-auth.js';
+import type { CallbackResponse, PbgCallbacks } from './pbg-handlers.js';
 import { authenticatedBody } from './pbg-body.js';
-import { isObject } from '../is-object.js';
+import { isObject } from '../../is-object.js';
 
 export interface PbgRoutesOptions {
   callbacks: PbgCallbacks;
@@ -12,7 +12,7 @@ export interface PbgRoutesOptions {
   logger: Logger;
   /**
    * Checked against each body's `merchant_auth` before the body is parsed, and before more
-   * than its first bytes are read (src/http/pbg-body.ts).
+   * than its first bytes are read (src/http/callbacks/pbg-body.ts).
    */
   merchantAuth: string;
   /**

@@ -1,4 +1,4 @@
-import { secretMatches } from '../constant-time.js';
+import { secretMatches } from '../../constant-time.js';
 
 /** Compares the `merchant_auth` PBG sent with ours, in constant time. */
 export function merchantAuthMatches(sent: unknown, expected: string): boolean {

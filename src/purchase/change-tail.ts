@@ -1,9 +1,9 @@
 import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
-import { compareCursors, type Ledger, type LedgerLogEntry } from '../store/index.js';
+import { compareCursors, type StateLog, type StateLogLogEntry } from '../store/index.js';
 
 export interface ChangeLogTailOptions {
-  ledger: () => Ledger;
+  stateLog: () => StateLog;
   logger: Logger;
   /** Log entries read per store round trip. */
   readSize: number;
@@ -32,7 +32,7 @@ export interface ChangeLogTailOptions {
  * Entries are shared by reference between followers: treat their values as read-only.
  */
 export class ChangeLogTail<T> {
-  private window: Array<LedgerLogEntry<T>> = [];
+  private window: Array<StateLogLogEntry<T>> = [];
   /** The window holds every entry after `from` up to `cursor`; both undefined until started. */
   private from: string | undefined;
   private cursor: string | undefined;
@@ -78,7 +78,7 @@ export class ChangeLogTail<T> {
    * with `waitPast`). `undefined` means `after` is before the window (or the tail has not read
    * the head yet): the caller reads the store itself.
    */
-  entriesAfter(after: string): ReadonlyArray<LedgerLogEntry<T>> | undefined {
+  entriesAfter(after: string): ReadonlyArray<StateLogLogEntry<T>> | undefined {
     if (this.from === undefined || this.cursor === undefined) return undefined;
     if (after === this.cursor) return [];
     if (compareCursors(after, this.from) < 0) return undefined;
@@ -167,16 +167,16 @@ export class ChangeLogTail<T> {
 
   private async readUntilCaughtUp(): Promise<void> {
     const generation = this.generation;
-    const ledger = this.options.ledger();
+    const stateLog = this.options.stateLog();
     if (this.cursor === undefined) {
-      const head = (await guardStore(() => ledger.head())) ?? '0';
+      const head = (await guardStore(() => stateLog.head())) ?? '0';
       if (generation !== this.generation) return;
       this.from = head;
       this.cursor = head;
       this.wakeAll();
     }
     for (;;) {
-      const page = await guardStore(() => ledger.readLog<T>(this.cursor, this.options.readSize));
+      const page = await guardStore(() => stateLog.readLog<T>(this.cursor, this.options.readSize));
       if (generation !== this.generation) return;
       if (page.expired) {
         // Only when nothing read the log for longer than its retention: start again at the
@@ -190,7 +190,7 @@ export class ChangeLogTail<T> {
     }
   }
 
-  private append(entries: ReadonlyArray<LedgerLogEntry<T>>): void {
+  private append(entries: ReadonlyArray<StateLogLogEntry<T>>): void {
     if (entries.length === 0) return;
     this.window.push(...entries);
     this.cursor = entries.at(-1)!.cursor;

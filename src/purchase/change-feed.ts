@@ -4,14 +4,14 @@ import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
 import {
   compareCursors,
-  type Ledger,
-  type LedgerLogEntry,
+  type StateLog,
+  type StateLogLogEntry,
   type LogWindow,
   type Store,
 } from '../store/index.js';
-import { inWindow } from '../store/ledger.js';
+import { inWindow } from '../store/state-log.js';
 import { ChangeLogTail } from './change-tail.js';
-import type { GroupPurchaseChange, GroupPurchaseStatus } from './types.js';
+import type { GroupPurchaseChange, GroupPurchaseStatus } from '../pbg/types.js';
 
 /** Which changes a reader wants; every given constraint must hold. */
 export interface ChangeFilter {
@@ -101,7 +101,7 @@ export class ChangeFeed {
 
   constructor(private readonly options: ChangeFeedOptions) {
     this.tail = new ChangeLogTail<LoggedChange>({
-      ledger: () => this.ledger,
+      stateLog: () => this.stateLog,
       logger: options.logger,
       readSize: options.readSize ?? 200,
       windowSize: options.windowSize ?? 1000,
@@ -109,8 +109,8 @@ export class ChangeFeed {
     });
   }
 
-  private get ledger(): Ledger {
-    return this.options.store.ledger;
+  private get stateLog(): StateLog {
+    return this.options.store.stateLog;
   }
 
   /** Starts listening to the bus for wake-ups (one listener per process, whatever the load). */
@@ -137,14 +137,14 @@ export class ChangeFeed {
   /** Undefined when `after` can be read after; otherwise why not, for the caller to report. */
   async check(after: string | undefined): Promise<CursorProblem | undefined> {
     if (after === undefined) return undefined;
-    if (!this.ledger.isCursor(after)) {
+    if (!this.stateLog.isCursor(after)) {
       return {
         problem: 'MALFORMED',
         message: `${JSON.stringify(after.slice(0, 40))} is not a change-log cursor; use a cursor this service returned.`,
       };
     }
     const [page, head] = await guardStore(() =>
-      Promise.all([this.ledger.readLog(after, 1), this.ledger.head()]),
+      Promise.all([this.stateLog.readLog(after, 1), this.stateLog.head()]),
     );
     if (page.expired) return expired(after, this.options.retentionMs);
     // A cursor past the end was never handed out by this log (another store's, or made up):
@@ -173,7 +173,7 @@ export class ChangeFeed {
     for (;;) {
       const size = Math.min(readSize, maxScan - scanned + 1);
       const { entries } = await guardStore(() =>
-        this.ledger.readLog<LoggedChange>(cursor, size, window),
+        this.stateLog.readLog<LoggedChange>(cursor, size, window),
       );
       for (const entry of entries) {
         if (changes.length === first || scanned === maxScan) {
@@ -190,7 +190,7 @@ export class ChangeFeed {
 
   /** The cursor of the newest change ('0' when nothing was ever logged). */
   async head(): Promise<string> {
-    return (await guardStore(() => this.ledger.head())) ?? '0';
+    return (await guardStore(() => this.stateLog.head())) ?? '0';
   }
 
   /**
@@ -244,7 +244,7 @@ export class ChangeFeed {
     const leave = this.tail.join();
     const window = windowOf(filter);
     try {
-      let last = after ?? (await guardStore(() => this.ledger.head())) ?? '0';
+      let last = after ?? (await guardStore(() => this.stateLog.head())) ?? '0';
       while (!signal.aborted && !this.tail.isClosed) {
         let entries = this.tail.entriesAfter(last);
         if (entries === undefined) {
@@ -282,11 +282,11 @@ export class ChangeFeed {
   private async readBehind(
     last: string,
     window: LogWindow | undefined,
-  ): Promise<{ entries: ReadonlyArray<LedgerLogEntry<LoggedChange>>; upTo?: string }> {
+  ): Promise<{ entries: ReadonlyArray<StateLogLogEntry<LoggedChange>>; upTo?: string }> {
     const readSize = this.options.readSize ?? 200;
-    const head = window ? await guardStore(() => this.ledger.head()) : undefined;
+    const head = window ? await guardStore(() => this.stateLog.head()) : undefined;
     const { entries, expired: gone } = await guardStore(() =>
-      this.ledger.readLog<LoggedChange>(last, readSize, window),
+      this.stateLog.readLog<LoggedChange>(last, readSize, window),
     );
     if (gone) {
       throw new ServiceError(

@@ -6,20 +6,20 @@ import {
   UserErrorCode,
   type UserIssue,
 } from '../errors.js';
-import { fingerprintOf, type Idempotency, type UnknownAttempt } from '../idempotency.js';
+import { fingerprintOf, type Idempotency, type UnknownAttempt } from '../idempotency/claims.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import { SingleFlight } from '../upstream/single-flight.js';
 import { STATUS_AFTER_ACTION } from './lifecycle.js';
-import type { PbgClient } from './client.js';
-import type { PurchaseStateStore } from './purchase-state.js';
+import type { PbgClient } from '../pbg/client.js';
+import type { PurchaseStateStore } from './state.js';
 import {
   GroupPurchaseChangeSource,
   PurchaseAction,
   type GroupPurchaseRecord,
   type GroupPurchaseStatus,
   type PurchaseQuery,
-} from './types.js';
+} from '../pbg/types.js';
 
 export interface PurchaseServiceOptions {
   /** Counts purchase-state cache hits and misses (`payments_cache_requests_total`). @default none */

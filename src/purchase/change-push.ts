@@ -1,11 +1,11 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { CallbackResponse, PbgCallbacks } from './callbacks.js';
+import type { CallbackResponse, PbgCallbacks } from '../http/callbacks/pbg-handlers.js';
 import { purchaseObjectProblem } from './limits.js';
-import { readGroupPurchase } from './parse.js';
-import type { Observed, PurchaseStateStore } from './purchase-state.js';
-import { GroupPurchaseChangeSource, type GroupPurchaseRecord } from './types.js';
+import { readGroupPurchase } from '../pbg/parse.js';
+import type { Observed, PurchaseStateStore } from './state.js';
+import { GroupPurchaseChangeSource, type GroupPurchaseRecord } from '../pbg/types.js';
 
 export interface ChangePushOptions {
   callbacks: PbgCallbacks;
@@ -41,7 +41,7 @@ export interface RefusedEvent {
  * and refused by index in `refused` when it breaks one.
  *
  * A bulk push is one observation: the purchase state owner compares every event and stores the
- * changes of distinct purchases in one ledger commit — one SQLite transaction (in the ledger's
+ * changes of distinct purchases in one state log commit — one SQLite transaction (in the state log's
  * writer thread) or one Redis pipeline — instead of one per chunk of events; a purchase listed
  * twice has its later events in later commits, in order. The main-thread work (checking and
  * parsing here, comparing and serializing there) runs in slices with a yield to the event loop

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canonicalJson } from './canonical-json.js';
-import { ErrorCode, ServiceError } from './errors.js';
-import type { Metrics } from './observability/metrics.js';
-import type { Logger } from './logger.js';
+import { canonicalJson } from '../canonical-json.js';
+import { ErrorCode, ServiceError } from '../errors.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Logger } from '../logger.js';
 import type { Outbox, OutboxWrite } from './outbox.js';
-import { guardStore } from './store/guard.js';
-import type { Store } from './store/index.js';
+import { guardStore } from '../store/guard.js';
+import type { Store } from '../store/index.js';
 
 /**
  * Idempotency keys for mutations that move money, with Stripe's semantics and one promise on

@@ -1,20 +1,20 @@
 import {
   compareCursors,
   serializeWrites,
-  type Ledger,
-  type LedgerCommitResult,
-  type LedgerLogPage,
-  type LedgerState,
-  type LedgerWrite,
+  type StateLog,
+  type StateLogCommitResult,
+  type StateLogLogPage,
+  type StateLogState,
+  type StateLogWrite,
   type LogWindow,
   type SerializedWrite,
-} from './ledger.js';
+} from './state-log.js';
 
 /** One raw Redis command (node-redis's `sendCommand`). */
 export type RedisCommand = (args: string[]) => Promise<unknown>;
 
-/** How the ledger reaches Redis. */
-export interface RedisLedgerConnection {
+/** How the state log reaches Redis. */
+export interface RedisStateLogConnection {
   /** One command, one reply. */
   send: RedisCommand;
   /**
@@ -151,7 +151,7 @@ return redis.call('GET', KEYS[2])`;
 type StreamEntry = [string, string[]];
 
 /**
- * The ledger in Redis: versions, values and cursors in hashes, the open set in a sorted set
+ * The state log in Redis: versions, values and cursors in hashes, the open set in a sorted set
  * scored by when each key was last checked, and the change log in a Stream — whose ids Redis
  * assigns in increasing order whatever the instances' clocks say, so they serve as cursors as
  * they are. Every operation is one script (or one command), so each sees one consistent state —
@@ -159,10 +159,10 @@ type StreamEntry = [string, string[]];
  * MULTI … EXEC (still one atomic step), and a getMany of more than SCRIPT_BATCH keys, whose
  * batches are read separately (each key's version, value and cursor still together).
  */
-export class RedisLedger implements Ledger {
+export class RedisStateLog implements StateLog {
   private readonly send: RedisCommand;
 
-  constructor(private readonly connection: RedisLedgerConnection) {
+  constructor(private readonly connection: RedisStateLogConnection) {
     this.send = connection.send;
   }
 
@@ -170,8 +170,8 @@ export class RedisLedger implements Ledger {
     return this.send(evalArgs(script, keys, args));
   }
 
-  async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
-    const found = new Map<string, LedgerState<T>>();
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, StateLogState<T>>> {
+    const found = new Map<string, StateLogState<T>>();
     // Issued together: node-redis writes commands of one tick as one pipeline.
     const batches = chunks(keys, SCRIPT_BATCH);
     const replies = await Promise.all(
@@ -205,7 +205,7 @@ export class RedisLedger implements Ledger {
    * and Redis runs the calls back to back with no other client's command between them, so the
    * whole commit is still one atomic step and its log entries are contiguous, in write order.
    */
-  async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+  async commit<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<StateLogCommitResult[]> {
     if (writes.length === 0) return [];
     const calls = await this.commitCalls(writes);
     const replies =
@@ -217,7 +217,7 @@ export class RedisLedger implements Ledger {
    * The COMMIT script calls for `writes`, for a caller that sends them inside a MULTI of its
    * own with other commands (Store.writeTogether); `commitResults` reads their replies.
    */
-  async commitCalls<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<string[][]> {
+  async commitCalls<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<string[][]> {
     const now = String(Date.now());
     const keys = [KEYS.versions, KEYS.values, KEYS.open, KEYS.log, KEYS.cursors, KEYS.byAt];
     return chunks(await serializeWrites(writes), SCRIPT_BATCH).map((batch) =>
@@ -229,7 +229,7 @@ export class RedisLedger implements Ledger {
     after: string | undefined,
     limit: number,
     window?: LogWindow,
-  ): Promise<LedgerLogPage<T>> {
+  ): Promise<StateLogLogPage<T>> {
     const [trimmed, rows] = (
       window
         ? await this.eval(
@@ -273,8 +273,8 @@ export class RedisLedger implements Ledger {
 }
 
 /** The results of COMMIT script calls' replies, in write order. */
-export function commitResults(replies: readonly unknown[]): LedgerCommitResult[] {
-  return (replies as string[][]).flat().map((reply): LedgerCommitResult => {
+export function commitResults(replies: readonly unknown[]): StateLogCommitResult[] {
+  return (replies as string[][]).flat().map((reply): StateLogCommitResult => {
     if (reply === '') return { ok: false };
     const [version, cursor] = reply.split(' ');
     return cursor

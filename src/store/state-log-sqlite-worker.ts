@@ -1,6 +1,6 @@
 /**
- * The SQLite ledger's writes, as the store's writer thread (sqlite-worker.ts) runs them on its
- * own `node:sqlite` connection: commit, trim and open-key rotation. See ledger-sqlite.ts for
+ * The SQLite state log's writes, as the store's writer thread (sqlite-worker.ts) runs them on its
+ * own `node:sqlite` connection: commit, trim and open-key rotation. See state-log-sqlite.ts for
  * why the writes run in a thread.
  *
  * Loaded inside the worker, so self-contained on purpose (only `node:` imports, and only
@@ -10,7 +10,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 
-/** The ledger's tables; the writer thread creates them at start (sqlite-worker.ts, init). */
+/** The state log's tables; the writer thread creates them at start (sqlite-worker.ts, init). */
 export const LEDGER_SCHEMA = `
   CREATE TABLE IF NOT EXISTS ledger_state (
     key TEXT PRIMARY KEY, version INTEGER NOT NULL, value TEXT NOT NULL,
@@ -23,7 +23,7 @@ export const LEDGER_SCHEMA = `
 `;
 
 /**
- * A commit's writes as the main thread posts them (ledger-sqlite.ts, packWrites): write i is
+ * A commit's writes as the main thread posts them (state-log-sqlite.ts, packWrites): write i is
  * `keys[i]`, `expectedVersions[i]` and `flags[i]` (OPEN, LOGGED), and its value and log entry
  * are the next two of the JSON texts in `texts`, each string holding those of up to 500 writes
  * joined by TEXT_SEPARATOR (the log's text is empty when the write has none).
@@ -32,7 +32,7 @@ export interface PackedWrites {
   keys: string[];
   expectedVersions: number[];
   flags: number[];
-  /** LedgerWrite.at of each write; 0 = the commit's `now`. */
+  /** StateLogWrite.at of each write; 0 = the commit's `now`. */
   ats: number[];
   texts: string[];
 }
@@ -60,15 +60,15 @@ const STATEMENTS = {
   check: 'UPDATE ledger_state SET checked_at = $now WHERE key = $key',
 } as const;
 
-export type LedgerStatements = Record<keyof typeof STATEMENTS, StatementSync>;
+export type StateLogStatements = Record<keyof typeof STATEMENTS, StatementSync>;
 
-export function prepareLedger(db: DatabaseSync): LedgerStatements {
+export function prepareStateLog(db: DatabaseSync): StateLogStatements {
   return Object.fromEntries(
     Object.entries(STATEMENTS).map(([name, sql]) => [name, db.prepare(sql)]),
-  ) as LedgerStatements;
+  ) as StateLogStatements;
 }
 
-/** The same as in ledger-sqlite.ts (this file cannot import it): JSON.stringify never writes it. */
+/** The same as in state-log-sqlite.ts (this file cannot import it): JSON.stringify never writes it. */
 const TEXT_SEPARATOR = '\u0001';
 /** PackedWrites.flags bits. */
 const OPEN = 1;
@@ -81,7 +81,7 @@ const LOGGED = 2;
  * log entry or not at all. The writer thread runs one request at a time, so nothing else of
  * this process writes inside the transaction either.
  */
-export function applyCommit(q: LedgerStatements, writes: PackedWrites, now: number): CommitReply {
+export function applyCommit(q: StateLogStatements, writes: PackedWrites, now: number): CommitReply {
   const texts = unpackTexts(writes);
   const out: CommitReply = new Array(writes.keys.length);
   for (let i = 0; i < writes.keys.length; i++) {
@@ -110,14 +110,14 @@ function unpackTexts(writes: PackedWrites): string[] {
   const texts = writes.texts.flatMap((joined) => joined.split(TEXT_SEPARATOR));
   if (texts.length !== 2 * writes.keys.length) {
     throw new Error(
-      `ledger commit of ${writes.keys.length} writes arrived with ${texts.length} texts`,
+      `stateLog commit of ${writes.keys.length} writes arrived with ${texts.length} texts`,
     );
   }
   return texts;
 }
 
 /** Inside the caller's transaction: drops log entries older than `cutoff`. */
-export function applyTrim(q: LedgerStatements, cutoff: number): number {
+export function applyTrim(q: StateLogStatements, cutoff: number): number {
   const last = (q.lastOld.get({ cutoff }) as { seq: number | null }).seq;
   if (last === null) return 0;
   q.setTrimmed.run({ seq: last });
@@ -125,7 +125,7 @@ export function applyTrim(q: LedgerStatements, cutoff: number): number {
 }
 
 /** Inside the caller's transaction: the least recently checked open keys, marked checked. */
-export function applyTakeOpen(q: LedgerStatements, limit: number, now: number): string[] {
+export function applyTakeOpen(q: StateLogStatements, limit: number, now: number): string[] {
   const keys = (q.open.all({ n: limit }) as Array<{ key: string }>).map((r) => r.key);
   for (const key of keys) q.check.run({ key, now });
   return keys;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /**
  * The outbox's durable half: every write the store refused is appended here, and fsync'd,

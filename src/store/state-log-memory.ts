@@ -1,13 +1,13 @@
 import {
   serializeWrites,
-  type Ledger,
-  type LedgerCommitResult,
-  type LedgerLogPage,
-  type LedgerState,
-  type LedgerWrite,
+  type StateLog,
+  type StateLogCommitResult,
+  type StateLogLogPage,
+  type StateLogState,
+  type StateLogWrite,
   type LogWindow,
   type SerializedWrite,
-} from './ledger.js';
+} from './state-log.js';
 
 interface MemoryState {
   version: number;
@@ -23,12 +23,12 @@ interface MemoryLogEntry {
 }
 
 /**
- * The ledger of `memory://`: a Map of states and an array as the log. No method awaits between
+ * The state log of `memory://`: a Map of states and an array as the log. No method awaits between
  * reading and writing (a commit serializes its writes first, then compares and applies them all
  * without an await), so a commit is atomic against every other call in this process, which is
  * the only place memory state exists.
  */
-export class MemoryLedger implements Ledger {
+export class MemoryStateLog implements StateLog {
   readonly #states = new Map<string, MemoryState>();
   /** Open keys → when each was last checked (epoch ms). */
   readonly #open = new Map<string, number>();
@@ -40,8 +40,8 @@ export class MemoryLedger implements Ledger {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
-    const found = new Map<string, LedgerState<T>>();
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, StateLogState<T>>> {
+    const found = new Map<string, StateLogState<T>>();
     for (const key of keys) {
       const state = this.#states.get(key);
       if (!state) continue;
@@ -54,12 +54,12 @@ export class MemoryLedger implements Ledger {
     return found;
   }
 
-  async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+  async commit<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<StateLogCommitResult[]> {
     const serialized = await serializeWrites(writes);
     return serialized.map((write) => this.#applyOne(write));
   }
 
-  #applyOne(write: SerializedWrite): LedgerCommitResult {
+  #applyOne(write: SerializedWrite): StateLogCommitResult {
     const previous = this.#states.get(write.key);
     const version = previous?.version ?? 0;
     if (version !== write.expectedVersion) return { ok: false };
@@ -84,7 +84,7 @@ export class MemoryLedger implements Ledger {
     after: string | undefined,
     limit: number,
     window?: LogWindow,
-  ): Promise<LedgerLogPage<T>> {
+  ): Promise<StateLogLogPage<T>> {
     const from = after === undefined ? 0 : Number(after);
     let slice: MemoryLogEntry[];
     if (window) {

@@ -1,4 +1,4 @@
-import { GroupPurchaseStatus as S, PurchaseAction } from './types.js';
+import { GroupPurchaseStatus as S, PurchaseAction } from '../pbg/types.js';
 
 /**
  * The life cycle of a group purchase, in the one place that decides whether an observation moves

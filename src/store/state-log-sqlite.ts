@@ -2,17 +2,17 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   SERIALIZE_SLICE,
   writeTexts,
-  type Ledger,
-  type LedgerCommitResult,
-  type LedgerLogPage,
-  type LedgerState,
-  type LedgerWrite,
+  type StateLog,
+  type StateLogCommitResult,
+  type StateLogLogPage,
+  type StateLogState,
+  type StateLogWrite,
   type LogWindow,
-} from './ledger.js';
-import type { CommitReply, PackedWrites } from './ledger-sqlite-worker.js';
+} from './state-log.js';
+import type { CommitReply, PackedWrites } from './state-log-sqlite-worker.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
-/** The reads, on the main thread's reading connection; the writes are in ledger-sqlite-worker.ts. */
+/** The reads, on the main thread's reading connection; the writes are in state-log-sqlite-worker.ts. */
 const READS = {
   getMany: `SELECT key, version, value, cursor FROM ledger_state
             WHERE key IN (SELECT value FROM json_each($keys))`,
@@ -25,14 +25,14 @@ const READS = {
 } as const;
 
 /**
- * The ledger in the SQLite file, beside keyv's table, through the store's SqliteDatabase: its
+ * The state log in the SQLite file, beside keyv's table, through the store's SqliteDatabase: its
  * reading connection on the main thread and its writer thread (docs/sqlite.md).
  *
  * - `ledger_state`: one row per key with its version.
  * - `change_log`: `seq INTEGER PRIMARY KEY AUTOINCREMENT` — SQLite never reuses an AUTOINCREMENT
  *   value, even after the newest rows are deleted, so a cursor handed out once keeps its place.
  * - `ledger_meta`: the highest seq ever trimmed, to tell an expired cursor from a quiet log.
- * (The tables are created by the writer thread: LEDGER_SCHEMA in ledger-sqlite-worker.ts.)
+ * (The tables are created by the writer thread: LEDGER_SCHEMA in state-log-sqlite-worker.ts.)
  *
  * Reads run on the main thread: each is one short statement (or a deferred transaction — one
  * WAL snapshot, so a trim by another process cannot fall between the watermark and the page);
@@ -49,7 +49,7 @@ const READS = {
  * and the worker runs one request at a time, so the compare-and-set semantics are those of one
  * connection.
  */
-export class SqliteLedger implements Ledger {
+export class SqliteStateLog implements StateLog {
   readonly #database: SqliteDatabase;
   /** Writes under way (serializing or at the writer): close() lets them finish first. */
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -58,7 +58,7 @@ export class SqliteLedger implements Ledger {
     this.#database = database;
   }
 
-  async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, StateLogState<T>>> {
     const rows = await this.#database.read(
       (q) =>
         q(READS.getMany).all({ keys: JSON.stringify(keys) }) as Array<{
@@ -80,7 +80,7 @@ export class SqliteLedger implements Ledger {
     );
   }
 
-  commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+  commit<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<StateLogCommitResult[]> {
     return this.track(async () => {
       if (writes.length === 0) return [];
       const packed = await packWrites(writes);
@@ -97,7 +97,7 @@ export class SqliteLedger implements Ledger {
     after: string | undefined,
     limit: number,
     window?: LogWindow,
-  ): Promise<LedgerLogPage<T>> {
+  ): Promise<StateLogLogPage<T>> {
     const from = after === undefined ? 0 : Number(after);
     const { trimmed, rows } = await this.#database.read((q) => {
       const watermark = q(READS.trimmedUpTo).get() as { value: number } | undefined;
@@ -164,9 +164,9 @@ export class SqliteLedger implements Ledger {
   }
 }
 
-/** The writer's per-write replies as LedgerCommitResults. */
-export function commitResults(replies: CommitReply): LedgerCommitResult[] {
-  return replies.map((reply): LedgerCommitResult => {
+/** The writer's per-write replies as StateLogCommitResults. */
+export function commitResults(replies: CommitReply): StateLogCommitResult[] {
+  return replies.map((reply): StateLogCommitResult => {
     if (reply === null) return { ok: false };
     const [version, cursor] = reply;
     return cursor === 0 ? { ok: true, version } : { ok: true, version, cursor: String(cursor) };
@@ -176,11 +176,11 @@ export function commitResults(replies: CommitReply): LedgerCommitResult[] {
 /**
  * Separates the JSON texts in PackedWrites.texts. JSON.stringify never writes U+0001 — it
  * escapes every control character inside strings and writes no whitespace outside them — so it
- * cannot occur inside a value or a log entry. ledger-sqlite-worker.ts splits on the same
+ * cannot occur inside a value or a log entry. state-log-sqlite-worker.ts splits on the same
  * character (it cannot import this file).
  */
 const TEXT_SEPARATOR = '\u0001';
-/** PackedWrites.flags bits (the same in ledger-sqlite-worker.ts). */
+/** PackedWrites.flags bits (the same in state-log-sqlite-worker.ts). */
 const OPEN = 1;
 const LOGGED = 2;
 
@@ -196,7 +196,7 @@ const LOGGED = 2;
  * take ~9 ms, plus ~7 ms to join them in slices (measured with a script outside the repo).
  */
 export async function packWrites(
-  writes: ReadonlyArray<LedgerWrite<unknown>>,
+  writes: ReadonlyArray<StateLogWrite<unknown>>,
 ): Promise<PackedWrites> {
   const packed: PackedWrites = { keys: [], expectedVersions: [], flags: [], ats: [], texts: [] };
   for (let start = 0; start < writes.length; start += SERIALIZE_SLICE) {

@@ -1,7 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupPurchaseDocument } from './generated/graphql.js';
-import type { Ledger, Store } from '../src/store/index.js';
+import type { StateLog, Store } from '../src/store/index.js';
 import { PurchaseAction } from '../src/pbg/types.js';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { allBackends, backendTitle } from './helpers/faults/harness.js';
@@ -10,7 +10,7 @@ import { push } from './helpers/ws.js';
 /**
  * A purchase's state and its change-log entry are stored as JSON text that purchase-state.ts
  * makes itself, with the purchase stringified once and spliced into both (storedTexts) — and
- * the SQLite ledger posts that text to its writer thread joined by U+0001 (packWrites). This
+ * the SQLite state log posts that text to its writer thread joined by U+0001 (packWrites). This
  * checks, over real HTTP, for every source of a change, that the text each commit carries is
  * exactly JSON.stringify of the value and of the log entry, and that the SQLite file holds
  * exactly that text: a field added to a change but not to the splice, or a character that
@@ -37,11 +37,11 @@ interface Recorded {
   log: string | undefined;
 }
 
-/** Records every write of every ledger commit, with what JSON.stringify gives for it. */
+/** Records every write of every state log commit, with what JSON.stringify gives for it. */
 function recordingStore(recorded: Recorded[]) {
   return (store: Store): Store => {
-    const real = store.ledger;
-    const ledger: Ledger = {
+    const real = store.stateLog;
+    const stateLog: StateLog = {
       getMany: (keys) => real.getMany(keys),
       commit: (writes) => {
         for (const w of writes) {
@@ -59,10 +59,10 @@ function recordingStore(recorded: Recorded[]) {
       trim: (maxAgeMs) => real.trim(maxAgeMs),
       isCursor: (cursor) => real.isCursor(cursor),
       takeOpen: (limit) => real.takeOpen(limit),
-    } as Ledger;
+    } as StateLog;
     return new Proxy(store, {
       get: (target, prop) => {
-        if (prop === 'ledger') return ledger;
+        if (prop === 'stateLog') return stateLog;
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },

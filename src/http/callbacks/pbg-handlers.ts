@@ -1,12 +1,12 @@
-import type { Logger } from '../logger.js';
-import { merchantAuthMatches } from './auth.js';
-import { withDefaults, type OfferCatalog, type PurchaseOffer } from './offers.js';
-import { InventoryState } from './types.js';
-import type { Money } from '../money.js';
+import type { Logger } from '../../logger.js';
+import { merchantAuthMatches } from './merchant-auth.js';
+import { withDefaults, type OfferCatalog, type PurchaseOffer } from '../../purchase/offers.js';
+import { InventoryState } from '../../pbg/types.js';
+import type { Money } from '../../money.js';
 
 /**
  * The merchant's answers to PayByGroup's calls, as plain request → response functions (the
- * express wiring is in src/http/pbg-routes.ts). Each checks `merchant_auth` first; a wrong
+ * express wiring is in src/http/callbacks/pbg-routes.ts). Each checks `merchant_auth` first; a wrong
  * token is 401 `{"result": false}` and the token is never logged.
  */
 

@@ -5,14 +5,14 @@ import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
 import {
   compareCursors,
-  type Ledger,
-  type LedgerState,
-  type LedgerWrite,
+  type StateLog,
+  type StateLogState,
+  type StateLogWrite,
   type Store,
 } from '../store/index.js';
 import { isBackwards, isFinal, STATUS_AFTER_ACTION } from './lifecycle.js';
 import { purchaseObjectProblem } from './limits.js';
-import { SOURCE_FIELDS } from './parse.js';
+import { SOURCE_FIELDS } from '../pbg/parse.js';
 import {
   GroupPurchaseChangeSource as Source,
   GroupPurchaseStatus,
@@ -20,7 +20,7 @@ import {
   wordOfStatus,
   type GroupPurchaseChange,
   type GroupPurchaseRecord,
-} from './types.js';
+} from '../pbg/types.js';
 
 export interface PurchaseStateOptions {
   store: Store;
@@ -43,7 +43,7 @@ export interface PurchaseStateOptions {
   now?: () => Date;
 }
 
-/** A purchase's state as kept in the ledger. */
+/** A purchase's state as kept in the state log. */
 interface StoredState {
   record: GroupPurchaseRecord;
   /** Epoch ms this state was first observed; 0 when it was inferred from an accepted action. */
@@ -109,8 +109,8 @@ export class PurchaseStateStore {
 
   constructor(private readonly options: PurchaseStateOptions) {}
 
-  private get ledger(): Ledger {
-    return this.options.store.ledger;
+  private get stateLog(): StateLog {
+    return this.options.store.stateLog;
   }
 
   stats(): ObservationStats {
@@ -168,7 +168,7 @@ export class PurchaseStateStore {
       const decided = await this.decideAll(pending, context);
       const writes = decided.filter((d) => d.write !== undefined);
       const results =
-        writes.length === 0 ? [] : await this.ledger.commit(writes.map((d) => d.write!));
+        writes.length === 0 ? [] : await this.stateLog.commit(writes.map((d) => d.write!));
       const lost = new Set<number>();
       writes.forEach((d, k) => {
         const result = results[k]!;
@@ -198,7 +198,9 @@ export class PurchaseStateStore {
     for (let start = 0; start < pending.length; start += SLICE) {
       if (start > 0) await yieldToEventLoop();
       const slice = pending.slice(start, start + SLICE);
-      const current = await this.ledger.getMany<StoredState>(slice.map((p) => p.record.purchaseId));
+      const current = await this.stateLog.getMany<StoredState>(
+        slice.map((p) => p.record.purchaseId),
+      );
       for (const p of slice) {
         decided.push({ ...p, ...decide(current.get(p.record.purchaseId), p.record, context) });
       }
@@ -265,7 +267,7 @@ export class PurchaseStateStore {
 
   /** The change-log head now: pass it to `observe` as `readStamp` for a read about to be sent. */
   async readStamp(): Promise<string> {
-    return (await guardStore(() => this.ledger.head())) ?? '0';
+    return (await guardStore(() => this.stateLog.head())) ?? '0';
   }
 
   /**
@@ -277,7 +279,7 @@ export class PurchaseStateStore {
     ttlMs: number,
     now = Date.now(),
   ): Promise<GroupPurchaseRecord | null> {
-    const states = await guardStore(() => this.ledger.getMany<StoredState>([purchaseId]));
+    const states = await guardStore(() => this.stateLog.getMany<StoredState>([purchaseId]));
     const state = states.get(purchaseId)?.value;
     if (!state) return null;
     const at = Math.max(state.observedAt, this.seen.get(purchaseId) ?? 0);
@@ -286,7 +288,7 @@ export class PurchaseStateStore {
 
   /** The stored state of each purchase (absent ones are missing). */
   async current(purchaseIds: readonly string[]): Promise<Map<string, GroupPurchaseRecord>> {
-    const states = await guardStore(() => this.ledger.getMany<StoredState>(purchaseIds));
+    const states = await guardStore(() => this.stateLog.getMany<StoredState>(purchaseIds));
     return new Map([...states].map(([id, state]) => [id, state.value.record]));
   }
 
@@ -315,17 +317,17 @@ export class PurchaseStateStore {
 
   /** Up to `limit` purchases known in a non-final state, least recently reconciled first. */
   openPurchases(limit: number): Promise<string[]> {
-    return guardStore(() => this.ledger.takeOpen(limit));
+    return guardStore(() => this.stateLog.takeOpen(limit));
   }
 
   /** Deletes changes older than `maxAgeMs` from the log. */
   trimLog(maxAgeMs: number): Promise<number> {
-    return guardStore(() => this.ledger.trim(maxAgeMs));
+    return guardStore(() => this.stateLog.trim(maxAgeMs));
   }
 }
 
 /**
- * Purchases per compare-and-set batch, which is one ledger commit: a 5,000-event push of
+ * Purchases per compare-and-set batch, which is one state log commit: a 5,000-event push of
  * distinct purchases is one SQLite transaction / one Redis pipeline. The bound keeps one
  * transaction (and the file's write lock) to ~200 ms of the writer thread for the largest
  * bodies PBG_CALLBACK_MAX_BYTES lets in.
@@ -361,10 +363,10 @@ interface DecisionContext {
 }
 
 function decide(
-  stored: LedgerState<StoredState> | undefined,
+  stored: StateLogState<StoredState> | undefined,
   observed: GroupPurchaseRecord,
   { source, options, receivedAt, isOurs }: DecisionContext,
-): { outcome: Observed; write?: LedgerWrite<StoredState> } {
+): { outcome: Observed; write?: StateLogWrite<StoredState> } {
   const problem = options.withinLimits ? undefined : purchaseObjectProblem(observed.attributes);
   if (problem !== undefined) return { outcome: { kind: 'refused', reason: problem } };
   const previous = stored?.value.record;
@@ -438,7 +440,7 @@ type LoggedChange = Omit<GroupPurchaseChange, 'cursor' | 'eventId'>;
 
 /**
  * The JSON text of a state and of its log entry — exactly JSON.stringify(value) and
- * JSON.stringify(logged), key for key (test/ledger-text.test.ts checks it) — with the
+ * JSON.stringify(logged), key for key (test/state-log-text.test.ts checks it) — with the
  * purchase, which both carry whole, stringified once.
  *
  * Why: stringifying both objects stringified every purchase (its fields and PayByGroup's object
@@ -471,7 +473,7 @@ function sameAttributes(a: unknown, b: unknown): boolean {
 
 /** A read that started before the stored state was written, or a move backwards. */
 function isStale(
-  stored: LedgerState<StoredState>,
+  stored: StateLogState<StoredState>,
   record: GroupPurchaseRecord,
   options: ObserveOptions,
 ): boolean {

@@ -1,14 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
 import {
   serializeWrites,
-  type Ledger,
-  type LedgerCommitResult,
-  type LedgerLogPage,
-  type LedgerState,
-  type LedgerWrite,
+  type StateLog,
+  type StateLogCommitResult,
+  type StateLogLogPage,
+  type StateLogState,
+  type StateLogWrite,
   type LogWindow,
   type SerializedWrite,
-} from './ledger.js';
+} from './state-log.js';
 
 /** The channel every commit that appends to the change log notifies, with the new head. */
 export const CHANGE_LOG_CHANNEL = 'payments_change_log';
@@ -25,7 +25,7 @@ const ROWS_PER_STATEMENT = 500;
 const KEEP_CHECKED_AT = -1;
 
 const SQL = {
-  // The lock every ledger commit takes first; see commitOn.
+  // The lock every state log commit takes first; see commitOn.
   lockHead: "SELECT value FROM ledger_meta WHERE name = 'head' FOR UPDATE",
   setHead: "UPDATE ledger_meta SET value = $1 WHERE name = 'head'",
   notify: `SELECT pg_notify('${CHANGE_LOG_CHANNEL}', $1)`,
@@ -129,7 +129,7 @@ export async function commitOn(
   client: PoolClient,
   writes: readonly SerializedWrite[],
   now: number,
-): Promise<LedgerCommitResult[]> {
+): Promise<StateLogCommitResult[]> {
   const head = await client.query<{ value: string }>(SQL.lockHead);
   let seq = BigInt(head.rows[0]!.value);
   const start = seq;
@@ -143,7 +143,7 @@ export async function commitOn(
   );
   const touched = new Map<string, Pending>();
   const log = { seqs: [] as string[], ats: [] as number[], values: [] as string[] };
-  const out: LedgerCommitResult[] = [];
+  const out: StateLogCommitResult[] = [];
   for (const write of writes) {
     const state = touched.get(write.key) ?? current.get(write.key);
     const version = state?.version ?? 0;
@@ -205,13 +205,13 @@ function putParams(touched: ReadonlyArray<[string, Pending]>): unknown[] {
 }
 
 /**
- * The ledger in PostgreSQL tables (see postgres-schema.ts), shared by every instance on the
+ * The state log in PostgreSQL tables (see postgres-schema.ts), shared by every instance on the
  * database. Reads are single statements on the pool; commits are transactions (commitOn).
  */
-export class PostgresLedger implements Ledger {
+export class PostgresStateLog implements StateLog {
   constructor(private readonly pool: Pool) {}
 
-  async getMany<T>(keys: readonly string[]): Promise<Map<string, LedgerState<T>>> {
+  async getMany<T>(keys: readonly string[]): Promise<Map<string, StateLogState<T>>> {
     if (keys.length === 0) return new Map();
     const { rows } = await this.pool.query<{
       key: string;
@@ -231,7 +231,7 @@ export class PostgresLedger implements Ledger {
     );
   }
 
-  async commit<T>(writes: ReadonlyArray<LedgerWrite<T>>): Promise<LedgerCommitResult[]> {
+  async commit<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<StateLogCommitResult[]> {
     if (writes.length === 0) return [];
     const serialized = await serializeWrites(writes);
     return inTransaction(this.pool, (client) => commitOn(client, serialized, Date.now()));
@@ -241,7 +241,7 @@ export class PostgresLedger implements Ledger {
     after: string | undefined,
     limit: number,
     window?: LogWindow,
-  ): Promise<LedgerLogPage<T>> {
+  ): Promise<StateLogLogPage<T>> {
     const from = after ?? '0';
     const { rows } = await this.pool.query<{ seq: string | null; value: string }>(
       window ? SQL.pageWindow : SQL.page,
@@ -255,7 +255,7 @@ export class PostgresLedger implements Ledger {
         : [from, limit],
     );
     let trimmed = 0n;
-    const entries: LedgerLogPage<T>['entries'] = [];
+    const entries: StateLogLogPage<T>['entries'] = [];
     for (const row of rows) {
       if (row.seq === null) trimmed = BigInt(row.value);
       else entries.push({ cursor: row.seq, value: JSON.parse(row.value) as T });

@@ -2,7 +2,7 @@ import { ErrorCode, ServiceError } from '../errors.js';
 import { formatMinor, parseAmount, type Money } from '../money.js';
 import { guardStore } from '../store/guard.js';
 import type { Store } from '../store/index.js';
-import { InventoryState } from './types.js';
+import { InventoryState } from '../pbg/types.js';
 
 /**
  * The merchant's offer catalog: what this service answers when PayByGroup asks about a

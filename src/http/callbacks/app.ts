@@ -1,9 +1,9 @@
 import type http from 'node:http';
 import express, { type Router } from 'express';
-import { createPipeline } from './pipeline/index.js';
-import { httpAdapter } from './pipeline/http.js';
-import { requestIdPlugin } from './plugin/request-id/index.js';
-import { bodyIdleTimeout } from './slow-clients.js';
+import { createPipeline } from '../pipeline/index.js';
+import { httpAdapter } from '../pipeline/http.js';
+import { requestIdPlugin } from '../plugin/request-id/index.js';
+import { bodyIdleTimeout } from '../slow-clients.js';
 
 export interface CallbackAppOptions {
   /** The listener (from listenStartingUp) that serves nothing but the callbacks. */

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { PurchaseStateStore } from './purchase-state.js';
+import type { PurchaseStateStore } from './state.js';
 
 export interface LogRetentionOptions {
   state: PurchaseStateStore;

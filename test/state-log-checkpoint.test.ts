@@ -5,19 +5,19 @@ import { openStore, type Store } from '../src/store/index.js';
 import { tempDir } from './helpers/process.js';
 
 /**
- * The SQLite ledger's writer thread runs a large commit (≥ 1 MiB of JSON text) with SQLite's
+ * The SQLite state log's writer thread runs a large commit (≥ 1 MiB of JSON text) with SQLite's
  * automatic WAL checkpoint off and checkpoints right after answering it
- * (ledger-sqlite-worker.ts). What must hold: the checkpoint happens before the writer's next
+ * (state-log-sqlite-worker.ts). What must hold: the checkpoint happens before the writer's next
  * request — so the write-ahead log is reused instead of growing with every large commit — and
  * the automatic checkpoint is back on for the small commits after it. Sizes, not times.
  */
-describe('WAL checkpoints of the SQLite ledger writer', () => {
+describe('WAL checkpoints of the SQLite state log writer', () => {
   let dir: string;
   let remove: () => Promise<void>;
   let store: Store;
   let file: string;
   beforeAll(async () => {
-    ({ dir, remove } = await tempDir('ledger-checkpoint-'));
+    ({ dir, remove } = await tempDir('state-log-checkpoint-'));
     file = join(dir, 'wal.db');
     store = await openStore(`sqlite:${file}`);
   });
@@ -29,7 +29,7 @@ describe('WAL checkpoints of the SQLite ledger writer', () => {
   const padding = 'x'.repeat(600);
   /** 2,000 new keys with a state and a log entry each: ~2.5 MiB of JSON text. */
   const largeCommit = (round: number) =>
-    store.ledger.commit(
+    store.stateLog.commit(
       Array.from({ length: 2000 }, (_, i) => ({
         key: `large-${round}-${i}`,
         expectedVersion: 0,
@@ -46,7 +46,7 @@ describe('WAL checkpoints of the SQLite ledger writer', () => {
       const results = await largeCommit(round);
       expect(results.filter((r) => r.ok)).toHaveLength(2000);
       // The writer answers requests in order: this one runs after the large commit's checkpoint.
-      await store.ledger.takeOpen(1);
+      await store.stateLog.takeOpen(1);
       walSizes.push(size(`${file}-wal`));
     }
     // The database file itself holds the checkpointed rows (4 × ~2.5 MiB of text) …
@@ -58,12 +58,12 @@ describe('WAL checkpoints of the SQLite ledger writer', () => {
 
   it('should keep automatic checkpoints for small commits after a large one', async () => {
     await largeCommit(10);
-    await store.ledger.takeOpen(1);
+    await store.stateLog.takeOpen(1);
     // 3,000 one-write commits of a few pages each (a state row, a log row and their indexes):
     // without automatic checkpoints the WAL would keep every one of them, ≥ 3,000 × 2 pages of
     // 4 KiB = 24 MiB; with them it is reused whenever it reaches 1,000 pages (~4 MiB).
     for (let i = 0; i < 3000; i++) {
-      await store.ledger.commit([
+      await store.stateLog.commit([
         { key: `small-${i}`, expectedVersion: 0, value: { i }, open: false, log: { i } },
       ]);
     }

@@ -10,14 +10,14 @@ import { ROOT, tempDir } from './helpers/process.js';
 const run = promisify(execFile);
 
 /**
- * The SQLite ledger's writer thread (src/store/ledger-sqlite-worker.ts): its writes finish
+ * The SQLite state log's writer thread (src/store/state-log-sqlite-worker.ts): its writes finish
  * before the store closes, and it keeps a process alive exactly while a write is pending.
  */
-describe('the SQLite ledger writer thread', () => {
+describe('the SQLite state log writer thread', () => {
   let dir: string;
   let remove: () => Promise<void>;
   beforeAll(async () => {
-    ({ dir, remove } = await tempDir('ledger-writer-'));
+    ({ dir, remove } = await tempDir('state-log-writer-'));
   });
   afterAll(() => remove?.());
 
@@ -32,17 +32,17 @@ describe('the SQLite ledger writer thread', () => {
       log: { i },
     }));
     // Still serializing its writes (it yields between slices) when close() is called.
-    const committing = store.ledger.commit(writes);
+    const committing = store.stateLog.commit(writes);
     await store.close();
     const results = await committing;
     expect(results.filter((r) => r.ok)).toHaveLength(2000);
 
     const reopened = await openStore(url);
     try {
-      const page = await reopened.ledger.readLog<{ i: number }>(undefined, 2000);
+      const page = await reopened.stateLog.readLog<{ i: number }>(undefined, 2000);
       expect(page.entries.map((e) => e.value.i)).toEqual(writes.map((w) => w.log.i));
-      expect((await reopened.ledger.getMany(['c0', 'c1999'])).size).toBe(2);
-      expect(await reopened.ledger.takeOpen(5000)).toHaveLength(1000);
+      expect((await reopened.stateLog.getMany(['c0', 'c1999'])).size).toBe(2);
+      expect(await reopened.stateLog.takeOpen(5000)).toHaveLength(1000);
     } finally {
       await reopened.close();
     }
@@ -57,8 +57,8 @@ describe('the SQLite ledger writer thread', () => {
       const { openStore } = await import(${JSON.stringify(store)});
       const store = await openStore(${JSON.stringify(`sqlite:${file}`)});
       // The writer thread is running, and idle, after this one.
-      await store.ledger.commit([{ key: 'a', expectedVersion: 0, value: 1, open: false, log: 1 }]);
-      store.ledger
+      await store.stateLog.commit([{ key: 'a', expectedVersion: 0, value: 1, open: false, log: 1 }]);
+      store.stateLog
         .commit([{ key: 'b', expectedVersion: 0, value: 2, open: false, log: 2 }])
         .then((results) => console.log(JSON.stringify(results)));
     `;

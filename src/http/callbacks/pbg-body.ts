@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Logger } from '../logger.js';
-import { merchantAuthMatches } from '../pbg/auth.js';
+import type { Logger } from '../../logger.js';
+import { merchantAuthMatches } from './merchant-auth.js';
 
 /**
  * Bytes of a PayByGroup callback body within which `merchant_auth` must appear. PayByGroup's

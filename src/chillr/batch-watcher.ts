@@ -1,5 +1,5 @@
-import type { CollectBatchView } from '../chillr/view.js';
-import { isTerminalBatchStatus } from '../chillr/types.js';
+import type { CollectBatchView } from './view.js';
+import { isTerminalBatchStatus } from './types.js';
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
-import type { PbgClient } from './client.js';
+import type { PbgClient } from '../pbg/client.js';
 import { OPEN_STATUSES } from './lifecycle.js';
 import type { PurchaseService } from './service.js';
-import type { PurchaseStateStore } from './purchase-state.js';
+import type { PurchaseStateStore } from './state.js';
 
 export interface ReconcilerOptions {
   client: PbgClient;
