@@ -7,7 +7,7 @@ export interface BenchOptions {
   rounds: number;
   /** Seconds of load per read round. */
   duration: number;
-  /** autocannon connections (the issue's -c 50). */
+  /** autocannon connections (-c 50, as the targets were measured). */
   connections: number;
   /** The two fan-out rows' subscriber counts. */
   subscribers: number[];

@@ -38,7 +38,7 @@ const READ_ROWS = [
     : []),
 ];
 
-/** The rows measured against M (GraphQL Mesh + Hive Gateway), as the targets name it. */
+/** The rows measured against M (GraphQL Mesh + Hive Gateway), as the targets name it. */
 const M_ROWS = ['pending-same-id', 'group-purchases-pending', 'aliases-20x3', 'entities-100x10'];
 /** Of those, the ones whose one request asks many questions (20 and 100 aliases). */
 const M_MANY = ['aliases-20x3', 'entities-100x10'];

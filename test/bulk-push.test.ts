@@ -15,7 +15,7 @@ import { FaultyStore, type StoreEvent } from './helpers/faults/store.js';
 import { push } from './helpers/ws.js';
 
 /**
- * Issue 12, "bulk change pushes": a push of 5,000 events over real HTTP is stored in one state log
+ * Bulk change pushes: a push of 5,000 events over real HTTP is stored in one state log
  * commit — one SQLite transaction (in the state log's writer thread), one MULTI/EXEC pipeline on a
  * real redis-server — while /healthz keeps answering; a repeat of it writes nothing; a fault in
  * the middle of it leaves nothing a retry would not complete. Counts only, never times.

@@ -20,7 +20,7 @@ import { GateProxy } from './helpers/gate-proxy.js';
 import { connectWs, push, subscribe } from './helpers/ws.js';
 
 /**
- * Issue 12, item 1: one upstream call per distinct question, across requests. Both simulators
+ * One upstream call per distinct question, across requests. Both simulators
  * run standalone behind a {@link GateProxy}, which counts the calls that reach them and holds
  * them open — so "every caller has arrived while the call is in flight" is a barrier, not a
  * race: the upstream answers only once `payments_upstream_singleflight_total{result="joined"}`

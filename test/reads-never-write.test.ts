@@ -5,13 +5,13 @@ import { PurchaseStateStore } from '../src/purchase/state.js';
 import type { EventBus } from '../src/events/pubsub.js';
 import { silentLogger } from '../src/logger.js';
 import { readGroupPurchase } from '../src/pbg/parse.js';
-import { GroupPurchaseChangeSource as Source } from '../src/pbg/types.js';
+import { GroupPurchaseChangeSource as Source } from '../src/purchase/stored.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { allBackends, backendTitle } from './helpers/faults/harness.js';
 import { FaultyStore, type StoreEvent } from './helpers/faults/store.js';
 
 /**
- * Issue 12, "reads never write on the hot path": a read that shows nothing new writes nothing
+ * Reads never write on the hot path: a read that shows nothing new writes nothing
  * to the store — no keyv set or delete, no create-if-absent, no state log commit — on every engine.
  * Every store call goes through a FaultyStore (nothing armed), which records it.
  */

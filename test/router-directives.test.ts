@@ -64,7 +64,7 @@ const FEDERATION_FIELDS = new Set(['_entities', '_service']);
 
 /**
  * Every problem with the auth and demand-control surface of one SDL, as readable lines, so a
- * new field without a scope (say, from a later issue) fails with its name.
+ * new field without a scope (say, from a later change) fails with its name.
  */
 function surfaceProblems(sdl: string): string[] {
   const doc = parse(sdl);

@@ -121,7 +121,7 @@ describe('sandbox simulators with a state file', () => {
 });
 
 /**
- * The issue's acceptance, with the real `node dist/src/main.js`: start, create a batch, stop,
+ * The acceptance check, with the real `node dist/src/main.js`: start, create a batch, stop,
  * start again, create another — distinct ids, each ACTIVE with its own customers; then
  * `sandbox:reset` returns to the seeded state.
  */

@@ -32,7 +32,7 @@ export interface ReadSpec {
   body: Body;
   /** M's query for the same upstream question, on the rows measured against M. */
   mBody?: Body;
-  /** The target, as text. */
+  /** The target, as text. */
   goal: string;
 }
 

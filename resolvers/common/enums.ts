@@ -1,12 +1,8 @@
 import { registerEnumType } from 'type-graphql';
 import { CollectBatchStatus, PaymentStatus } from '../../src/chillr/types.js';
 import { UserErrorCode } from '../../src/errors.js';
-import {
-  GroupPurchaseChangeSource,
-  GroupPurchaseStatus,
-  InventoryState,
-  PurchaseAction,
-} from '../../src/pbg/types.js';
+import { GroupPurchaseStatus, InventoryState, PurchaseAction } from '../../src/pbg/types.js';
+import { GroupPurchaseChangeSource } from '../../src/purchase/stored.js';
 
 /**
  * The graph's enums are the service's own, registered as they are: one definition, so the

@@ -13,7 +13,7 @@ import {
 import type { CollectBatchView } from '../../src/chillr/view.js';
 import { ErrorCode, ServiceError } from '../../src/errors.js';
 import type { ChangeFeed } from '../../src/purchase/change-feed.js';
-import type { GroupPurchaseChange as Change } from '../../src/pbg/types.js';
+import type { GroupPurchaseChange as Change } from '../../src/purchase/stored.js';
 import { CollectBatch } from '../collect/collect-batch.type.js';
 import { AUTHENTICATED, cost, COST, pagedListSize, REQUIRES_READ } from '../common/directives.js';
 import type { GraphQLContext } from '../context.js';

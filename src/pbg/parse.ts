@@ -83,7 +83,7 @@ export function readGroupPurchase(
 
 /**
  * Which PayByGroup field each record field is read from (readGroupPurchase): an observation
- * that does not carry that field says nothing about it (see purchase-state.ts).
+ * that does not carry that field says nothing about it (see src/purchase/decide.ts, mergeObserved).
  */
 export const SOURCE_FIELDS = {
   merchantId: 'merchant_id',

@@ -55,32 +55,6 @@ export interface GroupPurchaseRecord {
   attributes: Record<string, unknown>;
 }
 
-/** How this service learned of a change (the graph's GroupPurchaseChangeSource). */
-export enum GroupPurchaseChangeSource {
-  /** PayByGroup's change push. */
-  PUSH = 'PUSH',
-  /** A periodic comparison with PayByGroup's answer, or a read that found what no push said. */
-  RECONCILIATION = 'RECONCILIATION',
-  /** An action this service performed and PayByGroup accepted. */
-  ACTION = 'ACTION',
-}
-
-/** One change of one purchase, as kept in the change log and delivered to subscribers. */
-export interface GroupPurchaseChange {
-  /** The change's place in the log: after every earlier change, across instances. */
-  cursor: string;
-  /** The same as `cursor`: one change, one id, however often it is delivered or paged. */
-  eventId: string;
-  source: GroupPurchaseChangeSource;
-  /** The purchase as observed: subscribers are served from the change, not from PBG. */
-  purchase: GroupPurchaseRecord;
-  /** Which of status, commitDeadline, numPeople differ from the state before. */
-  changedFields: string[];
-  previousStatus: GroupPurchaseStatus | null;
-  /** ISO-8601 instant the observation arrived. */
-  receivedAt: string;
-}
-
 /** The constraints of merch_get_purch_info.json; all given ones must hold. */
 export interface PurchaseQuery {
   merchantId?: string;

@@ -11,7 +11,8 @@ import {
 } from '../store/index.js';
 import { inWindow } from '../store/state-log.js';
 import { ChangeLogTail } from './change-tail.js';
-import type { GroupPurchaseChange, GroupPurchaseStatus } from '../pbg/types.js';
+import type { GroupPurchaseStatus } from '../pbg/types.js';
+import { decodeChange, type GroupPurchaseChange, type LoggedChange } from './stored.js';
 
 /** Which changes a reader wants; every given constraint must hold. */
 export interface ChangeFilter {
@@ -27,7 +28,7 @@ export interface ChangeFilter {
 }
 
 /**
- * The filter's time bounds as a window over the log's `at` (epoch ms, which purchase-state.ts
+ * The filter's time bounds as a window over the log's `at` (epoch ms, which src/purchase/state.ts
  * sets to each change's receivedAt), or undefined when it has none: the log is then read
  * through its index on `at` in every engine instead of walked entry by entry.
  */
@@ -73,8 +74,6 @@ export interface ChangePage {
   endCursor: string | undefined;
   hasNextPage: boolean;
 }
-
-type LoggedChange = Omit<GroupPurchaseChange, 'cursor' | 'eventId'>;
 
 /** Most log entries `reached` reads before it gives up. */
 const REACHED_SCAN = 50_000;
@@ -181,7 +180,7 @@ export class ChangeFeed {
         }
         scanned += 1;
         cursor = entry.cursor;
-        const change = { ...entry.value, cursor: entry.cursor, eventId: entry.cursor };
+        const change = decodeChange(entry);
         if (matches(change, filter)) changes.push(change);
       }
       if (entries.length < size) return { changes, endCursor: cursor, hasNextPage: false };
@@ -263,7 +262,7 @@ export class ChangeFeed {
         }
         for (const entry of entries) {
           last = entry.cursor;
-          const change = { ...entry.value, cursor: entry.cursor, eventId: entry.cursor };
+          const change = decodeChange(entry);
           if (matches(change, filter)) yield change;
           if (signal.aborted) return;
         }

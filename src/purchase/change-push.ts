@@ -4,8 +4,10 @@ import type { Metrics } from '../observability/metrics.js';
 import type { CallbackResponse, PbgCallbacks } from '../http/callbacks/pbg-handlers.js';
 import { purchaseObjectProblem } from './limits.js';
 import { readGroupPurchase } from '../pbg/parse.js';
-import type { Observed, PurchaseStateStore } from './state.js';
-import { GroupPurchaseChangeSource, type GroupPurchaseRecord } from '../pbg/types.js';
+import type { PurchaseStateStore } from './state.js';
+import type { Observed } from './decide.js';
+import type { GroupPurchaseRecord } from '../pbg/types.js';
+import { GroupPurchaseChangeSource } from './stored.js';
 
 export interface ChangePushOptions {
   callbacks: PbgCallbacks;

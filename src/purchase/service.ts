@@ -13,8 +13,8 @@ import { SingleFlight } from '../upstream/single-flight.js';
 import { STATUS_AFTER_ACTION } from './lifecycle.js';
 import type { PbgClient } from '../pbg/client.js';
 import type { PurchaseStateStore } from './state.js';
+import { GroupPurchaseChangeSource } from './stored.js';
 import {
-  GroupPurchaseChangeSource,
   PurchaseAction,
   type GroupPurchaseRecord,
   type GroupPurchaseStatus,
@@ -136,7 +136,7 @@ export class PurchaseService {
    * sent: callers share a read only when nothing was logged between their stamps, so
    *
    * - the read is observed with the stamp of the flight's own request, taken before it was
-   *   sent — a read sent before a push can never be applied after it (purchase-state.ts's
+   *   sent — a read sent before a push can never be applied after it (src/purchase/state.ts's
    *   isStale), whoever joined it;
    * - a caller never joins a read older than a change it could already know of: after its own
    *   accepted action (an ACTION change) or a push it saw, the head has moved, so it sends a

@@ -1,26 +1,13 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { canonicalJson } from '../canonical-json.js';
 import { GROUP_PURCHASE_CHANGED, type EventBus } from '../events/pubsub.js';
 import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
-import {
-  compareCursors,
-  type StateLog,
-  type StateLogState,
-  type StateLogWrite,
-  type Store,
-} from '../store/index.js';
-import { isBackwards, isFinal, STATUS_AFTER_ACTION } from './lifecycle.js';
-import { purchaseObjectProblem } from './limits.js';
-import { SOURCE_FIELDS } from '../pbg/parse.js';
-import {
-  GroupPurchaseChangeSource as Source,
-  GroupPurchaseStatus,
-  PurchaseAction,
-  wordOfStatus,
-  type GroupPurchaseChange,
-  type GroupPurchaseRecord,
-} from '../pbg/types.js';
+import { compareCursors, type StateLog, type Store } from '../store/index.js';
+import { STATUS_AFTER_ACTION } from './lifecycle.js';
+import { PurchaseAction, wordOfStatus, type GroupPurchaseRecord } from '../pbg/types.js';
+import { decide, type DecisionContext, type Observed, type ObserveOptions } from './decide.js';
+import { SeenTimes } from './seen-times.js';
+import { GroupPurchaseChangeSource as Source, type StoredState } from './stored.js';
 
 export interface PurchaseStateOptions {
   store: Store;
@@ -43,37 +30,6 @@ export interface PurchaseStateOptions {
   now?: () => Date;
 }
 
-/** A purchase's state as kept in the state log. */
-interface StoredState {
-  record: GroupPurchaseRecord;
-  /** Epoch ms this state was first observed; 0 when it was inferred from an accepted action. */
-  observedAt: number;
-}
-
-/** What one observation turned out to be. */
-export type Observed =
-  | { kind: 'change'; change: GroupPurchaseChange }
-  | { kind: 'repeat'; current: GroupPurchaseRecord }
-  /** Older than what is known: logged as a warning and counted, not applied, not published. */
-  | { kind: 'stale'; current: GroupPurchaseRecord; observed: GroupPurchaseStatus }
-  /** Broke a size or nesting limit; nothing was compared or stored. */
-  | { kind: 'refused'; reason: string };
-
-export interface ObserveOptions {
-  /**
-   * For reads: the change-log head before the read was sent (`readStamp()`). A purchase that
-   * changed after it is not overwritten by what the read brings back.
-   */
-  readStamp?: string;
-  /**
-   * Every record's `attributes` already passed purchaseObjectProblem (limits.ts): the change
-   * push checks each event before parsing it, and checking 5,000 events again here cost ~12 ms
-   * of the push (profiled). Without it, each record is checked here.
-   * @default false
-   */
-  withinLimits?: boolean;
-}
-
 /** Counters since start, per outcome. */
 export interface ObservationStats {
   changes: number;
@@ -84,8 +40,6 @@ export interface ObservationStats {
 
 /** Compare-and-set rounds before an observation gives up (the caller answers 503 / errors). */
 const MAX_ATTEMPTS = 20;
-/** The fields whose change makes PBG push, compared with the previous state. */
-const WATCHED = ['status', 'commitDeadline', 'numPeople'] as const;
 /** Purchases whose last confirmation by a repeat observation is remembered (see SeenTimes). */
 const SEEN_CAPACITY = 10_000;
 /** Observations looked up or decided per slice of the event loop (a yield between slices). */
@@ -348,182 +302,4 @@ function nextRound<T extends { record: GroupPurchaseRecord }>(rest: readonly T[]
     round.add(item);
   }
   return round;
-}
-
-/**
- * The decision for one observation against the stored state: pure, so the compare-and-set
- * retry can simply call it again with the state it lost to.
- */
-interface DecisionContext {
-  source: Source;
-  options: ObserveOptions;
-  receivedAt: string;
-  /** Whether reconciliation should keep asking about this purchase while it is open. */
-  isOurs: (record: GroupPurchaseRecord) => boolean;
-}
-
-function decide(
-  stored: StateLogState<StoredState> | undefined,
-  observed: GroupPurchaseRecord,
-  { source, options, receivedAt, isOurs }: DecisionContext,
-): { outcome: Observed; write?: StateLogWrite<StoredState> } {
-  const problem = options.withinLimits ? undefined : purchaseObjectProblem(observed.attributes);
-  if (problem !== undefined) return { outcome: { kind: 'refused', reason: problem } };
-  const previous = stored?.value.record;
-  const record = previous ? mergeObserved(previous, observed) : observed;
-  if (previous && sameAttributes(previous.attributes, record.attributes)) {
-    return { outcome: { kind: 'repeat', current: previous } };
-  }
-  if (previous && isStale(stored, record, options)) {
-    return { outcome: { kind: 'stale', current: previous, observed: record.status } };
-  }
-  const logged: LoggedChange = {
-    source,
-    purchase: record,
-    changedFields: changedFields(previous, record),
-    previousStatus: previous?.status ?? null,
-    receivedAt,
-  };
-  const change: GroupPurchaseChange = { cursor: '', eventId: '', ...logged };
-  // An ACTION state is what PayByGroup's rules say the action leads to, not what it sent:
-  // it is recorded (and published) but not served as a fresh read, so the next read asks.
-  const value: StoredState = {
-    record,
-    observedAt: source === Source.ACTION ? 0 : Date.parse(receivedAt),
-  };
-  return {
-    outcome: { kind: 'change', change },
-    write: {
-      key: record.purchaseId,
-      expectedVersion: stored?.version ?? 0,
-      value,
-      open: !isFinal(record.status) && isOurs(record),
-      log: logged,
-      // The log's time index selects on this (receivedAfter / receivedBefore): when this service
-      // learned of the change, not when PayByGroup says it happened.
-      at: Date.parse(receivedAt),
-      text: storedTexts(value, logged),
-    },
-  };
-}
-
-/**
- * An observation laid over the stored state. A push may carry only some of a purchase's fields
- * (PayByGroup's own example carries purchase_id, status, purchase_name, …) while a read carries
- * all of them: a field the observation does not carry was *not observed*, not removed. So it
- * keeps the last value seen for it, and it is neither a change nor a reason for one. Without
- * this, a partial push and the next full read disagreed on every field the push lacked, and each
- * published a change (a reconciliation sweep every interval, for nothing).
- *
- * A field the observation carries, even as null, is observed. Key order: the stored state's,
- * then fields seen for the first time (sameAttributes ignores the order anyway).
- */
-function mergeObserved(
-  previous: GroupPurchaseRecord,
-  observed: GroupPurchaseRecord,
-): GroupPurchaseRecord {
-  const carried = observed.attributes;
-  const merged: GroupPurchaseRecord = {
-    ...observed,
-    attributes: { ...previous.attributes, ...carried },
-  };
-  for (const [field, key] of Object.entries(SOURCE_FIELDS)) {
-    if (!(key in carried))
-      (merged as unknown as Record<string, unknown>)[field] =
-        previous[field as keyof GroupPurchaseRecord];
-  }
-  return merged;
-}
-
-/** A change as its log entry keeps it: the cursor and event id are the log's to give. */
-type LoggedChange = Omit<GroupPurchaseChange, 'cursor' | 'eventId'>;
-
-/**
- * The JSON text of a state and of its log entry — exactly JSON.stringify(value) and
- * JSON.stringify(logged), key for key (test/state-log-text.test.ts checks it) — with the
- * purchase, which both carry whole, stringified once.
- *
- * Why: stringifying both objects stringified every purchase (its fields and PayByGroup's object
- * as sent) twice; the profile of the bench's 5,000-event push put ~44 ms per push there. Measured
- * with a script outside the repo on 5,000 purchases: ~40–55 ms for the two JSON.stringify calls,
- * ~15–30 ms this way (a generic splice walking each object's keys saved nothing). A field added
- * to GroupPurchaseChange or StoredState must be added here too: the test fails until it is.
- */
-function storedTexts(value: StoredState, logged: LoggedChange): { value: string; log: string } {
-  const purchase = JSON.stringify(logged.purchase);
-  const { source, changedFields, previousStatus, receivedAt } = logged;
-  return {
-    value: `{"record":${purchase},"observedAt":${JSON.stringify(value.observedAt)}}`,
-    log:
-      `{"source":${JSON.stringify(source)},"purchase":${purchase},` +
-      `"changedFields":${JSON.stringify(changedFields)},` +
-      `"previousStatus":${JSON.stringify(previousStatus)},"receivedAt":${JSON.stringify(receivedAt)}}`,
-  };
-}
-
-/**
- * Whether two observations carry the same fields, key order aside. JSON.stringify first: equal
- * text means equal content, and it is native — for a repeated 5,000-event push, comparing
- * canonical JSON alone took ~35 ms of main-thread CPU (measured), while PayByGroup sends the
- * same purchase with its keys in the same order. Canonical JSON only when the texts differ.
- */
-function sameAttributes(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b) || canonicalJson(a) === canonicalJson(b);
-}
-
-/** A read that started before the stored state was written, or a move backwards. */
-function isStale(
-  stored: StateLogState<StoredState>,
-  record: GroupPurchaseRecord,
-  options: ObserveOptions,
-): boolean {
-  if (
-    options.readStamp !== undefined &&
-    stored.cursor !== undefined &&
-    compareCursors(stored.cursor, options.readStamp) > 0
-  ) {
-    return true;
-  }
-  return isBackwards(stored.value.record.status, record.status);
-}
-
-function changedFields(
-  previous: GroupPurchaseRecord | undefined,
-  next: GroupPurchaseRecord,
-): string[] {
-  if (!previous) return WATCHED.filter((field) => next[field] !== null);
-  return WATCHED.filter((field) =>
-    field === 'status' ? previous.rawStatus !== next.rawStatus : previous[field] !== next[field],
-  );
-}
-
-/**
- * When each purchase was last confirmed by a repeat observation, for `fresh()` — in this
- * process only, bounded, oldest confirmation forgotten first.
- *
- * Why not in the store (it was a keyv record per purchase): then every read that showed nothing
- * new wrote one row per purchase — a `groupPurchases` list of 200 pending purchases was 200
- * synchronous SQLite writes, and a repeated 5,000-event push 5,000 of them (~2 s measured).
- * The time is only a hint for the read cache: losing it (a restart, another instance, eviction
- * past SEEN_CAPACITY) costs one more PayByGroup read for that purchase, never a wrong answer —
- * the change log and the stored state are untouched, and a change still stores its own
- * `observedAt` with the state. So a read that shows nothing new writes nothing.
- */
-class SeenTimes {
-  private readonly times = new Map<string, number>();
-
-  constructor(private readonly capacity: number) {}
-
-  get(purchaseId: string): number | undefined {
-    return this.times.get(purchaseId);
-  }
-
-  mark(purchaseId: string, at: number): void {
-    // Re-inserted so the Map's order stays oldest confirmation first.
-    this.times.delete(purchaseId);
-    this.times.set(purchaseId, at);
-    if (this.times.size > this.capacity) {
-      this.times.delete(this.times.keys().next().value!);
-    }
-  }
 }

@@ -70,7 +70,7 @@ export interface StateLogWrite<T> {
    */
   at?: number;
   /**
-   * The JSON text of `value` and `log`, when the caller already made it (purchase-state.ts makes
+   * The JSON text of `value` and `log`, when the caller already made it (src/purchase/stored.ts makes
    * both with the purchase they share stringified once): the engines store it as is instead of
    * stringifying them again. It must be what JSON.stringify gives for each, and carry `log`
    * exactly when `log` is given.
