@@ -1,6 +1,7 @@
 import { keyReusedIssue, keyRequiredIssue } from '../errors.js';
 import { guardStore } from '../store/guard.js';
-import { fingerprintOf, type Idempotency } from '../idempotency/claims.js';
+import type { Idempotency } from '../idempotency/claims.js';
+import { fingerprintOf } from '../idempotency/records.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import type { Outbox, OutboxWrite } from '../idempotency/outbox.js';

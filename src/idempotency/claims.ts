@@ -1,12 +1,21 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { canonicalJson } from '../canonical-json.js';
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import type { Outbox, OutboxWrite } from './outbox.js';
 import { guardStore } from '../store/guard.js';
 import type { Store } from '../store/index.js';
+import {
+  causeOf,
+  describeFailure,
+  mayHaveActed,
+  ownerDied,
+  storeBusy,
+  unknownError,
+  type PendingRecord,
+  type StoredRecord,
+  type UnknownRecord,
+} from './records.js';
 
 /**
  * Idempotency keys for mutations that move money, with Stripe's semantics and one promise on
@@ -111,24 +120,6 @@ export interface UnknownAttempt {
 
 export type IdempotentOutcome<T> =
   { kind: 'result'; result: T; replayed: boolean } | { kind: 'reused' };
-
-/**
- * An attempt whose upstream outcome is unknown. `settledAt`: when that attempt is surely over
- * upstream — at once for a failure the upstream answered (a 5xx), the claim deadline for a
- * timeout or a reset (the upstream may still be working on it). Acting again before then
- * could race the first attempt.
- */
-type UnknownRecord = {
-  state: 'unknown';
-  fingerprint: string;
-  message: string;
-  cause: string;
-  settledAt: number;
-  mark?: string;
-};
-type PendingRecord = { state: 'pending'; fingerprint: string; deadline: number; mark?: string };
-type StoredRecord<T> =
-  PendingRecord | { state: 'done'; fingerprint: string; result: T } | UnknownRecord;
 
 export class Idempotency {
   private readonly inflight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
@@ -403,58 +394,4 @@ export class Idempotency {
   private now(): number {
     return this.options.now?.() ?? Date.now();
   }
-}
-
-/** False only for failures that certainly happened before the upstream could act. */
-function mayHaveActed(error: unknown): boolean {
-  return !(error instanceof ServiceError) || error.outcomeUnknown;
-}
-
-function causeOf(error: unknown): string {
-  return error instanceof ServiceError ? error.code : ErrorCode.INTERNAL_SERVER_ERROR;
-}
-
-function describeFailure(error: unknown): string {
-  // A bug's own text stays in the log; the caller gets a plain account.
-  return error instanceof ServiceError
-    ? error.message
-    : 'The request failed inside this service after it was sent upstream.';
-}
-
-/** A pending claim past its deadline: the process holding it died or lost its store. */
-function ownerDied(record: PendingRecord): UnknownRecord {
-  return {
-    state: 'unknown',
-    fingerprint: record.fingerprint,
-    settledAt: record.deadline,
-    ...(record.mark === undefined ? {} : { mark: record.mark }),
-    message:
-      'The request holding this idempotencyKey stopped before it recorded what the upstream did (its process may have died).',
-    cause: 'CLAIM_EXPIRED',
-  };
-}
-
-function unknownError(message: string, cause: string, replayed: boolean): ServiceError {
-  const how = replayed
-    ? 'Replayed: the first request with this idempotencyKey ended this way.'
-    : 'The upstream may or may not have acted.';
-  return new ServiceError(
-    ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
-    `${message} ${how} Do not retry with a new key before checking what happened; see the service's docs/money-safety.md.`,
-    { details: { upstreamFailure: cause } },
-  );
-}
-
-function storeBusy(): ServiceError {
-  return new ServiceError(
-    ErrorCode.STORE_UNAVAILABLE,
-    'The service store is unavailable; retry this idempotencyKey shortly.',
-  );
-}
-
-/** A stable digest of an operation's input, for comparing requests that share a key. */
-export function fingerprintOf(operation: string, input: unknown): string {
-  return createHash('sha256')
-    .update(`${operation}\n${canonicalJson(input)}`)
-    .digest('hex');
 }
