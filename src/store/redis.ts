@@ -80,22 +80,7 @@ export async function openRedisBackend(
       return new Keyv({ store: adapter, namespace, useKeyPrefix: false, throwOnErrors: true });
     },
 
-    async setIfAbsent(keyv, key, value, ttlMs) {
-      const storeKey = storeKeyOf(keyv, key);
-      const serialized = await serializeFor(keyv, value, expiresAt(ttlMs));
-      // SET NX is atomic on the server. PX (relative) mirrors how @keyv/redis itself writes TTLs
-      // and measures the lifetime on Redis's clock, so instance clock skew cannot stretch it.
-      const reply = await client.set(
-        storeKey,
-        serialized,
-        ttlMs === undefined
-          ? { condition: 'NX' }
-          : { condition: 'NX', expiration: { type: 'PX', value: Math.ceil(ttlMs) } },
-      );
-      if (reply === null) return false;
-      await aof.settle(storeKey);
-      return true;
-    },
+    setIfAbsent: (keyv, key, value, ttlMs) => setIfAbsent(client, aof, { keyv, key, value, ttlMs }),
 
     /**
      * One MULTI … EXEC, sent as one pipeline: the keyv SETs, then the state log's COMMIT script
@@ -129,6 +114,30 @@ export async function openRedisBackend(
       else if (client.isOpen) client.destroy();
     },
   };
+}
+
+/**
+ * Create-if-absent as one `SET NX`: atomic on the server. PX (relative) mirrors how @keyv/redis
+ * itself writes TTLs and measures the lifetime on Redis's clock, so instance clock skew cannot
+ * stretch it. A claim that was taken waits for the append-only file (AofWait) before it counts.
+ */
+async function setIfAbsent(
+  client: RedisClient,
+  aof: AofWait,
+  write: { keyv: Keyv; key: string; value: unknown; ttlMs: number | undefined },
+): Promise<boolean> {
+  const storeKey = storeKeyOf(write.keyv, write.key);
+  const serialized = await serializeFor(write.keyv, write.value, expiresAt(write.ttlMs));
+  const reply = await client.set(
+    storeKey,
+    serialized,
+    write.ttlMs === undefined
+      ? { condition: 'NX' }
+      : { condition: 'NX', expiration: { type: 'PX', value: Math.ceil(write.ttlMs) } },
+  );
+  if (reply === null) return false;
+  await aof.settle(storeKey);
+  return true;
 }
 
 /**
