@@ -178,6 +178,31 @@ describe('the outbox journal', () => {
     expect(readdirSync(dir), 'nothing waits: no file').toEqual([]);
   });
 
+  it("should show another live process's waiting write for a key, and stop once the store took it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+    const { faulty, store } = await storeOnce();
+    const journalA = new OutboxJournal({ dir, logger: capturedLogger().logger });
+    const outboxA = new Outbox({ store, logger: capturedLogger().logger, journal: journalA });
+    const journalB = new OutboxJournal({ dir, logger: capturedLogger().logger });
+    const outboxB = new Outbox({ store, logger: capturedLogger().logger, journal: journalB });
+    await Promise.all([outboxA.start(), outboxB.start()]);
+    faulty.fail({ ops: ['set'] });
+    const done = { state: 'done', fingerprint: 'f', result: { batchId: 'b-7' } };
+    expect(await outboxA.set('idempotency', 'op:k', done, 60_000)).toBe(false);
+
+    // B never saw the write in memory; it reads it from A's journal, and only for that key.
+    expect(outboxB.peek('idempotency', 'op:k')).toBeUndefined();
+    expect(await outboxB.peekShared('idempotency', 'op:k')).toEqual({ kind: 'set', value: done });
+    expect(await outboxB.peekShared('idempotency', 'op:other')).toBeUndefined();
+    expect(await outboxB.peekShared('batches', 'op:k')).toBeUndefined();
+
+    // Once the store takes it, A's journal marks it done and B finds nothing any more.
+    faulty.recover();
+    await outboxA.drained();
+    expect(await outboxB.peekShared('idempotency', 'op:k')).toBeUndefined();
+    await Promise.all([outboxA.close(), outboxB.close()]);
+  });
+
   it('should not replay a group the store took, nor one a newer write superseded', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'journal-'));
     const { faulty, store, real } = await storeOnce();

@@ -12,6 +12,8 @@ import {
   ownerDied,
   storeBusy,
   unknownError,
+  type IdempotentOutcome,
+  type IdempotentRequest,
   type PendingRecord,
   type StoredRecord,
   type UnknownRecord,
@@ -71,55 +73,6 @@ export interface IdempotencyOptions {
   /** Counts each keyed run's outcome (`payments_idempotency_total`). @default none */
   metrics?: Metrics;
 }
-
-/** One money-moving request under a key. */
-export interface IdempotentRequest<T> {
-  /** The mutation's name: keys are scoped by it. */
-  operation: string;
-  key: string;
-  /** Digest of the input (see {@link fingerprintOf}); a key reused with other input is refused. */
-  fingerprint: string;
-  /** Calls the upstream once and returns its answer. */
-  act: () => Promise<T>;
-  /**
-   * Finds out what an earlier, unknown attempt did — e.g. reads the purchase back and, when the
-   * action's effect is absent, acts again (safe only where the upstream itself refuses a second
-   * transition). `settled` says whether the earlier attempt is surely over upstream; before
-   * that, acting again could race it, so the resolver should only look. Returns the outcome,
-   * throws UPSTREAM_OUTCOME_UNKNOWN to leave the key as it is, or throws as `act` does.
-   * Without it, unknown stays unknown.
-   */
-  resolveUnknown?: (attempt: UnknownAttempt) => Promise<T>;
-  /**
-   * Taken just before the claim and kept with it: where the caller's own history stood when the
-   * request was claimed (PayByGroup actions: the change-log head), so that `resolveUnknown` can
-   * look for the action's effect in everything that happened since. A failure here is a store
-   * failure before any upstream call: STORE_UNAVAILABLE, nothing claimed.
-   * @default none (attempt.mark is undefined)
-   */
-  mark?: () => Promise<string>;
-  /**
-   * Writes that belong with an outcome (the batch record of a created batch): stored with the
-   * outcome under the key in one atomic step, so a crash cannot keep one without the other.
-   * @default none
-   */
-  bookkeeping?: (result: T) => OutboxWrite[];
-  /** The upstream's id in an outcome (a batch id), for logs and the outbox. */
-  describe?: (result: T) => string | undefined;
-}
-
-/** What `resolveUnknown` is told of the earlier attempt. */
-export interface UnknownAttempt {
-  /** Whether the earlier attempt is surely over upstream (acting again cannot race it). */
-  settled: boolean;
-  /** When it is (or was) surely over, epoch ms. */
-  settledAt: number;
-  /** `IdempotentRequest.mark` as taken before the claim; undefined for records without one. */
-  mark?: string;
-}
-
-export type IdempotentOutcome<T> =
-  { kind: 'result'; result: T; replayed: boolean } | { kind: 'reused' };
 
 export class Idempotency {
   private readonly inflight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
@@ -193,20 +146,34 @@ export class Idempotency {
     const waiting = this.options.outbox.peek(NAMESPACE, id);
     if (waiting?.kind === 'set') return this.replay(id, waiting.value as StoredRecord<T>, request);
     if (waiting?.kind === 'delete') throw storeBusy();
-    // A store failure here happens before any upstream call: STORE_UNAVAILABLE, nothing taken.
+    let claim: PendingRecord | null;
+    try {
+      claim = await this.claim(id, request);
+    } catch (error) {
+      // A store failure here happens before any upstream call: nothing taken. If another
+      // process on this host journaled the key's outcome while the store was away, that is the
+      // answer; else STORE_UNAVAILABLE.
+      const shared = await this.options.outbox.peekShared(NAMESPACE, id);
+      if (shared?.kind === 'set') return this.replay(id, shared.value as StoredRecord<T>, request);
+      throw error;
+    }
+    if (claim === null) return this.awaitRecord(id, request);
+    return this.actAndRecord(id, request, claim);
+  }
+
+  /** Takes the key: the claim written, or null when another request holds (or held) it. */
+  private async claim<T>(id: string, request: IdempotentRequest<T>): Promise<PendingRecord | null> {
     const mark = request.mark ? await guardStore(request.mark) : undefined;
-    const deadline = this.now() + this.claimDeadlineMs;
     const claim: PendingRecord = {
       state: 'pending',
       fingerprint: request.fingerprint,
-      deadline,
+      deadline: this.now() + this.claimDeadlineMs,
       ...(mark === undefined ? {} : { mark }),
     };
     const claimed = await guardStore(() =>
       this.options.store.setIfAbsent(NAMESPACE, id, claim, this.ttlMs),
     );
-    if (claimed) return this.actAndRecord(id, request, claim);
-    return this.awaitRecord(id, request);
+    return claimed ? claim : null;
   }
 
   /** Another request holds or held the key: replay its outcome, or wait for it. */

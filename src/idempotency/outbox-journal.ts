@@ -96,6 +96,34 @@ export class OutboxJournal {
     return round();
   }
 
+  /**
+   * The newest write for `namespace`/`key` that another process on this directory journaled and
+   * the store has not taken yet — read from their files, never from memory.
+   *
+   * Why: while the store is away, a retry that reaches a different instance than the one that
+   * called the upstream cannot read the outcome from the store, but the outcome is in that
+   * instance's journal, on disk, fsync'd before its caller was answered. When the instances
+   * share `OUTBOX_DIR` (processes on one host), the retry is answered from there instead of
+   * STORE_UNAVAILABLE. Only read when the store failed, so it costs nothing otherwise.
+   */
+  async peekOthers(namespace: string, key: string): Promise<JournaledWrite | undefined> {
+    const names = await readdir(this.#dir).catch(() => [] as string[]);
+    let found: { mtimeMs: number; write: JournaledWrite } | undefined;
+    for (const name of names) {
+      if (name === this.#name || !FILE.test(name)) continue;
+      const path = join(this.#dir, name);
+      const [text, info] = await Promise.all([
+        readFile(path, 'utf8').catch(() => ''),
+        stat(path).catch(() => undefined),
+      ]);
+      const write = newestFor(waiting(text), namespace, key);
+      if (write && (!found || (info?.mtimeMs ?? 0) > found.mtimeMs)) {
+        found = { mtimeMs: info?.mtimeMs ?? 0, write };
+      }
+    }
+    return found?.write;
+  }
+
   /** Appends a waiting write and fsyncs; resolves once it is on disk. */
   append(record: JournalRecord): Promise<void> {
     return this.#serial(async () => {
@@ -208,4 +236,19 @@ export function waiting(text: string): JournalRecord[] {
     }
   }
   return [...records.values()];
+}
+
+/** The last write for `namespace`/`key` among `records` (journal order), if any. */
+function newestFor(
+  records: readonly JournalRecord[],
+  namespace: string,
+  key: string,
+): JournaledWrite | undefined {
+  let newest: JournaledWrite | undefined;
+  for (const record of records) {
+    for (const write of record.writes) {
+      if (write.namespace === namespace && write.key === key) newest = write;
+    }
+  }
+  return newest;
 }

@@ -117,6 +117,21 @@ export class Outbox {
       : { kind: 'set', value: write.value, ttlMs: write.ttlMs };
   }
 
+  /**
+   * `peek`, then what another process sharing the journal directory journaled for the key
+   * (OutboxJournal.peekOthers): for a retry that meets an unreachable store on an instance that
+   * did not call the upstream itself. Reads files; call it only once the store has failed.
+   */
+  async peekShared(namespace: string, key: string): Promise<OutboxOp | undefined> {
+    const own = this.peek(namespace, key);
+    if (own !== undefined) return own;
+    const write = await this.options.journal?.peekOthers(namespace, key);
+    if (!write) return undefined;
+    if (!('value' in write)) return { kind: 'delete' };
+    if (write.expiresAt !== undefined && write.expiresAt <= Date.now()) return undefined;
+    return { kind: 'set', value: write.value };
+  }
+
   /** How many groups wait for the store. */
   get depth(): number {
     return this.waiting.size;

@@ -6,8 +6,8 @@ import {
   UserErrorCode,
   type UserIssue,
 } from '../errors.js';
-import type { Idempotency, UnknownAttempt } from '../idempotency/claims.js';
-import { fingerprintOf } from '../idempotency/records.js';
+import type { Idempotency } from '../idempotency/claims.js';
+import { fingerprintOf, type UnknownAttempt } from '../idempotency/records.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Logger } from '../logger.js';
 import { SingleFlight } from '../upstream/single-flight.js';
