@@ -26,6 +26,8 @@ export interface BenchOptions {
   logLevel: string;
   /** Sections to run: reads, fanout, bulk, create. */
   only: Set<string>;
+  /** Read rows to run, by id (e.g. pending-same-id); undefined = every read row. */
+  rows: Set<string> | undefined;
   /** Where the raw results go (JSON). */
   out: string | undefined;
   /**
@@ -52,6 +54,7 @@ const USAGE = `npm run bench [-- options]
   --customers N           customers in the big createCollectBatch (10000)
   --log-level L           the project's LOG_LEVEL (info)
   --only a,b              sections: ${SECTIONS.join(',')} (all)
+  --rows a,b              read rows by id, e.g. pending-same-id,group-purchases-pending (all)
   --out FILE              raw results as JSON (bench/results/<time>.json)
   --profile DIR           a CPU profile of each project process into DIR (none; slows it)`;
 
@@ -78,6 +81,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     'customers',
     'log-level',
     'only',
+    'rows',
     'out',
     'profile',
   ];
@@ -117,6 +121,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     customers: Math.round(positive('customers', str('customers'), 10_000)),
     logLevel: str('log-level') ?? 'info',
     only,
+    rows: str('rows') === undefined ? undefined : new Set(str('rows')!.split(',').filter(Boolean)),
     out: str('out'),
     profile: str('profile'),
   };

@@ -10,7 +10,7 @@ export interface BenchResults {
   startedAt: string;
   finishedAt?: string;
   machine: ReturnType<typeof machine>;
-  options: Omit<BenchOptions, 'only'> & { only: string[] };
+  options: Omit<BenchOptions, 'only' | 'rows'> & { only: string[]; rows?: string[] };
   reads: ReadResult[];
   fanout: FanoutResult[];
   /** Size of the project's graphql-ws `next` frame that W sends too. */

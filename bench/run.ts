@@ -69,6 +69,7 @@ async function readsSection({
     const load = await startChild<unknown>(here('./load.js'));
     children.push(load);
     for (const spec of specs) {
+      if (options.rows && !options.rows.has(spec.id)) continue;
       progress(`reads: ${spec.label}`);
       const target = { project: urls[spec.store]!, l: lUrl, m: { url: mUrl, pid: m.pid } };
       results.reads.push(await runRead(spec, target, load, upstreams, options));
@@ -123,7 +124,7 @@ async function main(): Promise<number> {
   const results: BenchResults = {
     startedAt,
     machine: machine(),
-    options: { ...options, only: [...options.only] },
+    options: { ...options, only: [...options.only], rows: options.rows && [...options.rows] },
     reads: [],
     fanout: [],
     failures: [],
