@@ -3,7 +3,6 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, {
   type NextFunction,
   type Request,
@@ -17,6 +16,7 @@ import { mountExplorer, type ExplorerOptions } from './explorer.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
+import { graphqlHandler } from './express-graphql.js';
 import type { OperationPipeline } from './pipeline/index.js';
 import { httpAdapter, type HttpPipeline } from './pipeline/http.js';
 import { bodyIdleTimeout } from './slow-clients.js';
@@ -126,7 +126,7 @@ export async function createHttpApp<C extends object>(
     // byte-identical to one that already passed the pipeline.
     responseCache?.middleware ?? ((_req, _res, next) => next()),
     pipeline.parse,
-    expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
+    graphqlHandler(apollo, { context: async ({ req }) => options.context(req.id) }),
   );
 
   app.use((req, res) => {

@@ -73,6 +73,67 @@ export interface OperationLimits {
   scrub<E extends { message: string }>(errors: readonly E[]): E[];
 }
 
+/** What the variable-dependent limits measure: `_entities` representations and cost. */
+interface Measured {
+  representations: number;
+  cost: number;
+}
+
+/** Most variable sets remembered per operation; longer ones (as JSON) are measured each time. */
+const MEASURED_PER_OPERATION = 16;
+const MAX_REMEMBERED_VARIABLES_CHARS = 2_048;
+
+/**
+ * The measures of an operation, remembered per operation node (Apollo Server's document store
+ * and graphql-ws hand the same parsed document for the same text) and variables: both walks
+ * depend only on the schema, the document and the variables, so the same operation sent again
+ * gets the same numbers without walking it again. Measured on the pending batch read and
+ * `groupPurchases` under load: the cost walk was 2-4 % of the request's CPU (docs/behaviour.md,
+ * "Reads and caching"). The numbers are kept, not the refusal: an error is rewritten in place
+ * by the error hooks, so each request builds its own. Weakly held: a document the store drops
+ * takes its entries with it.
+ */
+class MeasuredOperations {
+  private readonly bySchema = new WeakMap<
+    GraphQLSchema,
+    WeakMap<OperationDefinitionNode, Map<string, Measured>>
+  >();
+
+  measure(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Readonly<Record<string, unknown>> | null | undefined,
+  ): Measured {
+    const key = variablesKey(operation, variables);
+    let operations = this.bySchema.get(schema);
+    if (!operations) this.bySchema.set(schema, (operations = new WeakMap()));
+    const known = key === undefined ? undefined : operations.get(operation);
+    const hit = key === undefined ? undefined : known?.get(key);
+    if (hit) return hit;
+    const measured = {
+      representations: countRepresentations(document, operation, variables),
+      cost: operationCost(schema, document, operation, variables),
+    };
+    if (key === undefined) return measured;
+    const entries = known ?? new Map<string, Measured>();
+    if (!known) operations.set(operation, entries);
+    if (entries.size >= MEASURED_PER_OPERATION) entries.delete(entries.keys().next().value!);
+    entries.set(key, measured);
+    return measured;
+  }
+}
+
+/** '' for an operation without variables; their JSON when short; else undefined (not kept). */
+function variablesKey(
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): string | undefined {
+  if (!operation.variableDefinitions?.length) return '';
+  const json = JSON.stringify(variables ?? {});
+  return json.length <= MAX_REMEMBERED_VARIABLES_CHARS ? json : undefined;
+}
+
 /** The limits that need the variables: representations, then cost (./cost.ts). */
 function refusalWithVariables(
   options: OperationLimitsOptions,
@@ -80,9 +141,10 @@ function refusalWithVariables(
   document: DocumentNode,
   operation: OperationDefinitionNode | null | undefined,
   variables: Readonly<Record<string, unknown>> | null | undefined,
+  measured = new MeasuredOperations(),
 ): GraphQLError | undefined {
   if (!operation) return undefined;
-  const found = countRepresentations(document, operation, variables);
+  const { representations: found, cost } = measured.measure(schema, document, operation, variables);
   if (found > options.maxEntities) {
     return limitExceeded(
       'maxEntities',
@@ -90,7 +152,6 @@ function refusalWithVariables(
       `_entities asked for ${found} representations.`,
     );
   }
-  const cost = operationCost(schema, document, operation, variables);
   if (cost <= options.maxCost) return undefined;
   return limitExceeded(
     'maxCost',
@@ -146,12 +207,13 @@ export function createOperationLimits(options: OperationLimitsOptions): Operatio
  */
 export function operationLimitsPlugin(options: OperationLimitsOptions): OperationPlugin {
   const limits = createOperationLimits(options);
+  const measured = new MeasuredOperations();
   return {
     name: 'limits',
     onParse: limits.tokenRefusal,
     validationRules: limits.validationRules,
     onExecute: ({ schema, document, operation, variables }) =>
-      refusalWithVariables(options, schema, document, operation, variables),
+      refusalWithVariables(options, schema, document, operation, variables, measured),
     onError(error) {
       // Apollo re-codes validation errors GRAPHQL_VALIDATION_FAILED; a limit keeps its own.
       if (OUR_LIMITS.has(error.extensions.limit)) {
