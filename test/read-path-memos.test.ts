@@ -1,7 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { getOperationAST, parse, type GraphQLError } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RecordMemo } from '../src/chillr/record-memo.js';
 import type { BatchRecord } from '../src/chillr/view.js';
-import { createOperationLimits, PassedDocuments } from '../src/http/plugin/limits/index.js';
+import {
+  createOperationLimits,
+  operationLimitsPlugin,
+  PassedDocuments,
+} from '../src/http/plugin/limits/index.js';
 import { ResponseLru, type CachedResponse } from '../src/http/plugin/response-cache/lru.js';
 import { silentLogger, type Logger } from '../src/logger.js';
 import type { Services } from '../src/services.js';
@@ -87,6 +94,30 @@ describe('batch records read once per process', () => {
     expect(await collect.getBatch(batchId)).toBe(third);
   });
 
+  it('should answer a fresh remembered status with a remembered record without the store', async () => {
+    const batchId = await newBatch();
+    await store.namespace<BatchRecord>('batches').set(batchId, recordOf(batchId));
+    const collect = chillr.service({ statusCacheMs: 60_000 });
+    const first = await collect.getBatch(batchId); // asks Chillr; record and status remembered
+    const terminal = vi.spyOn(store.namespace('batch-status'), 'get');
+    const records = vi.spyOn(store.namespace('batches'), 'get');
+    for (let i = 0; i < 3; i++) expect(await collect.getBatch(batchId)).toEqual(first);
+    expect([terminal.mock.calls.length, records.mock.calls.length]).toEqual([0, 0]);
+    expect(chillr.sim.calls.checkCollectStatus).toBe(1);
+    terminal.mockRestore();
+    records.mockRestore();
+  });
+
+  it('should still look for a terminal status when the remembered record is missing', async () => {
+    const batchId = await newBatch();
+    const collect = chillr.service({ statusCacheMs: 60_000 });
+    await collect.getBatch(batchId); // no record stored: nothing to remember but the status
+    const terminal = vi.spyOn(store.namespace('batch-status'), 'get');
+    expect((await collect.getBatch(batchId))?.name).toBeNull();
+    expect(terminal.mock.calls.filter(([key]) => String(key) === batchId)).toHaveLength(1);
+    terminal.mockRestore();
+  });
+
   it('should keep at most its records and its customers, least recently used out first', () => {
     const memo = new RecordMemo(2, 5);
     memo.keep('a', recordOf('a'));
@@ -143,6 +174,55 @@ describe('token limit checked once per remembered document', () => {
     ]);
     passed.add('{ far too long }'); // over the bound by itself: never remembered
     expect(passed.has('{ far too long }')).toBe(false);
+  });
+});
+
+describe('variable limits measured once per operation and variables', () => {
+  const sdl = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
+  const schema = buildSubgraphSchema([{ typeDefs: parse(sdl) }]);
+  const plugin = operationLimitsPlugin({
+    maxAliases: 30,
+    maxDepth: 10,
+    maxTokens: 5000,
+    maxEntities: 3,
+    maxCost: 5000,
+    hideSuggestions: true,
+  });
+  const entities = parse(
+    'query ($r: [_Any!]!) { _entities(representations: $r) { ... on CollectBatch { id } } }',
+  );
+  const operation = getOperationAST(entities)!;
+  const representations = (n: number) => ({
+    r: Array.from({ length: n }, (_, i) => ({ __typename: 'CollectBatch', id: `b${i}` })),
+  });
+  const execute = (variables: Record<string, unknown>) =>
+    plugin.onExecute!({
+      caller: { transport: 'http', headers: {}, ip: undefined },
+      connection: {},
+      schema,
+      document: entities,
+      operation,
+      variables,
+    }) as GraphQLError | undefined;
+
+  it('should walk an operation once per variables, and answer each by its own variables', () => {
+    const walks = vi.spyOn(schema, 'getRootType');
+    for (let i = 0; i < 3; i++) expect(execute(representations(2))).toBeUndefined();
+    expect(walks).toHaveBeenCalledTimes(1);
+    for (let i = 0; i < 2; i++) {
+      expect(execute(representations(4))?.extensions.limit).toBe('GRAPHQL_MAX_ENTITIES');
+    }
+    expect(walks).toHaveBeenCalledTimes(2);
+    walks.mockRestore();
+  });
+
+  it('should build each refusal afresh: the error hooks rewrite it in place', () => {
+    const first = execute(representations(5))!;
+    plugin.onError!(first);
+    first.message = 'rewritten';
+    const second = execute(representations(5))!;
+    expect(second).not.toBe(first);
+    expect(second.message).toMatch(/_entities asked for 5 representations/);
   });
 });
 
