@@ -17,9 +17,6 @@ import { toBatchView, type BatchRecord, type CollectBatchView } from './view.js'
  *    every instance);
  * 3. a non-terminal status read less than `statusCacheMs` ago, in this process, with the view
  *    built from it;
- *    (Checked first when the record is in memory too: then no store read at all — see
- *    `getBatch` — and `payments_cache_requests_total{cache="batch_status"}` is not counted,
- *    as that cache was not asked.)
  * 4. else Chillr, through the single flight: identical reads from any request, alias,
  *    `_entities` batch or poller in flight at the same moment make one call.
  *
@@ -103,17 +100,6 @@ export class BatchReadCache {
    * at the same moment make one call. The poller behind collectBatchUpdated uses this too.
    */
   async getBatch(id: string): Promise<CollectBatchView | null> {
-    const known = this.memo.get(id);
-    const fresh = known === undefined ? undefined : this.freshRecent(id);
-    // A fresh non-terminal status with its record in memory answers without the store. The
-    // terminal lookup it skips could only show a status stored (by another instance) after
-    // that read was sent: younger than the window, which is the staleness the window allows
-    // anyway; this instance's own terminal write drops the recent entry. Skipping it saved one
-    // synchronous SQLite read (~13 us, 4 % of the request's CPU) on the pending batch read.
-    if (fresh !== undefined && known !== undefined) {
-      this.options.metrics?.cache('batch_status_recent', true);
-      return viewOf(id, fresh, known);
-    }
     const [record, cached] = await guardStore(() =>
       Promise.all([this.record(id), this.terminal.get(id)]),
     );
@@ -132,14 +118,6 @@ export class BatchReadCache {
     const record = await this.records.get(id);
     if (record !== undefined) this.memo.keep(id, record);
     return record;
-  }
-
-  /** The recent status of `id` if it is fresh; nothing counted, nothing dropped. */
-  private freshRecent(id: string): RecentStatus | undefined {
-    const ttl = this.options.statusCacheMs ?? 0;
-    if (ttl <= 0) return undefined;
-    const entry = this.recent.get(id);
-    return entry !== undefined && this.nowMs() - entry.sentAt < ttl ? entry : undefined;
   }
 
   /** A non-terminal status read less than `statusCacheMs` ago, or undefined. */
