@@ -25,7 +25,7 @@ export interface ChillrConfig {
   maxBatchSize: number;
   /** How often `collectBatchUpdated` polls a batch. `CHILLR_POLL_INTERVAL_MS`. */
   pollIntervalMs: number;
-  /** Batches polled at once by this process; one more subscription is refused. `CHILLR_MAX_POLLERS`. */
+  /** CHILLR_MAX_POLLERS: batches polled at once by this process; one more subscription is refused. */
   maxPollers: number;
   /**
    * How long a non-terminal batch status may be served again after the read that brought it
@@ -33,7 +33,7 @@ export interface ChillrConfig {
    * `CHILLR_STATUS_CACHE_MS`.
    */
   statusCacheMs: number;
-  /** Port of the in-process simulator when `baseUrl` is unset (0 = any free port). `CHILLR_SANDBOX_PORT`. */
+  /** CHILLR_SANDBOX_PORT: the in-process simulator's port when `baseUrl` is unset (0 = any). */
   sandboxPort: number;
 }
 
@@ -46,7 +46,7 @@ export interface PbgConfig {
   merchantAuth: string;
   /** When set, inbound PBG callbacks from other addresses are refused. */
   allowedIps: string[] | undefined;
-  /** Port of the in-process simulator when `baseUrl` is unset (0 = any free port). `PBG_SANDBOX_PORT`. */
+  /** PBG_SANDBOX_PORT: the in-process simulator's port when `baseUrl` is unset (0 = any). */
   sandboxPort: number;
   /**
    * How long a known purchase state (read or pushed) is served without asking PBG; change
@@ -179,7 +179,7 @@ export interface Config {
     /** Header (and connection_init field) carrying it. `ROUTER_SECRET_HEADER`. */
     secretHeader: string;
   };
-  /** A second port serving only the PBG callbacks (then the main port does not). `CALLBACK_PORT`. */
+  /** CALLBACK_PORT: a second port serving only the PBG callbacks (then the main port does not). */
   callbackPort: number | undefined;
   /**
    * Where GET /metrics is served: its own port when set (then not on the main port), else the
@@ -209,7 +209,8 @@ export interface Config {
   wsInitTimeoutMs: number;
   /**
    * Unsent bytes one WebSocket may hold when its next message is due; over it the client is
-   * not reading, and the socket is closed (1013) instead of buffered further. `WS_MAX_BUFFERED_BYTES`.
+   * not reading, and the socket is closed (1013) instead of buffered further.
+   * `WS_MAX_BUFFERED_BYTES`.
    */
   wsMaxBufferedBytes: number;
   /**

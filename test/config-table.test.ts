@@ -71,3 +71,44 @@ describe("README.md's configuration table", () => {
     );
   });
 });
+
+/**
+ * "1 MiB", "10,000", "10 s", "32 per upstream per process" as the number the table holds: bytes
+ * for MiB/KiB, milliseconds for seconds.
+ */
+function amount(text: string): number {
+  const match = /^([\d,]+)\s*(MiB|KiB|s\b)?/.exec(text.trim());
+  if (!match) throw new Error(`not an amount: ${JSON.stringify(text)}`);
+  const value = Number(match[1]!.replaceAll(',', ''));
+  const unit = { MiB: 1_048_576, KiB: 1024, s: 1000 }[match[2] ?? ''] ?? 1;
+  return value * unit;
+}
+
+describe('docs/behind-a-router.md, the limits table', () => {
+  const doc = readFileSync(path.join(ROOT, 'docs/behind-a-router.md'), 'utf8');
+  const lines = doc.split('\n');
+  const header = lines.findIndex((line) => /^\| limit\s+\| default\s+\|/.test(line));
+  const end = lines.findIndex((line, i) => i > header && !line.startsWith('|'));
+  const rows = lines.slice(header + 2, end);
+  const configured = rows
+    .map((row) => row.split('|').map((cell) => cell.trim()))
+    .map(([, limit, shown]) => ({
+      names: [...limit!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)]
+        .map((m) => m[1]!)
+        .filter((name) => name in VARIABLES),
+      shown: shown!,
+    }))
+    .filter(({ names }) => names.length > 0);
+
+  it('should state the table defaults of the variables it names', () => {
+    expect(configured.length).toBeGreaterThan(8);
+    for (const { names, shown } of configured) {
+      const values = shown.split(' / ');
+      expect(values, `${names.join(' / ')}: one default per variable`).toHaveLength(names.length);
+      names.forEach((name, i) => {
+        const variable = VARIABLES[name as keyof typeof VARIABLES];
+        expect(amount(values[i]!), `${name} in docs/behind-a-router.md`).toBe(variable.default);
+      });
+    }
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * GraphQL: the HTTP callback protocol, per-operation limits, the response cache, token verification.
+ * GraphQL: the HTTP callback protocol, per-operation limits, the response cache, token
+ * verification.
  * Part of the configuration table (./variables.ts): in README order.
  */
 import { bool, int, origins, text, url } from './variable.js';

@@ -1,5 +1,6 @@
 /**
- * Chillr and PayByGroup: where they are, their credentials (the sandbox's when unset), their limits and caches.
+ * Chillr and PayByGroup: where they are, their credentials (the sandbox's when unset), their
+ * limits and caches.
  * Part of the configuration table (./variables.ts): in README order.
  */
 import { int, ipList, merchantAuth, secret, url } from './variable.js';

@@ -9,7 +9,10 @@ export interface BatchWatcherOptions {
   refresh: (batchId: string) => Promise<CollectBatchView | null>;
   /** Time between polls of one batch. */
   intervalMs: number;
-  /** Batches polled at once; a subscription to one more is refused. @default as CHILLR_MAX_POLLERS */
+  /**
+   * Batches polled at once; a subscription to one more is refused.
+   * @default as CHILLR_MAX_POLLERS (src/config/)
+   */
   maxPollers?: number;
   logger: Logger;
 }

@@ -33,7 +33,7 @@ export interface HttpAppOptions<Context extends object> {
   logger: Logger;
   /** Sandbox landing page, introspection and detailed errors are for development only. */
   production: boolean;
-  /** Express `trust proxy`, so `req.ip` is the client behind a load balancer. @default false (as TRUST_PROXY) */
+  /** Express `trust proxy`, so `req.ip` is the client behind a load balancer. @default false */
   trustProxy?: boolean | number | string[];
   /** Throws when the service cannot serve (store unreachable, upstream not configured). */
   readiness: () => Promise<void>;

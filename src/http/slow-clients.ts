@@ -7,7 +7,7 @@ import type { RequestHandler } from 'express';
  * after 95 s.
  */
 export interface SlowClientTimeouts {
-  /** Node's `headersTimeout`: all request headers must arrive within it (408). HTTP_HEADERS_TIMEOUT_MS. */
+  /** Node's `headersTimeout`: request headers must arrive within it (408). HTTP_HEADERS_TIMEOUT_MS. */
   headersTimeoutMs: number;
   /**
    * Node's `requestTimeout`: the whole request, body included, must arrive within it (408).

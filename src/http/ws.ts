@@ -57,7 +57,7 @@ export interface GraphqlWsOptions<C> {
   keepAliveMs?: number;
   /** How long a client may take to send connection_init. @default as WS_INIT_TIMEOUT_MS */
   initTimeoutMs?: number;
-  /** Largest WebSocket message; a bigger one closes the socket (1009). @default as MAX_REQUEST_BYTES */
+  /** Largest WebSocket message; bigger closes the socket (1009). @default as MAX_REQUEST_BYTES */
   maxPayloadBytes?: number;
   /**
    * Unsent bytes one socket may hold when its next message is due; over it the socket is
