@@ -14,6 +14,7 @@
 
 import type { SlowClientTimeouts } from './http/slow-clients.js';
 import { Reader, type Env } from './config-reader.js';
+import type { ValueOf } from './config/variables.js';
 
 /** Credentials of one upstream. Never logged, never returned (see src/logger.ts). */
 export interface ChillrConfig {
@@ -111,9 +112,10 @@ export interface Config {
   port: number;
   /** `HOST`. */
   host: string;
-  nodeEnv: 'development' | 'production' | 'test';
+  /** `NODE_ENV`. */
+  nodeEnv: ValueOf<'NODE_ENV'>;
   /** `LOG_LEVEL`. */
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: ValueOf<'LOG_LEVEL'>;
   /**
    * `memory://`, `sqlite:<path>`, `redis://…` or `postgres://…`.
    * `STORE_URL`.
