@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -84,30 +84,39 @@ function amount(text: string): number {
   return value * unit;
 }
 
-describe('docs/behind-a-router.md, the limits table', () => {
-  const doc = readFileSync(path.join(ROOT, 'docs/behind-a-router.md'), 'utf8');
-  const lines = doc.split('\n');
-  const header = lines.findIndex((line) => /^\| limit\s+\| default\s+\|/.test(line));
-  const end = lines.findIndex((line, i) => i > header && !line.startsWith('|'));
-  const rows = lines.slice(header + 2, end);
-  const configured = rows
-    .map((row) => row.split('|').map((cell) => cell.trim()))
-    .map(([, limit, shown]) => ({
-      names: [...limit!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)]
-        .map((m) => m[1]!)
-        .filter((name) => name in VARIABLES),
-      shown: shown!,
-    }))
-    .filter(({ names }) => names.length > 0);
+/** The rows of every `| limit | default |` table in `markdown`. */
+function limitRows(markdown: string): string[] {
+  const lines = markdown.split('\n');
+  return lines.flatMap((line, start) => {
+    if (!/^\| limit\s+\| default\s+\|/.test(line)) return [];
+    const end = lines.findIndex((l, i) => i > start && !l.startsWith('|'));
+    return lines.slice(start + 2, end < 0 ? undefined : end);
+  });
+}
 
-  it('should state the table defaults of the variables it names', () => {
-    expect(configured.length).toBeGreaterThan(8);
-    for (const { names, shown } of configured) {
+describe('the limits tables in docs/', () => {
+  const docs = readdirSync(path.join(ROOT, 'docs')).filter((file) => file.endsWith('.md'));
+  const configured = docs.flatMap((file) =>
+    limitRows(readFileSync(path.join(ROOT, 'docs', file), 'utf8'))
+      .map((row) => row.split('|').map((cell) => cell.trim()))
+      .map(([, limit, shown]) => ({
+        file,
+        names: [...limit!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)]
+          .map((m) => m[1]!)
+          .filter((name) => name in VARIABLES),
+        shown: shown!.replaceAll('`', ''),
+      }))
+      .filter(({ names }) => names.length > 0),
+  );
+
+  it('should state the defaults the configuration table holds for the variables they name', () => {
+    expect(configured.length).toBeGreaterThan(12);
+    for (const { file, names, shown } of configured) {
       const values = shown.split(' / ');
-      expect(values, `${names.join(' / ')}: one default per variable`).toHaveLength(names.length);
+      expect(values, `${file}: ${names.join(' / ')}: one default each`).toHaveLength(names.length);
       names.forEach((name, i) => {
         const variable = VARIABLES[name as keyof typeof VARIABLES];
-        expect(amount(values[i]!), `${name} in docs/behind-a-router.md`).toBe(variable.default);
+        expect(amount(values[i]!), `${name} in docs/${file}`).toBe(variable.default);
       });
     }
   });
