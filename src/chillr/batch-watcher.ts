@@ -2,13 +2,17 @@ import type { CollectBatchView } from './view.js';
 import { isTerminalBatchStatus } from './types.js';
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { VARIABLES } from '../config/variables.js';
 
 export interface BatchWatcherOptions {
   /** Reads a batch (CollectService.getBatch: Chillr, or the cache once it is terminal). */
   refresh: (batchId: string) => Promise<CollectBatchView | null>;
   /** Time between polls of one batch. */
   intervalMs: number;
-  /** Batches polled at once; a subscription to one more is refused. @default 1000 */
+  /**
+   * Batches polled at once; a subscription to one more is refused.
+   * @default as CHILLR_MAX_POLLERS (src/config/)
+   */
   maxPollers?: number;
   logger: Logger;
 }
@@ -63,7 +67,7 @@ export class BatchWatcher {
       },
     };
     let poller = this.pollers.get(batchId);
-    const maxPollers = this.options.maxPollers ?? 1000;
+    const maxPollers = this.options.maxPollers ?? VARIABLES.CHILLR_MAX_POLLERS.default;
     if (!poller && this.pollers.size >= maxPollers) {
       throw new ServiceError(
         ErrorCode.UPSTREAM_UNAVAILABLE,

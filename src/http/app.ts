@@ -24,6 +24,7 @@ import {
   subscriptionCallbackPlugin,
   type SubscriptionCallbackOptions,
 } from './subscription-callback.js';
+import { VARIABLES } from '../config/variables.js';
 
 export interface HttpAppOptions<Context extends object> {
   schema: GraphQLSchema;
@@ -38,9 +39,9 @@ export interface HttpAppOptions<Context extends object> {
   readiness: () => Promise<void>;
   /** Extra routes mounted before /graphql (the PBG callbacks). @default undefined */
   routes?: (app: express.Express) => void;
-  /** A body with no byte for this long is cut off (HTTP_BODY_IDLE_TIMEOUT_MS). @default 10000 */
+  /** A body with no byte for this long is cut off @default as HTTP_BODY_IDLE_TIMEOUT_MS */
   bodyIdleTimeoutMs?: number;
-  /** Largest JSON body accepted on /graphql. @default '1mb' */
+  /** Largest JSON body accepted on /graphql. @default as MAX_REQUEST_BYTES (src/config/) */
   bodyLimit?: number;
   /**
    * The operation pipeline (src/http/pipeline/): request start on every request; on
@@ -104,7 +105,9 @@ export async function createHttpApp<C extends object>(
   const apollo = createApollo(options, httpServer, pipeline, responseCache);
   await apollo.start();
 
-  app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
+  app.use(
+    bodyIdleTimeout(options.bodyIdleTimeoutMs ?? VARIABLES.HTTP_BODY_IDLE_TIMEOUT_MS.default),
+  );
   app.use(pipeline.requestStart);
   if (observability) app.use(observability.scope);
   if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
@@ -112,7 +115,7 @@ export async function createHttpApp<C extends object>(
 
   serveHealth(app, options.readiness, logger);
 
-  const bodyLimit = options.bodyLimit ?? 1_048_576;
+  const bodyLimit = options.bodyLimit ?? VARIABLES.MAX_REQUEST_BYTES.default;
   const json = express.json({ limit: bodyLimit, verify: responseCache?.captureBody });
   options.routes?.(app);
   // Before the router-secret check: the page and its assets hold no secret (explorer.ts).

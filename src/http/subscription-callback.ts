@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { callbackFetch, CallbackSlots, type Slot } from './callback-slots.js';
+import { VARIABLES } from '../config/variables.js';
 
 /**
  * Subscriptions over Apollo's HTTP callback protocol (what Apollo Router and Hive Router use
@@ -36,7 +37,7 @@ export interface SubscriptionCallbackOptions {
   /**
    * Callback subscriptions this process holds at once (running, or waiting for their `check`);
    * one more is refused with HTTP 503 naming SUBSCRIPTION_CALLBACK_MAX.
-   * @default 1000
+   * @default as that variable (src/config/)
    */
   maxActive?: number;
   /**
@@ -168,7 +169,10 @@ export function subscriptionCallbackPlugin<C extends object>(
   const { logger } = options;
   const log = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string) =>
     logger[level]({ component: 'subscription-callback' }, message);
-  const slots = new CallbackSlots(options.maxActive ?? 1000, options.onStream);
+  const slots = new CallbackSlots(
+    options.maxActive ?? VARIABLES.SUBSCRIPTION_CALLBACK_MAX.default,
+    options.onStream,
+  );
   const inner = ApolloServerPluginSubscriptionCallback({
     maxConsecutiveHeartbeatFailures: options.maxConsecutiveHeartbeatFailures ?? 5,
     retry: { retries: options.retries ?? 5, minTimeout: 100, maxTimeout: 1000 },

@@ -23,6 +23,7 @@ import type { WsObservability, WsOperationScope } from './plugin/observability/i
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
 import { canonicalJson } from '../canonical-json.js';
+import { VARIABLES } from '../config/variables.js';
 
 export type { JoinRule } from './ws-fanout.js';
 
@@ -52,15 +53,15 @@ export interface GraphqlWsOptions<C> {
    */
   joinRule?: (field: string, fieldArgs: Record<string, unknown>) => JoinRule;
   logger: Logger;
-  /** graphql-ws server ping interval. @default 12_000 */
+  /** graphql-ws server ping interval. @default as WS_KEEPALIVE_MS (src/config/) */
   keepAliveMs?: number;
-  /** How long a client may take to send connection_init. @default 5_000 */
+  /** How long a client may take to send connection_init. @default as WS_INIT_TIMEOUT_MS */
   initTimeoutMs?: number;
-  /** Largest WebSocket message; a bigger one closes the socket (1009). @default 1_048_576 */
+  /** Largest WebSocket message; bigger closes the socket (1009). @default as MAX_REQUEST_BYTES */
   maxPayloadBytes?: number;
   /**
    * Unsent bytes one socket may hold when its next message is due; over it the socket is
-   * closed with 1013 and a reason naming WS_MAX_BUFFERED_BYTES. @default 1_048_576
+   * closed with 1013 and a reason naming WS_MAX_BUFFERED_BYTES. @default as that variable
    */
   maxBufferedBytes?: number;
   /**
@@ -68,7 +69,10 @@ export interface GraphqlWsOptions<C> {
    * redaction as over HTTP. @default errors as graphql-js formats them
    */
   formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-  /** Operations one connection may run at once; one more is refused with an error. @default 50 */
+  /**
+   * Operations one connection may run at once; one more is refused with an error.
+   * @default as WS_MAX_SUBSCRIPTIONS_PER_CONNECTION
+   */
   maxOperationsPerConnection?: number;
   /**
    * The operation pipeline (src/http/pipeline/): admission at `connection_init` (a refusal
@@ -109,7 +113,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
   const wsServer = new WebSocketServer({
     server: options.httpServer,
     path: '/graphql',
-    maxPayload: options.maxPayloadBytes ?? 1_048_576,
+    maxPayload: options.maxPayloadBytes ?? VARIABLES.MAX_REQUEST_BYTES.default,
   });
   const obs = options.observability;
   // The connection each passed document came from, so execution runs in its scope and trace,
@@ -129,7 +133,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     subscribe: (args) => inOrigin(args, () => share(args)),
     context: (_ctx, _id, _payload, args) =>
       options.context(origins.get(args.document)?.requestId) as never,
-    connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
+    connectionInitWaitTimeout: options.initTimeoutMs ?? VARIABLES.WS_INIT_TIMEOUT_MS.default,
     // false closes the socket with 4403 Forbidden before anything runs.
     onConnect: pipeline.onConnect,
     onSubscribe: subscribeHook(options, pipeline, origins),
@@ -143,8 +147,8 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     },
   });
   const transport = serveGraphqlWs(server, wsServer, {
-    keepAliveMs: options.keepAliveMs ?? 12_000,
-    maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
+    keepAliveMs: options.keepAliveMs ?? VARIABLES.WS_KEEPALIVE_MS.default,
+    maxBufferedBytes: options.maxBufferedBytes ?? VARIABLES.WS_MAX_BUFFERED_BYTES.default,
     logger: options.logger,
     onSlowConsumer: () => obs?.slowConsumer(),
   });
@@ -195,7 +199,8 @@ function subscribeHook(
   pipeline: WsPipeline,
   origins: WeakMap<DocumentNode, Origin>,
 ): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
-  const maxOperations = options.maxOperationsPerConnection ?? 50;
+  const maxOperations =
+    options.maxOperationsPerConnection ?? VARIABLES.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION.default;
   const obs = options.observability;
   return async (ctx, id, payload) => {
     // graphql-ws registers the new id before this runs and drops an id the moment its

@@ -4,6 +4,7 @@ import { createPipeline } from '../pipeline/index.js';
 import { httpAdapter } from '../pipeline/http.js';
 import { requestIdPlugin } from '../plugin/request-id/index.js';
 import { bodyIdleTimeout } from '../slow-clients.js';
+import { VARIABLES } from '../../config/variables.js';
 
 export interface CallbackAppOptions {
   /** The listener (from listenStartingUp) that serves nothing but the callbacks. */
@@ -14,7 +15,7 @@ export interface CallbackAppOptions {
   trustProxy: boolean | number | string[];
   /** Opens each request's log scope (src/http/plugin/observability/). @default none */
   scope?: express.RequestHandler;
-  /** A body with no byte for this long is cut off (HTTP_BODY_IDLE_TIMEOUT_MS). @default 10000 */
+  /** A body with no byte for this long is cut off @default as HTTP_BODY_IDLE_TIMEOUT_MS */
   bodyIdleTimeoutMs?: number;
 }
 
@@ -27,7 +28,9 @@ export function serveCallbacks(options: CallbackAppOptions): void {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
-  app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
+  app.use(
+    bodyIdleTimeout(options.bodyIdleTimeoutMs ?? VARIABLES.HTTP_BODY_IDLE_TIMEOUT_MS.default),
+  );
   // The same request-id plugin as the graph's pipeline; the callbacks need nothing else of it.
   app.use(httpAdapter(createPipeline([requestIdPlugin()])).requestStart);
   if (options.scope) app.use(options.scope);

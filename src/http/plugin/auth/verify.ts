@@ -3,6 +3,7 @@ import type { Logger } from '../../../logger.js';
 import { GraphQLError } from 'graphql';
 import { unauthenticated } from './errors.js';
 import type { AuthOptions } from './options.js';
+import { VARIABLES } from '../../../config/variables.js';
 
 /** Who a verified token speaks for, as far as the rules here care. */
 export interface Principal {
@@ -23,8 +24,8 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Princ
  */
 export function createTokenVerifier(options: AuthOptions, logger: Logger): TokenVerifier {
   const keys = createRemoteJWKSet(new URL(options.jwksUrl), {
-    cooldownDuration: options.jwksCooldownMs ?? 30_000,
-    cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+    cooldownDuration: options.jwksCooldownMs ?? VARIABLES.AUTH_JWKS_COOLDOWN_MS.default,
+    cacheMaxAge: options.jwksCacheMaxAgeMs ?? VARIABLES.AUTH_JWKS_CACHE_MAX_AGE_MS.default,
     timeoutDuration: options.jwksTimeoutMs ?? 5_000,
   });
   return async (authorization) => {

@@ -5,6 +5,7 @@ import { ResponseLru, type CachedResponse } from './lru.js';
 import { cacheKeyOf, lookupSize, tokenExpiry } from './request.js';
 import { createResponseCacheMetrics } from './metrics.js';
 import type { CachedOperation, ResponseCacheOptions } from './options.js';
+import { VARIABLES } from '../../../config/variables.js';
 
 export type { CachedOperation, ResponseCacheOptions } from './options.js';
 
@@ -57,8 +58,8 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
   const verdicts = new AsyncLocalStorage<Verdict>();
   const metrics = createResponseCacheMetrics(options.registry, () => lru);
   const lru = new ResponseLru(
-    options.maxEntries ?? 10_000,
-    options.maxBytes ?? 33_554_432,
+    options.maxEntries ?? VARIABLES.RESPONSE_CACHE_MAX_ENTRIES.default,
+    options.maxBytes ?? VARIABLES.RESPONSE_CACHE_MAX_BYTES.default,
     (reason) => metrics.evicted(reason),
   );
 

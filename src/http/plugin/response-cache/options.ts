@@ -16,13 +16,13 @@ export interface CachedOperation {
 export interface ResponseCacheOptions {
   /**
    * Most responses kept; past it the least recently used goes.
-   * @default 10000
+   * @default as RESPONSE_CACHE_MAX_ENTRIES (src/config/)
    */
   maxEntries?: number;
   /**
    * Most bytes kept: bodies, keys and headers together; past it the least recently used go.
    * A response larger than this on its own is not stored.
-   * @default 33554432 (32 MiB)
+   * @default as RESPONSE_CACHE_MAX_BYTES
    */
   maxBytes?: number;
   /**
