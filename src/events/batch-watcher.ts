@@ -106,9 +106,9 @@ export class BatchWatcher {
           wake = undefined;
         }
       },
-      return: async () => {
+      return: () => {
         leave();
-        return { value: undefined, done: true };
+        return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]: () => iterator,
     };

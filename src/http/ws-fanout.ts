@@ -99,10 +99,10 @@ export class SubscriptionFanout<A> {
     }
     const iterator: AsyncIterableIterator<never> = {
       next: () => member.done,
-      return: async () => {
+      return: () => {
         this.leave(stream, member);
         member.finish();
-        return { done: true, value: undefined };
+        return Promise.resolve({ done: true, value: undefined });
       },
       [Symbol.asyncIterator]: () => iterator,
     };
