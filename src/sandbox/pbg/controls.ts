@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { PbgCore } from './core.js';
 import { parseFault } from './faults.js';
-import { isObject, methodNotAllowed, parseJson, SandboxError, sendJson } from './http.js';
+import { sendJson } from '../respond.js';
+import { isObject, methodNotAllowed, parseJson, SandboxError } from './http.js';
 
 /** The HTTP twin of the programmatic controls, for demos and for tests in other processes. */
 export const CONTROL_PREFIX = '/_sandbox/';
