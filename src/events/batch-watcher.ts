@@ -79,7 +79,7 @@ export class BatchWatcher {
       };
       this.pollers.set(batchId, poller);
       poller.subscribers.add(subscriber);
-      void this.poll(batchId, poller);
+      this.pollUnawaited(batchId, poller);
     } else {
       poller.subscribers.add(subscriber);
       // A late joiner gets the current state at once instead of waiting for a change.
@@ -148,8 +148,19 @@ export class BatchWatcher {
   }
 
   private schedule(batchId: string, poller: Poller): void {
-    poller.timer = setTimeout(() => void this.poll(batchId, poller), this.options.intervalMs);
+    poller.timer = setTimeout(() => this.pollUnawaited(batchId, poller), this.options.intervalMs);
     poller.timer.unref();
+  }
+
+  /**
+   * Nobody waits on a poll: subscribers hear its result through their queues. A failed upstream
+   * call is handled inside (tried again next interval); anything else that fails is logged here
+   * rather than left an unhandled rejection.
+   */
+  private pollUnawaited(batchId: string, poller: Poller): void {
+    this.poll(batchId, poller).catch((error: unknown) =>
+      this.options.logger.error({ batchId, err: error }, 'collect batch poll failed unexpectedly'),
+    );
   }
 
   private finish(batchId: string, poller: Poller, error?: Error): void {
