@@ -71,6 +71,25 @@ export default tseslint.config(
     },
   },
   {
+    // Promise discipline, which needs the type checker: every promise is awaited, returned or
+    // explicitly `void`ed with a comment saying where its rejection goes; no promise where a
+    // callback's result is ignored (an Express handler, an event listener); no `await` of a
+    // value that is not a promise. The type information comes from tsconfig.json, which covers
+    // every file linted here.
+    files: ['src/**/*.ts', 'resolvers/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      'require-await': 'off',
+      '@typescript-eslint/require-await': 'error',
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
+    },
+  },
+  {
     // Sizes a reader takes in at once: a function of about one screen, a file of one subject.
     files: ['src/**/*.ts', 'resolvers/**/*.ts'],
     rules: {

@@ -35,6 +35,12 @@ export interface AppOptions {
    * @default the store as opened
    */
   wrapStore?: (store: Store) => Store;
+  /**
+   * The clock, in ms since the epoch, that bearer-token expiry and response-cache entries are
+   * judged by: tests move it on instead of waiting out a token's or an entry's lifetime.
+   * @default Date.now
+   */
+  now?: () => number;
 }
 
 export interface RunningApp {
@@ -122,6 +128,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       serveMetrics: listeners.metrics === undefined,
       logger,
       closers,
+      now: options.now,
     });
     logger.info(
       { url: `${main.url}/graphql`, store: store.description },

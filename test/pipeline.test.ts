@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import {
   GraphQLError,
   GraphQLInt,
@@ -38,17 +39,16 @@ const schema = new GraphQLSchema({
     fields: {
       ticks: {
         type: GraphQLInt,
-        subscribe: async function* () {
+        subscribe: () => {
           resolved.ticks++;
-          yield { ticks: 1 };
-          yield { ticks: 2 };
+          return Readable.from([{ ticks: 1 }, { ticks: 2 }]);
         },
       },
       secretTicks: {
         type: GraphQLInt,
-        subscribe: async function* () {
+        subscribe: () => {
           resolved.ticks++;
-          yield { secretTicks: 1 };
+          return Readable.from([{ secretTicks: 1 }]);
         },
       },
     },
@@ -99,7 +99,7 @@ describe('one operation pipeline, two adapters', () => {
       context: () => ({}),
       logger: silentLogger,
       production: false,
-      readiness: async () => undefined,
+      readiness: () => Promise.resolve(),
       pipeline,
     });
     closeWs = attachGraphqlWs({

@@ -83,7 +83,7 @@ export class BatchWatcher {
       };
       this.pollers.set(batchId, poller);
       poller.subscribers.add(subscriber);
-      void this.poll(batchId, poller);
+      this.pollUnawaited(batchId, poller);
     } else {
       poller.subscribers.add(subscriber);
       // A late joiner gets the current state at once instead of waiting for a change.
@@ -110,9 +110,9 @@ export class BatchWatcher {
           wake = undefined;
         }
       },
-      return: async () => {
+      return: () => {
         leave();
-        return { value: undefined, done: true };
+        return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]: () => iterator,
     };
@@ -152,8 +152,19 @@ export class BatchWatcher {
   }
 
   private schedule(batchId: string, poller: Poller): void {
-    poller.timer = setTimeout(() => void this.poll(batchId, poller), this.options.intervalMs);
+    poller.timer = setTimeout(() => this.pollUnawaited(batchId, poller), this.options.intervalMs);
     poller.timer.unref();
+  }
+
+  /**
+   * Nobody waits on a poll: subscribers hear its result through their queues. A failed upstream
+   * call is handled inside (tried again next interval); anything else that fails is logged here
+   * rather than left an unhandled rejection.
+   */
+  private pollUnawaited(batchId: string, poller: Poller): void {
+    this.poll(batchId, poller).catch((error: unknown) =>
+      this.options.logger.error({ batchId, err: error }, 'collect batch poll failed unexpectedly'),
+    );
   }
 
   private finish(batchId: string, poller: Poller, error?: Error): void {

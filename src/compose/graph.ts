@@ -43,6 +43,8 @@ export interface GraphWiring {
   serveMetrics: boolean;
   logger: Logger;
   closers: Closers;
+  /** The clock token expiry and cache entries are judged by. @default Date.now */
+  now?: () => number;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
   const { config, logger, telemetry, services } = w;
   const schema = await buildFederatedSchema(w.bus);
   w.observability.traceResolvers(schema);
-  const pipeline = createPipeline(operationPlugins(config, schema, logger));
+  const pipeline = createPipeline(operationPlugins(config, schema, logger, w.now));
   const pbg = w.pbgRoutes;
   const httpApp = await createHttpApp({
     httpServer: w.httpServer,
@@ -79,6 +81,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     responseCache: config.responseCache && {
       ...config.responseCache,
       maxTokenReuseMs: config.auth?.jwksCacheMaxAgeMs,
+      now: w.now,
     },
     subscriptionCallback: config.subscriptionCallbackEnabled
       ? {
@@ -124,6 +127,7 @@ function operationPlugins(
   config: Config,
   schema: GraphQLSchema,
   logger: Logger,
+  now: (() => number) | undefined,
 ): OperationPlugin[] {
   const secret = config.router.secret;
   const auth = config.auth;
@@ -134,6 +138,6 @@ function operationPlugins(
       ...config.graphqlLimits,
       hideSuggestions: config.nodeEnv === 'production',
     }),
-    ...(auth ? [authPlugin(auth, schema, logger.child({ component: 'auth' }))] : []),
+    ...(auth ? [authPlugin({ ...auth, now }, schema, logger.child({ component: 'auth' }))] : []),
   ];
 }

@@ -129,7 +129,7 @@ export async function createHttpApp<C extends object>(
     // byte-identical to one that already passed the pipeline.
     responseCache?.middleware ?? ((_req, _res, next) => next()),
     pipeline.parse,
-    expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
+    expressMiddleware(apollo, { context: ({ req }) => Promise.resolve(options.context(req.id)) }),
   );
 
   app.use((req, res) => {

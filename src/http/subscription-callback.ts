@@ -196,13 +196,16 @@ export function subscriptionCallbackPlugin<C extends object>(
       const listener = problem ? undefined : await inner.requestDidStart?.(requestContext);
       let slot: Slot | undefined;
       return {
-        async didResolveOperation({ operation }) {
-          if (problem) throw badRequest(problem);
+        // A refusal rejects (never throws) so that Apollo still runs the other plugins' hooks.
+        didResolveOperation({ operation }) {
+          if (problem) return Promise.reject(badRequest(problem));
           if (operation?.operation !== 'subscription') {
-            throw badRequest('extensions.subscription is only for subscription operations');
+            return Promise.reject(
+              badRequest('extensions.subscription is only for subscription operations'),
+            );
           }
           slot = slots.acquire();
-          if (!slot) throw tooMany(slots.max);
+          return slot ? Promise.resolve() : Promise.reject(tooMany(slots.max));
         },
         async responseForOperation(context) {
           return (await listener?.responseForOperation?.(context)) ?? null;

@@ -99,10 +99,10 @@ export class SubscriptionFanout<A> {
     }
     const iterator: AsyncIterableIterator<never> = {
       next: () => member.done,
-      return: async () => {
+      return: () => {
         this.leave(stream, member);
         member.finish();
-        return { done: true, value: undefined };
+        return Promise.resolve({ done: true, value: undefined });
       },
       [Symbol.asyncIterator]: () => iterator,
     };
@@ -141,6 +141,7 @@ export class SubscriptionFanout<A> {
     stream.iterator = source[Symbol.asyncIterator]();
     this.streams += 1;
     this.options.onStream?.(stream.field, 1);
+    // Never rejects: pump ends the stream, with the error, for every member if its source fails.
     void this.pump(stream, stream.iterator);
     return undefined;
   }

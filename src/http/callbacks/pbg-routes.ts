@@ -54,10 +54,11 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
   const handle = handler(options.logger);
   const changePush =
     options.changePush ??
-    (async () => ({
-      status: 501,
-      body: { result: false, error: 'Change pushes are not handled by this instance.' },
-    }));
+    (() =>
+      Promise.resolve({
+        status: 501,
+        body: { result: false, error: 'Change pushes are not handled by this instance.' },
+      }));
 
   router.post(
     '/purchase_create.json',

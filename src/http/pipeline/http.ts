@@ -73,8 +73,8 @@ export function httpAdapter(pipeline: OperationPipeline): HttpPipeline {
 /** The execute hook in `didResolveOperation`, the error hook in `didEncounterErrors`. */
 function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
   return {
-    async requestDidStart() {
-      return {
+    requestDidStart() {
+      return Promise.resolve({
         async didResolveOperation({ schema, document, operation, request }) {
           const headers = Object.fromEntries(request.http?.headers ?? []);
           const refused = await pipeline.execute({
@@ -87,11 +87,12 @@ function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
           });
           if (refused) throw refused;
         },
-        async didEncounterErrors({ errors }) {
+        didEncounterErrors({ errors }) {
           // Apollo formats these afterwards; rewriting in place is what this hook is for.
           pipeline.errors(errors);
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
 }

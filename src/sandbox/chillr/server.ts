@@ -6,7 +6,8 @@ import { silentLogger, type Logger } from '../../logger.js';
 import { handleCheckCollectStatus, handleCollect, requestedBatchId } from './api.js';
 import { handleControl, type ControlContext } from './control.js';
 import { FaultQueue } from './faults.js';
-import { BodyTooLargeError, readBody, sendJson, sendText, sendTooLarge } from './http.js';
+import { sendJson, sendText } from '../respond.js';
+import { BodyTooLargeError, readBody, sendTooLarge } from './http.js';
 import { StateFile } from '../state-file.js';
 import { BatchStore, isSavedBatches, type SavedBatches } from './store.js';
 import type {

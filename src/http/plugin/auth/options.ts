@@ -30,4 +30,6 @@ export interface AuthOptions {
    * @default 5
    */
   clockToleranceSec?: number;
+  /** The clock, in ms since the epoch, that `exp`, `nbf` and `iat` are checked by. @default Date.now */
+  now?: () => number;
 }

@@ -158,16 +158,17 @@ function operationPlugin(
 ): ApolloServerPlugin {
   const { metrics } = options.telemetry;
   return {
-    async requestDidStart() {
+    // Each hook records at once; Apollo's plugin contract is what asks for the promises.
+    requestDidStart() {
       const scope = currentScope();
       let labels = {
         operation_name: 'anonymous',
         operation_type: 'unknown',
         client_name: 'unknown',
       };
-      return {
-        async didResolveOperation({ operationName, operation }) {
-          if (!operation) return;
+      return Promise.resolve({
+        didResolveOperation({ operationName, operation }) {
+          if (!operation) return Promise.resolve();
           labels = {
             operation_name: operationNames.of(operationName),
             operation_type: operation.operation,
@@ -178,8 +179,9 @@ function operationPlugin(
           entry?.span.updateName(`${operation.operation} ${labels.operation_name}`);
           entry?.span.setAttribute('graphql.operation.name', labels.operation_name);
           entry?.span.setAttribute('graphql.operation.type', operation.operation);
+          return Promise.resolve();
         },
-        async willSendResponse({ response, errors }) {
+        willSendResponse({ response, errors }) {
           const entry = scope && spans.get(scope);
           const failed =
             (errors?.length ?? 0) > 0 ||
@@ -190,8 +192,9 @@ function operationPlugin(
           if (entry) {
             metrics.graphqlDuration.observe(labels, (performance.now() - entry.started) / 1000);
           }
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
 }

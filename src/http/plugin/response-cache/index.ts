@@ -1,5 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ApolloServerPlugin } from '@apollo/server';
+import type {
+  ApolloServerPlugin,
+  BaseContext,
+  GraphQLRequestContextWillSendResponse,
+} from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
 import { ResponseLru, type CachedResponse } from './lru.js';
 import { cacheKeyOf, lookupSize, tokenExpiry } from './request.js';
@@ -126,24 +130,35 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
  */
 function verdictPlugin(current: () => Verdict | undefined): ApolloServerPlugin {
   return {
-    async requestDidStart() {
+    // The verdict is recorded at once; Apollo's plugin contract is what asks for the promises.
+    requestDidStart() {
       const verdict = current();
-      if (verdict === undefined) return undefined; // not looked up: never stored
-      return {
-        async willSendResponse({ operation, operationName, response, overallCachePolicy, errors }) {
-          if (operation?.operation !== 'query' || (errors?.length ?? 0) > 0) return;
-          if (response.body.kind !== 'single' || response.body.singleResult.errors) return;
-          if (response.http.status !== undefined && response.http.status !== 200) return;
-          const policy = overallCachePolicy.policyIfCacheable();
-          if (policy === null) return;
-          verdict.cacheable = {
-            maxAge: policy.maxAge,
-            operation: { name: operationName ?? null, type: 'query' },
-          };
+      if (verdict === undefined) return Promise.resolve(); // not looked up: never stored
+      return Promise.resolve({
+        willSendResponse(context) {
+          const cacheable = cacheableOf(context);
+          if (cacheable) verdict.cacheable = cacheable;
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
+}
+
+/** What a response lets the cache keep: an error-free 200 query answer under a cacheable policy. */
+function cacheableOf({
+  operation,
+  operationName,
+  response,
+  overallCachePolicy,
+  errors,
+}: GraphQLRequestContextWillSendResponse<BaseContext>): Verdict['cacheable'] {
+  if (operation?.operation !== 'query' || (errors?.length ?? 0) > 0) return undefined;
+  if (response.body.kind !== 'single' || response.body.singleResult.errors) return undefined;
+  if (response.http.status !== undefined && response.http.status !== 200) return undefined;
+  const policy = overallCachePolicy.policyIfCacheable();
+  if (policy === null) return undefined;
+  return { maxAge: policy.maxAge, operation: { name: operationName ?? null, type: 'query' } };
 }
 
 /**
