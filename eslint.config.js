@@ -91,10 +91,11 @@ export default tseslint.config(
   },
   {
     // Sizes a reader takes in at once: a function of about one screen, a file of one subject.
+    // Every line counts, comments and blank lines too, so the limit is what `wc -l` shows.
     files: ['src/**/*.ts', 'resolvers/**/*.ts'],
     rules: {
-      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
-      'max-lines': ['error', { max: 400, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false }],
+      'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
     },
   },
   {
