@@ -11,14 +11,15 @@ import express, {
   type Response,
 } from 'express';
 import type { GraphQLSchema } from 'graphql';
-import type { Observability } from './plugin/observability/index.js';
+import type { Metrics } from '../observability/metrics.js';
+import { metricsRoute } from './plugin/observability/index.js';
 import { createResponseCache, type ResponseCacheOptions } from './plugin/response-cache/index.js';
 import { mountExplorer, type ExplorerOptions } from './explorer.js';
 import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
 import type { OperationPipeline } from './pipeline/index.js';
-import { httpAdapter, type HttpPipeline } from './pipeline/http.js';
+import { httpAdapter, stateOf, type HttpPipeline } from './pipeline/http.js';
 import { bodyIdleTimeout } from './slow-clients.js';
 import {
   subscriptionCallbackPlugin,
@@ -54,13 +55,16 @@ export interface HttpAppOptions<Context extends object> {
   httpServer?: http.Server;
   /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
   subscriptionCallback?: SubscriptionCallbackOptions;
-  /** Log scope, operation span and metrics (src/http/plugin/observability/). @default none */
-  observability?: Observability;
+  /**
+   * The service's metrics, for GET /metrics and the response cache's own. (What each operation
+   * reports is the pipeline's observability plugin.) @default none
+   */
+  metrics?: Metrics;
   /** Serve GET /metrics here, outside the router secret (false when METRICS_PORT is set). @default false */
   serveMetrics?: boolean;
   /**
    * Repeated reads of what cannot change answered before Apollo Server
-   * (src/http/plugin/response-cache/); its metrics go to the observability registry.
+   * (src/http/plugin/response-cache/); its metrics go to `metrics`' registry.
    * @default undefined (off)
    */
   responseCache?: Omit<ResponseCacheOptions, 'registry' | 'onHit' | 'logger'>;
@@ -90,24 +94,21 @@ export async function createHttpApp<C extends object>(
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
   const httpServer = options.httpServer ?? http.createServer();
-  const observability = options.observability;
+  const pipeline = httpAdapter(options.pipeline);
   const responseCache =
     options.responseCache &&
     createResponseCache({
       ...options.responseCache,
-      registry: observability?.registry,
-      onHit: observability?.servedFromCache,
+      registry: options.metrics?.registry,
+      onHit: pipeline.answered,
       logger,
     });
-
-  const pipeline = httpAdapter(options.pipeline);
   const apollo = createApollo(options, httpServer, pipeline, responseCache);
   await apollo.start();
 
   app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
   app.use(pipeline.requestStart);
-  if (observability) app.use(observability.scope);
-  if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
+  if (options.metrics && options.serveMetrics) app.get('/metrics', metricsRoute(options.metrics));
   app.use(requestLog(logger));
 
   serveHealth(app, options.readiness, logger);
@@ -121,12 +122,14 @@ export async function createHttpApp<C extends object>(
     '/graphql',
     pipeline.admit,
     json,
-    observability?.graphql ?? ((_req, _res, next) => next()),
-    // After the router secret and the body, before the parse hook and Apollo: a hit is a body
+    // The operation stage (the pipeline's wraps), when a plugin has one; then, after the router
+    // secret and the body, before the parse hook and Apollo, the response cache: a hit is a body
     // byte-identical to one that already passed the pipeline.
-    responseCache?.middleware ?? ((_req, _res, next) => next()),
+    ...[pipeline.operation, responseCache?.middleware].filter(
+      (handler): handler is RequestHandler => handler !== undefined,
+    ),
     pipeline.parse,
-    expressMiddleware(apollo, { context: async ({ req }) => options.context(req.id) }),
+    expressMiddleware(apollo, { context: pipeline.context((req) => options.context(req.id)) }),
   );
 
   app.use((req, res) => {
@@ -162,7 +165,8 @@ function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
     res.on('finish', () => {
-      const hit = res.locals.responseCache === 'hit';
+      const cache = stateOf(req)?.cache;
+      const hit = cache === 'hit';
       if (hit && !logger.isLevelEnabled('debug')) return;
       const line = {
         requestId: req.id,
@@ -170,7 +174,7 @@ function requestLog(logger: Logger): RequestHandler {
         path: req.originalUrl.split('?')[0],
         status: res.statusCode,
         ms: Math.round(performance.now() - started),
-        ...(res.locals.responseCache !== undefined && { cache: res.locals.responseCache }),
+        ...(cache !== undefined && { cache }),
       };
       if (hit) logger.debug(line, 'request');
       else logger.info(line, 'request');
@@ -179,7 +183,7 @@ function requestLog(logger: Logger): RequestHandler {
   };
 }
 
-/** Apollo Server with the plugins in order: pipeline, observability, response cache, drain, page. */
+/** Apollo Server with the plugins in order: pipeline, response cache, drain, page. */
 function createApollo<C extends object>(
   options: HttpAppOptions<C>,
   httpServer: http.Server,
@@ -187,7 +191,6 @@ function createApollo<C extends object>(
   responseCache: ReturnType<typeof createResponseCache> | undefined,
 ): ApolloServer<C> {
   const { logger } = options;
-  const observability = options.observability;
   return new ApolloServer<C>({
     schema: options.schema,
     introspection: !options.production,
@@ -198,7 +201,6 @@ function createApollo<C extends object>(
     validationRules: pipeline.validationRules,
     plugins: [
       pipeline.apollo,
-      ...(observability ? [observability.plugin] : []),
       ...(responseCache ? [responseCache.plugin] : []),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Development: GraphiQL served offline by this service (explorer.ts) instead of Apollo's

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
+import { stateOf } from '../../pipeline/http.js';
 import { ResponseLru, type CachedResponse } from './lru.js';
 import { cacheKeyOf, lookupSize, tokenExpiry } from './request.js';
 import { createResponseCacheMetrics } from './metrics.js';
@@ -102,13 +103,15 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
       const entry = key === undefined ? undefined : lru.get(key, at);
       if (entry !== undefined) {
         metrics.request('hit');
-        res.locals.responseCache = 'hit';
-        options.onHit?.(res, entry.operation);
+        const state = stateOf(req);
+        if (state) state.cache = 'hit';
+        options.onHit?.(req, entry.operation);
         replay(res, entry, at);
         return;
       }
       metrics.request('miss');
-      res.locals.responseCache = 'miss';
+      const state = stateOf(req);
+      if (state) state.cache = 'miss';
       const verdict: Verdict = {};
       storeWhenSent(res, (body) => keep(() => key ?? keyOf(), size, req, res, body, verdict));
       verdicts.run(verdict, next);
