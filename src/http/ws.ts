@@ -169,8 +169,10 @@ function sharedSubscribe(
   const fanout = new SubscriptionFanout<ExecutionArgs>({
     subscribe: async (args) => subscribe(args),
     serialize: (result) => JSON.stringify(formatNext(result)),
-    onResult: metrics && ((subscription, count) => metrics.subscriptionResult({ subscription }, count)),
-    onStream: metrics && ((subscription, delta) => metrics.subscriptionStream({ subscription }, delta)),
+    onResult:
+      metrics && ((subscription, count) => metrics.subscriptionResult({ subscription }, count)),
+    onStream:
+      metrics && ((subscription, delta) => metrics.subscriptionStream({ subscription }, delta)),
   });
   const onResult = pipeline.result;
   let unshared = 0;

@@ -62,7 +62,9 @@ export interface HttpPipeline {
    * Apollo's context function for the express integration: `make`'s context, carrying the
    * request's state to the Apollo Server plugin above.
    */
-  context<C extends object>(make: (req: Request) => C | Promise<C>): (arg: { req: Request }) => Promise<C>;
+  context<C extends object>(
+    make: (req: Request) => C | Promise<C>,
+  ): (arg: { req: Request }) => Promise<C>;
   /** A /graphql request answered without Apollo Server (a response-cache hit): its end. */
   answered(req: Request, operation: OperationInfo): void;
 }
@@ -127,11 +129,13 @@ export function httpAdapter(pipeline: OperationPipeline): HttpPipeline {
     },
     validationRules: pipeline.validationRules,
     apollo: apolloPlugin(pipeline),
-    context: (make) => async ({ req }) => {
-      const context = await make(req);
-      (context as { [STATE]?: RequestState })[STATE] = stateOf(req);
-      return context;
-    },
+    context:
+      (make) =>
+      async ({ req }) => {
+        const context = await make(req);
+        (context as { [STATE]?: RequestState })[STATE] = stateOf(req);
+        return context;
+      },
     answered(req, operation) {
       const state = stateOf(req);
       if (!state) return;
@@ -154,7 +158,11 @@ function callerOf(req: Request): Caller {
 function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
   const stateIn = (contextValue: object, headers: Iterable<[string, string]> | undefined) =>
     (contextValue as { [STATE]?: RequestState })[STATE] ??
-    newRequestState({ transport: 'http', headers: Object.fromEntries(headers ?? []), ip: undefined });
+    newRequestState({
+      transport: 'http',
+      headers: Object.fromEntries(headers ?? []),
+      ip: undefined,
+    });
   const listener: GraphQLRequestListener<object> = {
     async didResolveOperation({ schema, document, operation, request, contextValue }) {
       const state = stateIn(contextValue, request.http?.headers);

@@ -106,7 +106,11 @@ export function observabilityPlugin(options: ObservabilityOptions): OperationPlu
       if (!slot) return next();
       if (slot.context === undefined) {
         const parent = tracing.extract(carrierOf(state.caller));
-        const span = tracing.tracer.startSpan('graphql.operation', { kind: SpanKind.SERVER }, parent);
+        const span = tracing.tracer.startSpan(
+          'graphql.operation',
+          { kind: SpanKind.SERVER },
+          parent,
+        );
         span.setAttribute('payments.request_id', state.requestId);
         slot.span = span;
         slot.context = trace.setSpan(parent, span);
