@@ -163,8 +163,17 @@ function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
       headers: Object.fromEntries(headers ?? []),
       ip: undefined,
     });
-  const listener: GraphQLRequestListener<object> = {
-    async didResolveOperation({ schema, document, operation, request, contextValue }) {
+  const { observesResults } = pipeline;
+  const listener: GraphQLRequestListener<object> = {};
+  // The execute step also names the operation for the end hooks; the error step notes a failure.
+  if (observesResults || pipeline.has('onExecute')) {
+    listener.didResolveOperation = async ({
+      schema,
+      document,
+      operation,
+      request,
+      contextValue,
+    }) => {
       const state = stateIn(contextValue, request.http?.headers);
       const refused = await pipeline.execute({
         caller: state.caller,
@@ -176,13 +185,15 @@ function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
         variables: request.variables,
       });
       if (refused) throw refused;
-    },
-    async didEncounterErrors({ errors, contextValue }) {
+    };
+  }
+  if (observesResults || pipeline.has('onError')) {
+    listener.didEncounterErrors = async ({ errors, contextValue }) => {
       // Apollo formats these afterwards; rewriting in place is what this hook is for.
       pipeline.errors(errors, (contextValue as { [STATE]?: RequestState })[STATE]);
-    },
-  };
-  if (pipeline.observesResults) {
+    };
+  }
+  if (observesResults) {
     listener.willSendResponse = async ({ response, contextValue }) => {
       const state = (contextValue as { [STATE]?: RequestState })[STATE];
       if (!state) return;
@@ -190,9 +201,10 @@ function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
       pipeline.end(state);
     };
   }
+  const empty = Object.keys(listener).length === 0;
   return {
     async requestDidStart() {
-      return listener;
+      return empty ? undefined : listener;
     },
   };
 }

@@ -189,6 +189,8 @@ export interface OperationPlugin {
 
 export interface OperationPipeline {
   plugins: readonly OperationPlugin[];
+  /** Whether any plugin has this hook: an adapter leaves out the step of one none has. */
+  has(hook: keyof OperationPlugin): boolean;
   /** Runs every `onRequestStart` in order; returns the request's state. */
   requestStart(caller: Caller): RequestState;
   /** Every `wrapRequest`, nested; undefined when no plugin has one. */
@@ -262,6 +264,7 @@ export function createPipeline(
   if (options.schema) for (const onSchema of hooks(plugins, 'onSchema')) onSchema(options.schema);
   return {
     plugins,
+    has: (hook) => plugins.some((plugin) => plugin[hook] !== undefined),
     requestStart(caller) {
       const state = newRequestState(caller);
       for (const start of starts) start(caller, state);

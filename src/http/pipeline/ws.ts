@@ -68,6 +68,7 @@ export function wsAdapter(pipeline: OperationPipeline, schema: GraphQLSchema): W
   const rules = [...specifiedRules, ...pipeline.validationRules];
   const { wrapRequest, wrapExecute, observesResults } = pipeline;
   const end = (state: RequestState, outcome?: 'closed') => {
+    if (!observesResults) return;
     if (wrapRequest) wrapRequest(state, () => pipeline.end(state, outcome));
     else pipeline.end(state, outcome);
   };
