@@ -28,6 +28,14 @@ export function stateOf(req: Request): RequestState | undefined {
 }
 
 /**
+ * The request's pipeline state inside Apollo Server (its context carries it: see `context`);
+ * undefined for a context the adapter did not make.
+ */
+export function stateOfContext(contextValue: object): RequestState | undefined {
+  return (contextValue as { [STATE]?: RequestState })[STATE];
+}
+
+/**
  * After a body parser (which loses the async context) on any route: enters the request's wraps
  * again (its log scope). Nothing to do on an app whose pipeline has no wrap.
  */
@@ -157,7 +165,7 @@ function callerOf(req: Request): Caller {
  */
 function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
   const stateIn = (contextValue: object, headers: Iterable<[string, string]> | undefined) =>
-    (contextValue as { [STATE]?: RequestState })[STATE] ??
+    stateOfContext(contextValue) ??
     newRequestState({
       transport: 'http',
       headers: Object.fromEntries(headers ?? []),
@@ -190,12 +198,12 @@ function apolloPlugin(pipeline: OperationPipeline): ApolloServerPlugin {
   if (observesResults || pipeline.has('onError')) {
     listener.didEncounterErrors = async ({ errors, contextValue }) => {
       // Apollo formats these afterwards; rewriting in place is what this hook is for.
-      pipeline.errors(errors, (contextValue as { [STATE]?: RequestState })[STATE]);
+      pipeline.errors(errors, stateOfContext(contextValue));
     };
   }
   if (observesResults) {
     listener.willSendResponse = async ({ response, contextValue }) => {
-      const state = (contextValue as { [STATE]?: RequestState })[STATE];
+      const state = stateOfContext(contextValue);
       if (!state) return;
       if (response.body.kind === 'single') pipeline.result(state, response.body.singleResult);
       pipeline.end(state);
