@@ -13,6 +13,7 @@ import { createPipeline, type OperationPlugin } from '../http/pipeline/index.js'
 import { authPlugin } from '../http/plugin/auth/index.js';
 import { operationLimitsPlugin } from '../http/plugin/limits/index.js';
 import { requestIdPlugin } from '../http/plugin/request-id/index.js';
+import { requestLogPlugin } from '../http/plugin/request-log/index.js';
 import { routerSecretPlugin } from '../http/plugin/router-secret/index.js';
 import { storeReadiness } from '../http/readiness.js';
 import { attachGraphqlWs } from '../http/ws.js';
@@ -132,6 +133,7 @@ function operationPlugins(
   const auth = config.auth;
   return [
     requestIdPlugin(),
+    requestLogPlugin({ logger }),
     ...(secret ? [routerSecretPlugin({ secret, header: config.router.secretHeader, logger })] : []),
     operationLimitsPlugin({
       ...config.graphqlLimits,

@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import type { Redactor } from '../redact.js';
 import { createFormatError } from './graphql-errors.js';
 import type { OperationPipeline } from './pipeline/index.js';
-import { httpAdapter, stateOf, type HttpPipeline } from './pipeline/http.js';
+import { httpAdapter, type HttpPipeline } from './pipeline/http.js';
 import { bodyIdleTimeout } from './slow-clients.js';
 import {
   subscriptionCallbackPlugin,
@@ -109,7 +109,6 @@ export async function createHttpApp<C extends object>(
   app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
   app.use(pipeline.requestStart);
   if (options.metrics && options.serveMetrics) app.get('/metrics', metricsRoute(options.metrics));
-  app.use(requestLog(logger));
 
   serveHealth(app, options.readiness, logger);
 
@@ -151,36 +150,6 @@ function landingPage(production: boolean) {
   return production
     ? ApolloServerPluginLandingPageDisabled()
     : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false });
-}
-
-/**
- * One `request` line per HTTP request, when it finishes, at info — except a response-cache
- * hit, whose line is at debug: the hit is counted in the metrics
- * (`payments_response_cache_requests_total{result="hit"}`, the operation count and duration),
- * nothing happened that could need investigating, and the line would be a fifth of the hit's
- * cost (32-35 µs with the logger's field redaction, of ~160 µs of CPU for the whole hit;
- * measured, docs/caching.md).
- */
-function requestLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = performance.now();
-    res.on('finish', () => {
-      const cache = stateOf(req)?.cache;
-      const hit = cache === 'hit';
-      if (hit && !logger.isLevelEnabled('debug')) return;
-      const line = {
-        requestId: req.id,
-        method: req.method,
-        path: req.originalUrl.split('?')[0],
-        status: res.statusCode,
-        ms: Math.round(performance.now() - started),
-        ...(cache !== undefined && { cache }),
-      };
-      if (hit) logger.debug(line, 'request');
-      else logger.info(line, 'request');
-    });
-    next();
-  };
 }
 
 /** Apollo Server with the plugins in order: pipeline, response cache, drain, page. */

@@ -46,7 +46,10 @@ export const resumeRequest: RequestHandler = (req, res, next) => {
 };
 
 export interface HttpPipeline {
-  /** First on the app (every path): request start, then the rest inside the request's wraps. */
+  /**
+   * First on the app (every path): request start, then the rest inside the request's wraps;
+   * the response hooks when it finishes.
+   */
   requestStart: RequestHandler;
   /** On /graphql before the body parser: admission, so a refusal never reads the body. */
   admit: RequestHandler;
@@ -82,21 +85,15 @@ export function httpAdapter(pipeline: OperationPipeline): HttpPipeline {
   const { wrapRequest, wrapExecute } = pipeline;
   const resume: RequestHandler | undefined =
     wrapRequest && ((req, _res, next) => wrapRequest(stateOf(req)!, next));
-  // `this` is the response: one function for every request, no closure each. A response sent
-  // without Apollo Server's last hook (its own refusals: CSRF, a malformed request) ends here
-  // too; one that never finished was cut off.
-  function endOnClose(this: Response) {
-    const state = stateOf(this.req);
-    if (!state) return;
-    if (!this.writableFinished) pipeline.end(state, 'closed');
-    else pipeline.end(state, this.statusCode >= 400 ? 'error' : undefined);
-  }
+  const { endOnClose, responded } = responseListeners(pipeline);
+  const observesResponses = pipeline.has('onResponse');
   return {
     requestStart(req, res, next) {
       const state = pipeline.requestStart(callerOf(req));
       req.id = state.requestId;
       (req as WithState)[STATE] = state;
       for (const [name, value] of Object.entries(state.responseHeaders)) res.setHeader(name, value);
+      if (observesResponses) res.on('finish', responded);
       if (!wrapRequest) {
         next();
         return;
@@ -118,7 +115,7 @@ export function httpAdapter(pipeline: OperationPipeline): HttpPipeline {
       wrapExecute || pipeline.observesResults
         ? (req, res, next) => {
             const state = stateOf(req)!;
-            if (pipeline.observesResults) res.once('close', endOnClose);
+            if (pipeline.observesResults) res.on('close', endOnClose);
             if (wrapExecute) wrapExecute(state, next);
             else next();
           }
@@ -150,6 +147,33 @@ export function httpAdapter(pipeline: OperationPipeline): HttpPipeline {
       state.operation = operation;
       state.cache = 'hit';
       pipeline.end(state);
+    },
+  };
+}
+
+/**
+ * The response's `close` and `finish` listeners: `this` is the response, so one function serves
+ * every request (no closure each).
+ */
+function responseListeners(pipeline: OperationPipeline) {
+  return {
+    // A response sent without Apollo Server's last hook (its own refusals: CSRF, a malformed
+    // request) ends here too; one that never finished was cut off.
+    endOnClose(this: Response) {
+      const state = stateOf(this.req);
+      if (!state) return;
+      if (!this.writableFinished) pipeline.end(state, 'closed');
+      else pipeline.end(state, this.statusCode >= 400 ? 'error' : undefined);
+    },
+    responded(this: Response) {
+      const state = stateOf(this.req);
+      if (!state) return;
+      pipeline.response(state, {
+        method: this.req.method,
+        path: this.req.originalUrl.split('?')[0]!,
+        status: this.statusCode,
+        durationMs: performance.now() - state.startedAt,
+      });
     },
   };
 }

@@ -102,6 +102,16 @@ export interface OperationEnd {
   durationMs: number;
 }
 
+/** An HTTP response that finished, as the request log reports it. */
+export interface SentResponse {
+  method: string;
+  /** The path, without the query string (which may carry an operation's variables). */
+  path: string;
+  status: number;
+  /** Milliseconds since the request started. */
+  durationMs: number;
+}
+
 /** Runs `next` inside whatever the plugin keeps for the request; returns what `next` returns. */
 export type Wrap = <T>(state: RequestState, next: () => T) => T;
 
@@ -185,6 +195,12 @@ export interface OperationPlugin {
    * inside `wrapRequest` (the adapters see to it).
    */
   onEnd?(state: RequestState, end: OperationEnd): void;
+  /**
+   * Response: an HTTP response finished (any path, its last byte handed to the socket), in the
+   * request's async context. HTTP only — a WebSocket answers no request, its operations end in
+   * `onEnd`.
+   */
+  onResponse?(state: RequestState, response: SentResponse): void;
 }
 
 export interface OperationPipeline {
@@ -211,6 +227,8 @@ export interface OperationPipeline {
   result(state: RequestState, result: OperationResult): void;
   /** Runs every `onError` on each error, in place; returns the same errors. */
   errors<E extends readonly GraphQLError[]>(errors: E, state?: RequestState): E;
+  /** Runs every `onResponse` in order. */
+  response(state: RequestState, response: SentResponse): void;
   /**
    * Runs every `onEnd`, once per state; `outcome` forces `error` or `closed`. The caller runs
    * it inside `wrapRequest` (over HTTP it already is).
@@ -260,6 +278,7 @@ export function createPipeline(
   const onResults = hooks(plugins, 'onResult');
   const onErrors = hooks(plugins, 'onError');
   const onEnds = hooks(plugins, 'onEnd');
+  const onResponses = hooks(plugins, 'onResponse');
   const requestWraps = hooks(plugins, 'wrapRequest') as Wrap[];
   if (options.schema) for (const onSchema of hooks(plugins, 'onSchema')) onSchema(options.schema);
   return {
@@ -304,6 +323,9 @@ export function createPipeline(
       if (state && errors.length > 0) state.errored = true;
       for (const error of errors) for (const onError of onErrors) onError(error, state);
       return errors;
+    },
+    response(state, response) {
+      for (const onResponse of onResponses) onResponse(state, response);
     },
     end(state, outcome) {
       if (state.ended) return;
