@@ -17,10 +17,9 @@ import {
 import { makeServer, type Context, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
-import type { OperationPipeline } from './pipeline/index.js';
-import { wsAdapter, type WsPipeline } from './pipeline/ws.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RequestState } from './pipeline/index.js';
+import type { OperationPipeline, RequestState } from './pipeline/index.js';
+import { wsAdapter, type WsPipeline } from './pipeline/ws.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
 import { canonicalJson } from '../canonical-json.js';
