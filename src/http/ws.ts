@@ -17,9 +17,9 @@ import {
 import { makeServer, type Context, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
-import type { OperationPipeline } from './pipeline/index.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OperationPipeline, RequestState } from './pipeline/index.js';
 import { wsAdapter, type WsPipeline } from './pipeline/ws.js';
-import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
 import { canonicalJson } from '../canonical-json.js';
@@ -81,19 +81,18 @@ export interface GraphqlWsOptions<C> {
    */
   pipeline: OperationPipeline;
   /**
-   * Subscription gauge and start/stop lines, and the log scope and trace context (from the
-   * upgrade request's headers or the `connection_init` payload) each operation runs in.
-   * @default none
+   * The transport's own counters: shared-stream executions, deliveries and streams, sockets
+   * closed as slow consumers. (What every operation reports — log scope, spans, operation
+   * counts, live subscriptions — is the pipeline's observability plugin.) @default none
    */
-  observability?: WsObservability;
+  metrics?: Metrics;
 }
 
-/** Where a document the pipeline passed came from: its socket, operation id, request id, scope. */
+/** Where a document the pipeline passed came from: its socket, operation id and state. */
 interface Origin {
   connection: WsContext;
   id: string;
-  requestId: string;
-  scope: WsOperationScope | undefined;
+  state: RequestState;
 }
 
 /**
@@ -115,42 +114,45 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     path: '/graphql',
     maxPayload: options.maxPayloadBytes ?? VARIABLES.MAX_REQUEST_BYTES.default,
   });
-  const obs = options.observability;
-  // The connection each passed document came from, so execution runs in its scope and trace,
-  // and a shared stream knows where to write.
+  // The connection each passed document came from, so execution runs in its request's wraps
+  // (log scope, span, trace context), and a shared stream knows where to write.
   const origins = new WeakMap<DocumentNode, Origin>();
-  const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
-    const scope = origins.get(args.document)?.scope;
-    return scope ? scope.run(run) : run();
-  };
   const pipeline = wsAdapter(options.pipeline, options.schema);
+  const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
+    const origin = origins.get(args.document);
+    return origin ? pipeline.run(origin.state, run) : run();
+  };
   const formatNext = nextFormatter(options, pipeline);
   const formatError = format(options);
-  const share = sharedSubscribe(options, origins, formatNext);
+  const share = sharedSubscribe(options, pipeline, origins, formatNext);
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>({
     schema: options.schema,
     execute: (args) => inOrigin(args, () => execute(args)),
     subscribe: (args) => inOrigin(args, () => share(args)),
     context: (_ctx, _id, _payload, args) =>
-      options.context(origins.get(args.document)?.requestId) as never,
+      options.context(origins.get(args.document)?.state.requestId) as never,
     connectionInitWaitTimeout: options.initTimeoutMs ?? VARIABLES.WS_INIT_TIMEOUT_MS.default,
     // false closes the socket with 4403 Forbidden before anything runs.
     onConnect: pipeline.onConnect,
     onSubscribe: subscribeHook(options, pipeline, origins),
-    onComplete: (ctx, id) => obs?.stopped(ctx, id),
-    onClose: (ctx) => obs?.closed(ctx),
+    onComplete: (ctx, id) => pipeline.complete(ctx, id),
+    onClose: (ctx) => pipeline.closed(ctx),
     // Errors leave as they do over HTTP: one code enum, no secrets, no internals.
-    onNext: (_ctx, _id, _payload, _args, result) => formatNext(result),
-    onError: (_ctx, _id, _payload, errors) => {
+    onNext: (_ctx, _id, _payload, args, result) => {
+      const state = origins.get(args.document)?.state;
+      if (state) pipeline.result?.(state, result);
+      return formatNext(result, state);
+    },
+    onError: (ctx, id, _payload, errors) => {
       options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-      return pipeline.errors(errors).map(formatError);
+      return pipeline.errors(errors, pipeline.stateOf(ctx, id)).map(formatError);
     },
   });
   const transport = serveGraphqlWs(server, wsServer, {
     keepAliveMs: options.keepAliveMs ?? VARIABLES.WS_KEEPALIVE_MS.default,
     maxBufferedBytes: options.maxBufferedBytes ?? VARIABLES.WS_MAX_BUFFERED_BYTES.default,
     logger: options.logger,
-    onSlowConsumer: () => obs?.slowConsumer(),
+    onSlowConsumer: () => options.metrics?.slowConsumerDropped(),
   });
   return () => transport.dispose();
 }
@@ -162,16 +164,20 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
  */
 function sharedSubscribe(
   options: GraphqlWsOptions<unknown>,
+  pipeline: WsPipeline,
   origins: WeakMap<DocumentNode, Origin>,
   formatNext: (result: ExecutionResult) => unknown,
 ) {
-  const obs = options.observability;
+  const { metrics } = options;
   const fanout = new SubscriptionFanout<ExecutionArgs>({
     subscribe: async (args) => subscribe(args),
     serialize: (result) => JSON.stringify(formatNext(result)),
-    onResult: (field, count) => obs?.streamResult(field, count),
-    onStream: (field, delta) => obs?.stream(field, delta),
+    onResult:
+      metrics && ((subscription, count) => metrics.subscriptionResult({ subscription }, count)),
+    onStream:
+      metrics && ((subscription, delta) => metrics.subscriptionStream({ subscription }, delta)),
   });
+  const onResult = pipeline.result;
   let unshared = 0;
   return (args: ExecutionArgs) => {
     const origin = origins.get(args.document);
@@ -183,11 +189,14 @@ function sharedSubscribe(
       ? streamKey(args, options.visibilityKey(origin.connection, args))
       : `\u0001${++unshared}`;
     const prefix = `{"id":${JSON.stringify(origin.id)},"type":"next","payload":`;
-    const { connection, id } = origin;
+    const { connection, id, state } = origin;
     return fanout.subscribe(key, root?.name ?? 'unknown', rule ?? 'before-first', args, {
       // Only while graphql-ws still holds the operation (a `complete` from the client ends it).
-      deliver: (json) => {
-        if (id in connection.subscriptions) connection.extra.send(prefix + json + '}');
+      deliver: (json, result) => {
+        if (!(id in connection.subscriptions)) return;
+        connection.extra.send(prefix + json + '}');
+        // This subscriber's result hooks (each shared event, once per subscriber).
+        onResult?.(state, result);
       },
     });
   };
@@ -201,7 +210,6 @@ function subscribeHook(
 ): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
   const maxOperations =
     options.maxOperationsPerConnection ?? VARIABLES.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION.default;
-  const obs = options.observability;
   return async (ctx, id, payload) => {
     // graphql-ws registers the new id before this runs and drops an id the moment its
     // `complete` arrives, so this counts exactly what the socket holds, this one included.
@@ -216,13 +224,10 @@ function subscribeHook(
         ),
       ];
     }
-    const { requestId } = pipeline.requestStart(ctx);
-    const checked = await pipeline.onSubscribe(ctx, payload);
+    const state = pipeline.requestStart(ctx, id);
+    const checked = await pipeline.onSubscribe(ctx, state, payload);
     if (!Array.isArray(checked)) {
-      const args = checked as ExecutionArgs;
-      const scope = obs?.begin(ctx.connectionParams, ctx.extra.request, requestId);
-      origins.set(args.document, { connection: ctx, id, requestId, scope });
-      scope?.run(() => obs?.started(ctx, id, args.document, payload.operationName));
+      origins.set((checked as ExecutionArgs).document, { connection: ctx, id, state });
     }
     return checked;
   };
@@ -231,9 +236,12 @@ function subscribeHook(
 /** The `next` payload of a result: scrubbed, errors formatted as over HTTP. */
 function nextFormatter(options: GraphqlWsOptions<unknown>, pipeline: WsPipeline) {
   const formatOne = format(options);
-  return (result: ExecutionResult): ExecutionResult | Record<string, unknown> => {
+  return (
+    result: ExecutionResult,
+    state?: RequestState,
+  ): ExecutionResult | Record<string, unknown> => {
     if (!result.errors) return result;
-    return { ...result, errors: pipeline.errors(result.errors).map(formatOne) };
+    return { ...result, errors: pipeline.errors(result.errors, state).map(formatOne) };
   };
 }
 

@@ -17,7 +17,8 @@ export interface PbgRoutesOptions {
    */
   merchantAuth: string;
   /**
-   * Re-enters the request's log scope after the body parser (src/http/plugin/observability/).
+   * Re-enters the request's wraps (its log scope) after the body parser (`resumeRequest`,
+   * src/http/pipeline/http.ts).
    * @default none
    */
   reenterScope?: express.RequestHandler;

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { Request } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../logger.js';
 
@@ -45,11 +45,11 @@ export interface ResponseCacheOptions {
   /** @default none (no log lines) */
   logger?: Logger;
   /**
-   * Told of every request answered from the cache, so metrics, the log scope and the span see
-   * the operation Apollo never ran (src/http/plugin/observability `servedFromCache`).
-   * @default none
+   * Told of every request answered from the cache, so the operation pipeline ends the operation
+   * Apollo never ran (its end hooks: metrics, log scope, span; `answered` in
+   * src/http/pipeline/http.ts). @default none
    */
-  onHit?: (res: Response, operation: CachedOperation) => void;
+  onHit?: (req: Request, operation: CachedOperation) => void;
   /** The clock entries expire by. @default Date.now */
   now?: () => number;
 }
