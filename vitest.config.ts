@@ -12,6 +12,7 @@ const require = createRequire(import.meta.url);
  */
 const UNIT = [
   'test/config.test.ts',
+  'test/config-table.test.ts',
   'test/guard-config.test.ts',
   'test/logger-redaction.test.ts',
   'test/operation-limits-legit.test.ts',

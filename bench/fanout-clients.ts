@@ -159,7 +159,7 @@ serveParent(
     collect,
     sample: () => sample,
   },
-  async () => {
+  () => {
     for (const socket of sockets) socket.terminate();
   },
 );

@@ -108,12 +108,16 @@ export type Handlers = Record<string, (args: never) => unknown>;
 export function serveParent(
   ready: unknown,
   handlers: Handlers,
-  onClose: () => Promise<void> = async () => {},
+  onClose: () => void | Promise<void> = () => {},
 ): void {
   process.on('message', (message) => {
     const { id, cmd, args } = message as Request;
     if (cmd === 'close') {
-      void onClose().finally(() => process.exit(0));
+      // Whether onClose returns, throws or rejects, the child exits: the parent is waiting on
+      // that exit (and kills it after 5 s), so nothing is left to hear the failure.
+      void Promise.resolve()
+        .then(onClose)
+        .finally(() => process.exit(0));
       return;
     }
     const handler = handlers[cmd];

@@ -8,7 +8,9 @@ import { startUpstreams } from './compose/sandboxes.js';
 import { createEventBus } from './events/pubsub.js';
 import { serveCallbacks } from './http/callbacks/app.js';
 import { listenStartingUp, type Listening } from './http/listen.js';
-import { createObservability, type Observability } from './http/plugin/observability/index.js';
+import { resumeRequest } from './http/pipeline/http.js';
+import type { OperationPlugin } from './http/pipeline/index.js';
+import { metricsRoute, observabilityPlugin } from './http/plugin/observability/index.js';
 import { Idempotency } from './idempotency/claims.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics, Tracing, type Telemetry } from './observability/index.js';
@@ -35,6 +37,12 @@ export interface AppOptions {
    * @default the store as opened
    */
   wrapStore?: (store: Store) => Store;
+  /**
+   * The clock, in ms since the epoch, that bearer-token expiry and response-cache entries are
+   * judged by: tests move it on instead of waiting out a token's or an entry's lifetime.
+   * @default Date.now
+   */
+  now?: () => number;
 }
 
 export interface RunningApp {
@@ -72,9 +80,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   const logger = options.logger ?? createLogger({ level: config.logLevel, redactor: credentials });
   const closers = new Closers(logger);
   const telemetry = createTelemetry(config, closers);
-  const observability = createObservability({ telemetry, logger });
+  const observability = observabilityPlugin({ telemetry, logger });
   try {
-    const listeners = await listen(config, observability, closers);
+    const listeners = await listen(config, telemetry, closers);
     const { main } = listeners;
     const store = await openTheStore(config, options, telemetry, logger, closers);
     const upstreams = await startUpstreams(
@@ -102,7 +110,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       closers,
       upstreams,
       bus: events.bus,
-      reenterScope: observability.reenter,
+      reenterScope: resumeRequest,
     });
     // With CALLBACK_PORT the PayByGroup callbacks live only there.
     if (listeners.callbacks) {
@@ -122,6 +130,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       serveMetrics: listeners.metrics === undefined,
       logger,
       closers,
+      now: options.now,
     });
     logger.info(
       { url: `${main.url}/graphql`, store: store.description },
@@ -152,13 +161,13 @@ function callbackOptions(
   config: Config,
   callbacks: Listening,
   routes: Parameters<typeof serveCallbacks>[0]['pbg'],
-  observability: Observability,
+  observability: OperationPlugin,
 ): Parameters<typeof serveCallbacks>[0] {
   return {
     server: callbacks.server,
     pbg: routes,
     trustProxy: config.trustProxy,
-    scope: observability.scope,
+    plugins: [observability],
     bodyIdleTimeoutMs: config.httpTimeouts.bodyIdleTimeoutMs,
   };
 }
@@ -276,7 +285,7 @@ function wireDomains(w: DomainWiring) {
  * Binds every port first, each answering 503 until its app is ready: the main one, the
  * callback port (CALLBACK_PORT) and the metrics port (METRICS_PORT) when set.
  */
-async function listen(config: Config, observability: Observability, closers: Closers) {
+async function listen(config: Config, telemetry: Telemetry, closers: Closers) {
   const main = await listenStartingUp(config.port, config.host, config.httpTimeouts);
   closers.add(main.close);
   const callbacks =
@@ -284,7 +293,7 @@ async function listen(config: Config, observability: Observability, closers: Clo
       ? undefined
       : await listenStartingUp(config.callbackPort, config.host, config.httpTimeouts);
   if (callbacks) closers.add(callbacks.close);
-  const metrics = await serveMetrics(config, observability.metrics);
+  const metrics = await serveMetrics(config, metricsRoute(telemetry.metrics));
   if (metrics) closers.add(metrics.close);
   return { main, callbacks, metrics };
 }

@@ -1,7 +1,10 @@
 /**
  * Typed readers of one environment object for src/config.ts, which alone passes process.env in.
+ * `get` reads a variable of the configuration table (src/config/variables.ts), which picks the
+ * typed reader below and its bounds and default.
  */
-import { SANDBOX_DEFAULTS } from './config.js';
+import { VARIABLES, type ArgsOf, type ValueOf, type VariableName } from './config/variables.js';
+import type { Variable } from './config/variable.js';
 import { redactUrl } from './store/url.js';
 
 /** The environment as config.ts hands it over (process.env, or a test's own object). */
@@ -13,6 +16,12 @@ export class Reader {
     private readonly env: Env,
     private readonly problems: string[],
   ) {}
+
+  /** The variable `name` as the configuration table says to read it. */
+  get<K extends VariableName>(name: K, ...args: ArgsOf<K>): ValueOf<K> {
+    const variable = VARIABLES[name] as unknown as Variable<ValueOf<K>, ArgsOf<K>>;
+    return variable.read(this, name, ...args);
+  }
 
   string(name: string): string | undefined {
     const raw = this.env[name];
@@ -92,8 +101,8 @@ export class Reader {
     return sandboxDefault;
   }
 
-  merchantAuth(name: string, baseUrl: string | undefined): string {
-    const value = this.secret(name, baseUrl, SANDBOX_DEFAULTS.pbgMerchantAuth);
+  merchantAuth(name: string, baseUrl: string | undefined, sandboxDefault: string): string {
+    const value = this.secret(name, baseUrl, sandboxDefault);
     if (!/^[\x21-\x7e]{32}$/.test(value)) {
       this.problems.push(
         `${name} must be exactly 32 printable ASCII characters (no spaces); the value set has ` +

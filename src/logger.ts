@@ -1,6 +1,7 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { correlationFields } from './observability/context.js';
 import type { Redactor } from './redact.js';
+import { VARIABLES } from './config/variables.js';
 
 export type { Logger };
 
@@ -35,7 +36,7 @@ export const CENSOR = '[redacted]';
 export interface LoggerOptions {
   /**
    * Minimum level written.
-   * @default 'info'
+   * @default as LOG_LEVEL (src/config/)
    */
   level?: string;
   /**
@@ -65,7 +66,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const logger = pino(
     {
-      level: options.level ?? 'info',
+      level: options.level ?? VARIABLES.LOG_LEVEL.default,
       base: { service: 'payments-subgraph' },
       mixin: correlationFields,
       formatters: { log: redactFields, bindings: redactFields },

@@ -3,6 +3,7 @@ import { startApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { credentialsOf, Redactor } from './redact.js';
+import { stopOnSignals } from './stop-on-signals.js';
 
 /** `npm start`: validate configuration, listen, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -32,23 +33,10 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
-    // A second signal, or a drain that hangs, must still end the process.
-    setTimeout(() => process.exit(1), 15_000).unref();
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(() => app.close(), logger, {
+    stopping: 'shutting down: draining in-flight requests',
+    failed: 'shutdown failed',
+  });
   process.on('unhandledRejection', (reason) =>
     logger.error({ err: reason }, 'unhandled rejection'),
   );

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
@@ -50,10 +50,10 @@ interface StoreFixture {
 }
 
 async function sqliteFixture(): Promise<StoreFixture> {
-  const dir = mkdtempSync(join(tmpdir(), 'change-log-'));
+  const dir = await mkdtemp(join(tmpdir(), 'change-log-'));
   return {
     env: { STORE_URL: `sqlite:${join(dir, 'payments.db')}` },
-    close: async () => rmSync(dir, { recursive: true, force: true }),
+    close: () => rm(dir, { recursive: true, force: true }),
   };
 }
 

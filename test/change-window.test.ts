@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
@@ -34,14 +34,14 @@ interface Fixture {
 }
 
 const stores: Array<{ name: string; skip?: string; open: () => Promise<Fixture> }> = [
-  { name: 'memory', open: async () => ({ env: {}, close: async () => {} }) },
+  { name: 'memory', open: () => Promise.resolve({ env: {}, close: () => Promise.resolve() }) },
   {
     name: 'SQLite',
     open: async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'change-window-'));
+      const dir = await mkdtemp(join(tmpdir(), 'change-window-'));
       return {
         env: { STORE_URL: `sqlite:${join(dir, 'payments.db')}` },
-        close: async () => rmSync(dir, { recursive: true, force: true }),
+        close: () => rm(dir, { recursive: true, force: true }),
       };
     },
   },

@@ -84,10 +84,10 @@ function countingStore() {
         if (property !== 'get' && property !== 'getMany') {
           return typeof value === 'function' ? value.bind(target) : value;
         }
-        return async (...args: unknown[]) => {
-          if (seen.failOffers) throw new Error(`offers down (key ${TEST_SECRETS.PBG_API_KEY})`);
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
+        return (...args: unknown[]) =>
+          seen.failOffers
+            ? Promise.reject(new Error(`offers down (key ${TEST_SECRETS.PBG_API_KEY})`))
+            : Promise.resolve((value as (...a: unknown[]) => unknown).apply(target, args));
       },
     });
   const wrap = (store: Store): Store => {

@@ -325,6 +325,7 @@ describe('live status', () => {
           filter: { purchaseIds: ['LOST_1'] },
         });
         await untilLive(ws, broken);
+        const observed = broken.purchaseState.stats();
         await broken.store.close();
         const response = await fetch(`${broken.url}/pbg/change_push`, {
           method: 'POST',
@@ -339,7 +340,10 @@ describe('live status', () => {
           result: false,
           error: expect.stringContaining('push again'),
         });
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // Followers hear of a change only through the wake-up announced after it is stored, and
+        // the push's observation had ended (in failure) before its answer: nothing was stored,
+        // so nothing was announced and no event can still be on its way.
+        expect(broken.purchaseState.stats()).toEqual(observed);
         expect(watching.events).toEqual([]);
         watching.stop();
       } finally {
@@ -406,7 +410,21 @@ describe('live status', () => {
       live.stop();
       await expect.poll(() => app.services.batchWatcher.stats().pollers).toBe(0);
       const calls = app.sandbox.chillr!.calls.byBatchId.get(id);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Barrier: another batch's poller, on the same interval, polls three times. A timer the
+      // first poller left behind would have been due before the second of those polls.
+      const other = await app.gql(CreateCollectBatchErrorsOnlyDocument, {
+        input: {
+          name: 'leave-barrier',
+          expiryDate: isoDateInDays(2),
+          customers: [{ msisdn: '9447741462', amount: '1' }],
+        },
+      });
+      const otherId = other.data!.createCollectBatch.batch!.id;
+      const barrier = subscribe(client, CollectBatchUpdatedDocument, { id: otherId });
+      await expect
+        .poll(() => app.sandbox.chillr!.calls.byBatchId.get(otherId) ?? 0, { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(3);
+      barrier.stop();
       expect(app.sandbox.chillr!.calls.byBatchId.get(id)).toBe(calls);
     });
 

@@ -51,7 +51,7 @@ describe.skipIf(skip !== undefined)(
       nginx = await startNginx(ports);
     }, 120_000);
     afterAll(async () => {
-      await Promise.all(clients.map((client) => client.dispose()));
+      for (const client of clients) await client.dispose();
       await nginx?.close();
       await Promise.all(processes.map((p) => p.stop().catch(() => undefined)));
       await postgres?.close();

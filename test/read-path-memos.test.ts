@@ -186,10 +186,12 @@ describe('variable limits measured once per operation and variables', () => {
   const representations = (n: number) => ({
     r: Array.from({ length: n }, (_, i) => ({ __typename: 'CollectBatch', id: `b${i}` })),
   });
+  const caller = { transport: 'http' as const, headers: {}, ip: undefined };
   const execute = (variables: Record<string, unknown>) =>
     plugin.onExecute!({
-      caller: { transport: 'http', headers: {}, ip: undefined },
+      caller,
       connection: {},
+      state: { requestId: 'r', responseHeaders: {}, caller, startedAt: 0 },
       schema,
       document: entities,
       operation,
@@ -209,7 +211,7 @@ describe('variable limits measured once per operation and variables', () => {
 
   it('should build each refusal afresh: the error hooks rewrite it in place', () => {
     const first = execute(representations(5))!;
-    plugin.onError!(first);
+    plugin.onError!(first, undefined);
     first.message = 'rewritten';
     const second = execute(representations(5))!;
     expect(second).not.toBe(first);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { startJwksServer, type JwksServer } from './helpers/jwks.js';
 import {
@@ -17,6 +17,10 @@ import {
 describe('response cache with token verification', () => {
   let jwks: JwksServer;
   let app: TestApp;
+  // The app judges token expiry and cache entries by this clock; a case moves it on instead of
+  // waiting. The signing server keeps real time, so tokens are stamped from the real clock.
+  let skewMs = 0;
+  const now = () => Date.now() + skewMs;
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const read = (token?: string) =>
     post(app, BATCH_QUERY, { id: TERMINAL_BATCH }, token ? bearer(token) : {});
@@ -26,10 +30,10 @@ describe('response cache with token verification', () => {
   beforeAll(async () => {
     jwks = await startJwksServer();
     // Keys trusted for a minute without a refetch: entries for a token live no longer.
-    app = await startTestApp({ ...jwks.env, AUTH_JWKS_CACHE_MAX_AGE_MS: '60000' });
+    app = await startTestApp({ ...jwks.env, AUTH_JWKS_CACHE_MAX_AGE_MS: '60000' }, { now });
   });
-  afterEach(() => {
-    vi.useRealTimers();
+  beforeEach(() => {
+    skewMs = 0;
   });
   afterAll(async () => {
     await app?.close();
@@ -77,8 +81,7 @@ describe('response cache with token verification', () => {
     const results = await cacheResults(app);
     const evicted = await expiredEvictions();
 
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(Date.now() + 3_600_000); // an hour on: the token expired long ago
+    skewMs += 3_600_000; // an hour on: the token expired long ago
     const refused = await read(token);
     expect(refused.status).toBe(401);
     expect(refused.json.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
@@ -95,8 +98,7 @@ describe('response cache with token verification', () => {
     expect(await batchWork(app)).toEqual(work);
     const evicted = await expiredEvictions();
 
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(Date.now() + 120_000); // past AUTH_JWKS_CACHE_MAX_AGE_MS, token still valid
+    skewMs += 120_000; // past AUTH_JWKS_CACHE_MAX_AGE_MS, token still valid
     const again = await read(token);
     expect(again.status).toBe(200);
     expect((await batchWork(app)).loaderBatches).toBe(work.loaderBatches + 1);

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -281,7 +282,7 @@ async function storeEnv(
   const common = { PBG_CACHE_TTL_MS: '600000', PBG_RECONCILE_INTERVAL_MS: '0' };
   if (name === 'SQLite') {
     const dir = mkdtempSync(join(tmpdir(), 'kill9-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
     return { ...common, STORE_URL: `sqlite:${join(dir, 'payments.db')}` };
   }
   if (name === 'PostgreSQL') {

@@ -576,7 +576,8 @@ describe('Chillr sandbox: faults', () => {
     const own = await startChillrSimulator();
     own.injectFault({ endpoint: 'collect', kind: 'delay', ms: 60_000 });
     const pending = post(own, COLLECT, SAMPLE_CREATE_REQUEST).catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Counted as it arrives, just before its delay starts: the call is now held.
+    await expect.poll(() => own.calls.collect).toBe(1);
     const started = performance.now();
     await own.close();
     expect(performance.now() - started).toBeLessThan(2_000);

@@ -148,7 +148,7 @@ describe('the SQLite store behind another process holding the write lock', () =>
 describe('a read that meets a lock (SqliteReader)', () => {
   // Under WAL readers meet no lock from writers; a rollback-journal file held with BEGIN
   // EXCLUSIVE by another process blocks them, as a WAL index being recovered would.
-  async function journalFile(): Promise<string> {
+  function journalFile(): string {
     const file = join(dir, `journal-${++files}.db`);
     const raw = new DatabaseSync(file);
     raw.exec("PRAGMA journal_mode = DELETE; CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('x')");
@@ -157,7 +157,7 @@ describe('a read that meets a lock (SqliteReader)', () => {
   }
 
   it('should try again on timers and reject with the busy code after the busy timeout', async () => {
-    const file = await journalFile();
+    const file = journalFile();
     const reader = new SqliteReader(file, BUSY_TIMEOUT_MS);
     try {
       await hold(file, 'BEGIN EXCLUSIVE');
@@ -175,7 +175,7 @@ describe('a read that meets a lock (SqliteReader)', () => {
   });
 
   it('should answer once the lock is released within the busy timeout', async () => {
-    const file = await journalFile();
+    const file = journalFile();
     const reader = new SqliteReader(file, 30_000);
     try {
       const lock = await hold(file, 'BEGIN EXCLUSIVE');

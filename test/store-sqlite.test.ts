@@ -65,7 +65,7 @@ describe('KeyvSqlite', () => {
     await c.set('k', 3);
     await a.clear();
     expect([await a.get('k'), await b.get('k'), await c.get('k')]).toEqual([undefined, 2, 3]);
-    database.close();
+    await database.close();
   });
 
   it('should iterate across pages in key order', async () => {
@@ -79,14 +79,14 @@ describe('KeyvSqlite', () => {
     const seen: Array<[string, string]> = [];
     for await (const [key, value] of keyv.iterator!({})) seen.push([key, value]);
     expect(seen).toEqual(keys.map((key) => [key, key.toUpperCase()]));
-    database.close();
+    await database.close();
   });
 
   it('should reject once the database is closed', async () => {
     const database = new SqliteDatabase(join(dir, 'closed.db'));
     const keyv = new Keyv({ store: new KeyvSqlite({ database }), throwOnErrors: true });
     await keyv.set('k', 1);
-    database.close();
+    await database.close();
     await expect(keyv.get('k')).rejects.toThrow(/is closed/);
     await expect(keyv.set('k', 2)).rejects.toThrow(/is closed/);
     await expect(keyv.has('k')).rejects.toThrow(/is closed/);

@@ -19,7 +19,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let fileCounter = 0;
 const freshSqliteUrl = (): string => `sqlite:${join(dir, `store-${++fileCounter}.db`)}`;
 
-/** Behaviour every backend must share; `open` gives a Store over empty state. */
+/**
+ * Behaviour every backend must share; `open` gives a Store over empty state. The expiry cases
+ * wait out a TTL of a few hundred ms on the real clock: expiry is judged by keyv (Date.now, in
+ * the library), by the SQLite writer thread and by the Redis or PostgreSQL server, none of which
+ * takes an injected clock.
+ */
 function behavesAsAStore(open: () => Promise<Store>): void {
   const opened: Store[] = [];
   const openTracked = async (): Promise<Store> => {

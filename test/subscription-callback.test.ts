@@ -242,10 +242,17 @@ describe('subscriptions over the HTTP callback protocol', () => {
       await router.until(sub.id, () => router.notFound(sub.id) >= 1);
       await expect.poll(() => activeGauge('groupPurchaseChanged')).toBe(before);
       const atEnd = reached(sub.id);
-      // Four raised heartbeat intervals: any request still scheduled would have been sent.
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // Barrier: a second subscription with the same (raised) heartbeat, started now, sends its
+      // check and then two heartbeats. A heartbeat the first one still had scheduled would have
+      // been due before the second of those.
+      const barrier = await router.subscribe(graphqlUrl, PURCHASE_CHANGED, { ids: ['HB_BAR'] }, 1);
+      expect(barrier.status).toBe(200);
+      await router.until(barrier.id, (messages) => messages.length >= 3);
       expect(reached(sub.id)).toBe(atEnd);
       expect(router.notFound(sub.id)).toBe(1);
+      router.forget(barrier.id);
+      await router.until(barrier.id, () => router.notFound(barrier.id) >= 1);
+      await expect.poll(() => activeGauge('groupPurchaseChanged')).toBe(before);
     });
 
     it('should answer one generic error whatever the callback target did, and follow no redirect', async () => {

@@ -63,6 +63,6 @@ async function listen(fixtures: LFixtures): Promise<{ url: string }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-serveParent({}, { listen }, async () => {
+serveParent({}, { listen }, () => {
   server?.closeAllConnections();
 });

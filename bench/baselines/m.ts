@@ -50,7 +50,9 @@ async function listen(upstreams: UpstreamsReady): Promise<{ url: string }> {
   const supergraph = await composeMesh(upstreams);
   const gateway = createGatewayRuntime({ supergraph, logging: 'warn' });
   dispose = () => gateway.dispose();
-  server = createServer(gateway);
+  // The gateway's request listener answers its own failures (a 500) and logs what fails while
+  // sending, so the promise it returns never rejects and nothing awaits it.
+  server = createServer((req, res) => void gateway(req, res));
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }

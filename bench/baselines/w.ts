@@ -57,6 +57,6 @@ async function listen(args: { template: string }): Promise<{ url: string }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-serveParent({}, { listen }, async () => {
+serveParent({}, { listen }, () => {
   server?.closeAllConnections();
 });

@@ -2,13 +2,17 @@ import type { CollectBatchView } from './view.js';
 import { isTerminalBatchStatus } from './types.js';
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { VARIABLES } from '../config/variables.js';
 
 export interface BatchWatcherOptions {
   /** Reads a batch (CollectService.getBatch: Chillr, or the cache once it is terminal). */
   refresh: (batchId: string) => Promise<CollectBatchView | null>;
   /** Time between polls of one batch. */
   intervalMs: number;
-  /** Batches polled at once; a subscription to one more is refused. @default 1000 */
+  /**
+   * Batches polled at once; a subscription to one more is refused.
+   * @default as CHILLR_MAX_POLLERS (src/config/)
+   */
   maxPollers?: number;
   logger: Logger;
 }
@@ -63,7 +67,7 @@ export class BatchWatcher {
       },
     };
     let poller = this.pollers.get(batchId);
-    const maxPollers = this.options.maxPollers ?? 1000;
+    const maxPollers = this.options.maxPollers ?? VARIABLES.CHILLR_MAX_POLLERS.default;
     if (!poller && this.pollers.size >= maxPollers) {
       throw new ServiceError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
@@ -79,7 +83,7 @@ export class BatchWatcher {
       };
       this.pollers.set(batchId, poller);
       poller.subscribers.add(subscriber);
-      void this.poll(batchId, poller);
+      this.pollUnawaited(batchId, poller);
     } else {
       poller.subscribers.add(subscriber);
       // A late joiner gets the current state at once instead of waiting for a change.
@@ -106,9 +110,9 @@ export class BatchWatcher {
           wake = undefined;
         }
       },
-      return: async () => {
+      return: () => {
         leave();
-        return { value: undefined, done: true };
+        return Promise.resolve({ value: undefined, done: true });
       },
       [Symbol.asyncIterator]: () => iterator,
     };
@@ -148,8 +152,19 @@ export class BatchWatcher {
   }
 
   private schedule(batchId: string, poller: Poller): void {
-    poller.timer = setTimeout(() => void this.poll(batchId, poller), this.options.intervalMs);
+    poller.timer = setTimeout(() => this.pollUnawaited(batchId, poller), this.options.intervalMs);
     poller.timer.unref();
+  }
+
+  /**
+   * Nobody waits on a poll: subscribers hear its result through their queues. A failed upstream
+   * call is handled inside (tried again next interval); anything else that fails is logged here
+   * rather than left an unhandled rejection.
+   */
+  private pollUnawaited(batchId: string, poller: Poller): void {
+    this.poll(batchId, poller).catch((error: unknown) =>
+      this.options.logger.error({ batchId, err: error }, 'collect batch poll failed unexpectedly'),
+    );
   }
 
   private finish(batchId: string, poller: Poller, error?: Error): void {

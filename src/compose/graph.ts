@@ -13,8 +13,8 @@ import { createPipeline, type OperationPlugin } from '../http/pipeline/index.js'
 import { authPlugin } from '../http/plugin/auth/index.js';
 import { operationLimitsPlugin } from '../http/plugin/limits/index.js';
 import { requestIdPlugin } from '../http/plugin/request-id/index.js';
+import { requestLogPlugin } from '../http/plugin/request-log/index.js';
 import { routerSecretPlugin } from '../http/plugin/router-secret/index.js';
-import type { Observability } from '../http/plugin/observability/index.js';
 import { storeReadiness } from '../http/readiness.js';
 import { attachGraphqlWs } from '../http/ws.js';
 import type { Logger } from '../logger.js';
@@ -34,7 +34,8 @@ export interface GraphWiring {
   bus: EventBus;
   store: Store;
   telemetry: Telemetry;
-  observability: Observability;
+  /** The observability plugin (src/http/plugin/observability/), shared with the callback port. */
+  observability: OperationPlugin;
   /** Scrubs the configured credentials from every error message. */
   redactor: Redactor;
   /** The PayByGroup callbacks, when they share the main port (no CALLBACK_PORT). */
@@ -43,6 +44,8 @@ export interface GraphWiring {
   serveMetrics: boolean;
   logger: Logger;
   closers: Closers;
+  /** The clock token expiry and cache entries are judged by. @default Date.now */
+  now?: () => number;
 }
 
 /**
@@ -53,14 +56,18 @@ export interface GraphWiring {
 export async function serveGraph(w: GraphWiring): Promise<void> {
   const { config, logger, telemetry, services } = w;
   const schema = await buildFederatedSchema(w.bus);
-  w.observability.traceResolvers(schema);
-  const pipeline = createPipeline(operationPlugins(config, schema, logger));
+  const pipeline = createPipeline(
+    operationPlugins(config, schema, logger, w.observability, w.now),
+    {
+      schema,
+    },
+  );
   const pbg = w.pbgRoutes;
   const httpApp = await createHttpApp({
     httpServer: w.httpServer,
     schema,
     context: (requestId) => createContext(services, requestId, logger, telemetry.metrics),
-    observability: w.observability,
+    metrics: telemetry.metrics,
     serveMetrics: w.serveMetrics,
     logger,
     production: config.nodeEnv === 'production',
@@ -79,6 +86,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     responseCache: config.responseCache && {
       ...config.responseCache,
       maxTokenReuseMs: config.auth?.jwksCacheMaxAgeMs,
+      now: w.now,
     },
     subscriptionCallback: config.subscriptionCallbackEnabled
       ? {
@@ -100,7 +108,7 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
     // principal (resolvers/context.ts), so every caller sees the same: one visibility.
     visibilityKey: () => 'any-authorized-caller',
     joinRule: subscriptionJoinRule,
-    observability: w.observability.ws,
+    metrics: telemetry.metrics,
     logger,
     keepAliveMs: config.wsKeepAliveMs,
     maxBufferedBytes: config.wsMaxBufferedBytes,
@@ -118,22 +126,27 @@ export async function serveGraph(w: GraphWiring): Promise<void> {
 
 /**
  * The operation pipeline's plugins, once for both transports, in the order their hooks run
- * (docs/architecture.md, "The operation pipeline").
+ * (docs/architecture.md, "The operation pipeline"). Observability comes last: its request
+ * start needs the request id, and its execute hook sees only what the others let through.
  */
 function operationPlugins(
   config: Config,
   schema: GraphQLSchema,
   logger: Logger,
+  observability: OperationPlugin,
+  now: (() => number) | undefined,
 ): OperationPlugin[] {
   const secret = config.router.secret;
   const auth = config.auth;
   return [
     requestIdPlugin(),
+    requestLogPlugin({ logger }),
     ...(secret ? [routerSecretPlugin({ secret, header: config.router.secretHeader, logger })] : []),
     operationLimitsPlugin({
       ...config.graphqlLimits,
       hideSuggestions: config.nodeEnv === 'production',
     }),
-    ...(auth ? [authPlugin(auth, schema, logger.child({ component: 'auth' }))] : []),
+    ...(auth ? [authPlugin({ ...auth, now }, schema, logger.child({ component: 'auth' }))] : []),
+    observability,
   ];
 }

@@ -39,7 +39,7 @@ export async function createEventBus(
 ): Promise<{ bus: EventBus; close: () => Promise<void> }> {
   if (!options.redisUrl && options.postgresUrl)
     return postgresBus(options.postgresUrl, options.logger);
-  if (!options.redisUrl) return { bus: createPubSub(), close: async () => undefined };
+  if (!options.redisUrl) return { bus: createPubSub(), close: () => Promise.resolve() };
   // A subscribed ioredis connection can only (un)subscribe, so publishing needs its own.
   const connect = () => {
     const client = new Redis(options.redisUrl!, { maxRetriesPerRequest: 3, lazyConnect: true });
@@ -57,9 +57,10 @@ export async function createEventBus(
   } as never);
   return {
     bus: createPubSub({ eventTarget: eventTarget as never }),
-    close: async () => {
+    close: () => {
       publishClient.disconnect();
       subscribeClient.disconnect();
+      return Promise.resolve();
     },
   };
 }

@@ -10,7 +10,8 @@ import express, {
   type Response,
 } from 'express';
 import type { GraphQLSchema } from 'graphql';
-import type { Observability } from './plugin/observability/index.js';
+import type { Metrics } from '../observability/metrics.js';
+import { metricsRoute } from './plugin/observability/index.js';
 import { createResponseCache, type ResponseCacheOptions } from './plugin/response-cache/index.js';
 import { mountExplorer, type ExplorerOptions } from './explorer.js';
 import type { Logger } from '../logger.js';
@@ -24,6 +25,7 @@ import {
   subscriptionCallbackPlugin,
   type SubscriptionCallbackOptions,
 } from './subscription-callback.js';
+import { VARIABLES } from '../config/variables.js';
 
 export interface HttpAppOptions<Context extends object> {
   schema: GraphQLSchema;
@@ -38,9 +40,9 @@ export interface HttpAppOptions<Context extends object> {
   readiness: () => Promise<void>;
   /** Extra routes mounted before /graphql (the PBG callbacks). @default undefined */
   routes?: (app: express.Express) => void;
-  /** A body with no byte for this long is cut off (HTTP_BODY_IDLE_TIMEOUT_MS). @default 10000 */
+  /** A body with no byte for this long is cut off @default as HTTP_BODY_IDLE_TIMEOUT_MS */
   bodyIdleTimeoutMs?: number;
-  /** Largest JSON body accepted on /graphql. @default '1mb' */
+  /** Largest JSON body accepted on /graphql. @default as MAX_REQUEST_BYTES (src/config/) */
   bodyLimit?: number;
   /**
    * The operation pipeline (src/http/pipeline/): request start on every request; on
@@ -54,13 +56,16 @@ export interface HttpAppOptions<Context extends object> {
   httpServer?: http.Server;
   /** Subscriptions over Apollo's HTTP callback protocol (routers). @default undefined (off) */
   subscriptionCallback?: SubscriptionCallbackOptions;
-  /** Log scope, operation span and metrics (src/http/plugin/observability/). @default none */
-  observability?: Observability;
+  /**
+   * The service's metrics, for GET /metrics and the response cache's own. (What each operation
+   * reports is the pipeline's observability plugin.) @default none
+   */
+  metrics?: Metrics;
   /** Serve GET /metrics here, outside the router secret (false when METRICS_PORT is set). @default false */
   serveMetrics?: boolean;
   /**
    * Repeated reads of what cannot change answered before Apollo Server
-   * (src/http/plugin/response-cache/); its metrics go to the observability registry.
+   * (src/http/plugin/response-cache/); its metrics go to `metrics`' registry.
    * @default undefined (off)
    */
   responseCache?: Omit<ResponseCacheOptions, 'registry' | 'onHit' | 'logger'>;
@@ -90,29 +95,27 @@ export async function createHttpApp<C extends object>(
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
   const httpServer = options.httpServer ?? http.createServer();
-  const observability = options.observability;
+  const pipeline = httpAdapter(options.pipeline);
   const responseCache =
     options.responseCache &&
     createResponseCache({
       ...options.responseCache,
-      registry: observability?.registry,
-      onHit: observability?.servedFromCache,
+      registry: options.metrics?.registry,
+      onHit: pipeline.answered,
       logger,
     });
-
-  const pipeline = httpAdapter(options.pipeline);
   const apollo = createApollo(options, httpServer, pipeline, responseCache);
   await apollo.start();
 
-  app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
+  app.use(
+    bodyIdleTimeout(options.bodyIdleTimeoutMs ?? VARIABLES.HTTP_BODY_IDLE_TIMEOUT_MS.default),
+  );
   app.use(pipeline.requestStart);
-  if (observability) app.use(observability.scope);
-  if (observability && options.serveMetrics) app.get('/metrics', observability.metrics);
-  app.use(requestLog(logger));
+  if (options.metrics && options.serveMetrics) app.get('/metrics', metricsRoute(options.metrics));
 
   serveHealth(app, options.readiness, logger);
 
-  const bodyLimit = options.bodyLimit ?? 1_048_576;
+  const bodyLimit = options.bodyLimit ?? VARIABLES.MAX_REQUEST_BYTES.default;
   const json = express.json({ limit: bodyLimit, verify: responseCache?.captureBody });
   options.routes?.(app);
   // Before the router-secret check: the page and its assets hold no secret (explorer.ts).
@@ -121,12 +124,14 @@ export async function createHttpApp<C extends object>(
     '/graphql',
     pipeline.admit,
     json,
-    observability?.graphql ?? ((_req, _res, next) => next()),
-    // After the router secret and the body, before the parse hook and Apollo: a hit is a body
+    // The operation stage (the pipeline's wraps), when a plugin has one; then, after the router
+    // secret and the body, before the parse hook and Apollo, the response cache: a hit is a body
     // byte-identical to one that already passed the pipeline.
-    responseCache?.middleware ?? ((_req, _res, next) => next()),
+    ...[pipeline.operation, responseCache?.middleware].filter(
+      (handler): handler is RequestHandler => handler !== undefined,
+    ),
     pipeline.parse,
-    graphqlHandler(apollo, { context: async ({ req }) => options.context(req.id) }),
+    graphqlHandler(apollo, { context: pipeline.context((req) => options.context(req.id)) }),
   );
 
   app.use((req, res) => {
@@ -150,36 +155,7 @@ function landingPage(production: boolean) {
     : ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false });
 }
 
-/**
- * One `request` line per HTTP request, when it finishes, at info — except a response-cache
- * hit, whose line is at debug: the hit is counted in the metrics
- * (`payments_response_cache_requests_total{result="hit"}`, the operation count and duration),
- * nothing happened that could need investigating, and the line would be a fifth of the hit's
- * cost (32-35 µs with the logger's field redaction, of ~160 µs of CPU for the whole hit;
- * measured, docs/caching.md).
- */
-function requestLog(logger: Logger): RequestHandler {
-  return (req, res, next) => {
-    const started = performance.now();
-    res.on('finish', () => {
-      const hit = res.locals.responseCache === 'hit';
-      if (hit && !logger.isLevelEnabled('debug')) return;
-      const line = {
-        requestId: req.id,
-        method: req.method,
-        path: req.originalUrl.split('?')[0],
-        status: res.statusCode,
-        ms: Math.round(performance.now() - started),
-        ...(res.locals.responseCache !== undefined && { cache: res.locals.responseCache }),
-      };
-      if (hit) logger.debug(line, 'request');
-      else logger.info(line, 'request');
-    });
-    next();
-  };
-}
-
-/** Apollo Server with the plugins in order: pipeline, observability, response cache, drain, page. */
+/** Apollo Server with the plugins in order: pipeline, response cache, drain, page. */
 function createApollo<C extends object>(
   options: HttpAppOptions<C>,
   httpServer: http.Server,
@@ -187,7 +163,6 @@ function createApollo<C extends object>(
   responseCache: ReturnType<typeof createResponseCache> | undefined,
 ): ApolloServer<C> {
   const { logger } = options;
-  const observability = options.observability;
   return new ApolloServer<C>({
     schema: options.schema,
     introspection: !options.production,
@@ -198,7 +173,6 @@ function createApollo<C extends object>(
     validationRules: pipeline.validationRules,
     plugins: [
       pipeline.apollo,
-      ...(observability ? [observability.plugin] : []),
       ...(responseCache ? [responseCache.plugin] : []),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Development: GraphiQL served offline by this service (explorer.ts) instead of Apollo's

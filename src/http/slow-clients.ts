@@ -7,19 +7,18 @@ import type { RequestHandler } from 'express';
  * after 95 s.
  */
 export interface SlowClientTimeouts {
-  /** Node's `headersTimeout`: all request headers must arrive within it (408). @default 10000 */
+  /** Node's `headersTimeout`: request headers must arrive within it (408). HTTP_HEADERS_TIMEOUT_MS. */
   headersTimeoutMs: number;
   /**
    * Node's `requestTimeout`: the whole request, body included, must arrive within it (408).
    * It does not bound the response: a slow upstream, an SSE stream or a WebSocket (the upgrade
    * leaves the HTTP parser) are not affected.
-   * @default 30000
+   * HTTP_REQUEST_TIMEOUT_MS (its default and bounds: src/config/).
    */
   requestTimeoutMs: number;
   /**
    * A body that makes no progress (no byte arrives) for this long is cut off (408 naming
    * HTTP_BODY_IDLE_TIMEOUT_MS, then the connection closes). 0 = off.
-   * @default 10000
    */
   bodyIdleTimeoutMs: number;
 }

@@ -4,6 +4,7 @@ import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { callbackFetch, CallbackSlots, type Slot } from './callback-slots.js';
+import { VARIABLES } from '../config/variables.js';
 
 /**
  * Subscriptions over Apollo's HTTP callback protocol (what Apollo Router and Hive Router use
@@ -36,7 +37,7 @@ export interface SubscriptionCallbackOptions {
   /**
    * Callback subscriptions this process holds at once (running, or waiting for their `check`);
    * one more is refused with HTTP 503 naming SUBSCRIPTION_CALLBACK_MAX.
-   * @default 1000
+   * @default as that variable (src/config/)
    */
   maxActive?: number;
   /**
@@ -168,7 +169,10 @@ export function subscriptionCallbackPlugin<C extends object>(
   const { logger } = options;
   const log = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string) =>
     logger[level]({ component: 'subscription-callback' }, message);
-  const slots = new CallbackSlots(options.maxActive ?? 1000, options.onStream);
+  const slots = new CallbackSlots(
+    options.maxActive ?? VARIABLES.SUBSCRIPTION_CALLBACK_MAX.default,
+    options.onStream,
+  );
   const inner = ApolloServerPluginSubscriptionCallback({
     maxConsecutiveHeartbeatFailures: options.maxConsecutiveHeartbeatFailures ?? 5,
     retry: { retries: options.retries ?? 5, minTimeout: 100, maxTimeout: 1000 },
@@ -192,13 +196,16 @@ export function subscriptionCallbackPlugin<C extends object>(
       const listener = problem ? undefined : await inner.requestDidStart?.(requestContext);
       let slot: Slot | undefined;
       return {
-        async didResolveOperation({ operation }) {
-          if (problem) throw badRequest(problem);
+        // A refusal rejects (never throws) so that Apollo still runs the other plugins' hooks.
+        didResolveOperation({ operation }) {
+          if (problem) return Promise.reject(badRequest(problem));
           if (operation?.operation !== 'subscription') {
-            throw badRequest('extensions.subscription is only for subscription operations');
+            return Promise.reject(
+              badRequest('extensions.subscription is only for subscription operations'),
+            );
           }
           slot = slots.acquire();
-          if (!slot) throw tooMany(slots.max);
+          return slot ? Promise.resolve() : Promise.reject(tooMany(slots.max));
         },
         async responseForOperation(context) {
           return (await listener?.responseForOperation?.(context)) ?? null;

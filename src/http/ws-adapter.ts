@@ -90,7 +90,11 @@ export function serveGraphqlWs(
     );
     socket.once('close', (code, reason) => {
       stopKeepAlive();
-      void closed(code, String(reason));
+      // graphql-ws ends the socket's subscriptions and runs the close hooks; nobody awaits a
+      // close, so a hook that fails is logged here instead of becoming an unhandled rejection.
+      closed(code, String(reason)).catch((error: unknown) =>
+        logger.error({ err: error }, 'graphql-ws close handling failed'),
+      );
     });
   });
   return {

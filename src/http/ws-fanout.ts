@@ -15,8 +15,11 @@ export type JoinRule = 'anytime' | 'replay-last' | 'before-first';
 
 /** One socket's subscription, as the fan-out sees it. */
 export interface FanoutSubscriber {
-  /** Writes the `next` message carrying this serialized payload (the caller adds its id). */
-  deliver(payloadJson: string): void;
+  /**
+   * Writes the `next` message carrying this serialized payload (the caller adds its id);
+   * `result` is what it was serialized from (the same object for every subscriber).
+   */
+  deliver(payloadJson: string, result: ExecutionResult): void;
 }
 
 export interface SubscriptionFanoutOptions<A> {
@@ -45,6 +48,8 @@ interface Stream {
   delivered: number;
   /** The last payload (kept for `replay-last` joiners). */
   last: string | undefined;
+  /** What `last` was serialized from. */
+  lastResult: ExecutionResult | undefined;
   /** Resolves once started: a result for a stream that failed to start, else undefined. */
   started: Promise<ExecutionResult | undefined>;
   iterator: AsyncIterator<ExecutionResult> | undefined;
@@ -99,10 +104,10 @@ export class SubscriptionFanout<A> {
     }
     const iterator: AsyncIterableIterator<never> = {
       next: () => member.done,
-      return: async () => {
+      return: () => {
         this.leave(stream, member);
         member.finish();
-        return { done: true, value: undefined };
+        return Promise.resolve({ done: true, value: undefined });
       },
       [Symbol.asyncIterator]: () => iterator,
     };
@@ -117,6 +122,7 @@ export class SubscriptionFanout<A> {
       members: new Set(),
       delivered: 0,
       last: undefined,
+      lastResult: undefined,
       started: Promise.resolve(undefined),
       iterator: undefined,
       ended: false,
@@ -141,6 +147,7 @@ export class SubscriptionFanout<A> {
     stream.iterator = source[Symbol.asyncIterator]();
     this.streams += 1;
     this.options.onStream?.(stream.field, 1);
+    // Never rejects: pump ends the stream, with the error, for every member if its source fails.
     void this.pump(stream, stream.iterator);
     return undefined;
   }
@@ -154,9 +161,12 @@ export class SubscriptionFanout<A> {
         const payload = this.options.serialize(step.value);
         stream.delivered += 1;
         if (stream.rule === 'before-first') this.unlist(stream);
-        if (stream.rule === 'replay-last') stream.last = payload;
+        if (stream.rule === 'replay-last') {
+          stream.last = payload;
+          stream.lastResult = step.value;
+        }
         this.options.onResult?.(stream.field, stream.members.size);
-        for (const member of stream.members) member.subscriber.deliver(payload);
+        for (const member of stream.members) member.subscriber.deliver(payload, step.value);
       }
       this.end(stream);
     } catch (error) {
@@ -178,7 +188,7 @@ export class SubscriptionFanout<A> {
       return member;
     }
     stream.members.add(member);
-    if (stream.last !== undefined) subscriber.deliver(stream.last);
+    if (stream.last !== undefined) subscriber.deliver(stream.last, stream.lastResult!);
     return member;
   }
 

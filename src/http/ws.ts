@@ -17,12 +17,13 @@ import {
 import { makeServer, type Context, type ServerOptions } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
-import type { OperationPipeline } from './pipeline/index.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { OperationPipeline, RequestState } from './pipeline/index.js';
 import { wsAdapter, type WsPipeline } from './pipeline/ws.js';
-import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
 import { canonicalJson } from '../canonical-json.js';
+import { VARIABLES } from '../config/variables.js';
 
 export type { JoinRule } from './ws-fanout.js';
 
@@ -52,15 +53,15 @@ export interface GraphqlWsOptions<C> {
    */
   joinRule?: (field: string, fieldArgs: Record<string, unknown>) => JoinRule;
   logger: Logger;
-  /** graphql-ws server ping interval. @default 12_000 */
+  /** graphql-ws server ping interval. @default as WS_KEEPALIVE_MS (src/config/) */
   keepAliveMs?: number;
-  /** How long a client may take to send connection_init. @default 5_000 */
+  /** How long a client may take to send connection_init. @default as WS_INIT_TIMEOUT_MS */
   initTimeoutMs?: number;
-  /** Largest WebSocket message; a bigger one closes the socket (1009). @default 1_048_576 */
+  /** Largest WebSocket message; bigger closes the socket (1009). @default as MAX_REQUEST_BYTES */
   maxPayloadBytes?: number;
   /**
    * Unsent bytes one socket may hold when its next message is due; over it the socket is
-   * closed with 1013 and a reason naming WS_MAX_BUFFERED_BYTES. @default 1_048_576
+   * closed with 1013 and a reason naming WS_MAX_BUFFERED_BYTES. @default as that variable
    */
   maxBufferedBytes?: number;
   /**
@@ -68,7 +69,10 @@ export interface GraphqlWsOptions<C> {
    * redaction as over HTTP. @default errors as graphql-js formats them
    */
   formatError?: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
-  /** Operations one connection may run at once; one more is refused with an error. @default 50 */
+  /**
+   * Operations one connection may run at once; one more is refused with an error.
+   * @default as WS_MAX_SUBSCRIPTIONS_PER_CONNECTION
+   */
   maxOperationsPerConnection?: number;
   /**
    * The operation pipeline (src/http/pipeline/): admission at `connection_init` (a refusal
@@ -77,19 +81,18 @@ export interface GraphqlWsOptions<C> {
    */
   pipeline: OperationPipeline;
   /**
-   * Subscription gauge and start/stop lines, and the log scope and trace context (from the
-   * upgrade request's headers or the `connection_init` payload) each operation runs in.
-   * @default none
+   * The transport's own counters: shared-stream executions, deliveries and streams, sockets
+   * closed as slow consumers. (What every operation reports — log scope, spans, operation
+   * counts, live subscriptions — is the pipeline's observability plugin.) @default none
    */
-  observability?: WsObservability;
+  metrics?: Metrics;
 }
 
-/** Where a document the pipeline passed came from: its socket, operation id, request id, scope. */
+/** Where a document the pipeline passed came from: its socket, operation id and state. */
 interface Origin {
   connection: WsContext;
   id: string;
-  requestId: string;
-  scope: WsOperationScope | undefined;
+  state: RequestState;
 }
 
 /**
@@ -109,44 +112,47 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
   const wsServer = new WebSocketServer({
     server: options.httpServer,
     path: '/graphql',
-    maxPayload: options.maxPayloadBytes ?? 1_048_576,
+    maxPayload: options.maxPayloadBytes ?? VARIABLES.MAX_REQUEST_BYTES.default,
   });
-  const obs = options.observability;
-  // The connection each passed document came from, so execution runs in its scope and trace,
-  // and a shared stream knows where to write.
+  // The connection each passed document came from, so execution runs in its request's wraps
+  // (log scope, span, trace context), and a shared stream knows where to write.
   const origins = new WeakMap<DocumentNode, Origin>();
-  const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
-    const scope = origins.get(args.document)?.scope;
-    return scope ? scope.run(run) : run();
-  };
   const pipeline = wsAdapter(options.pipeline, options.schema);
+  const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
+    const origin = origins.get(args.document);
+    return origin ? pipeline.run(origin.state, run) : run();
+  };
   const formatNext = nextFormatter(options, pipeline);
   const formatError = format(options);
-  const share = sharedSubscribe(options, origins, formatNext);
+  const share = sharedSubscribe(options, pipeline, origins, formatNext);
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>({
     schema: options.schema,
     execute: (args) => inOrigin(args, () => execute(args)),
     subscribe: (args) => inOrigin(args, () => share(args)),
     context: (_ctx, _id, _payload, args) =>
-      options.context(origins.get(args.document)?.requestId) as never,
-    connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
+      options.context(origins.get(args.document)?.state.requestId) as never,
+    connectionInitWaitTimeout: options.initTimeoutMs ?? VARIABLES.WS_INIT_TIMEOUT_MS.default,
     // false closes the socket with 4403 Forbidden before anything runs.
     onConnect: pipeline.onConnect,
     onSubscribe: subscribeHook(options, pipeline, origins),
-    onComplete: (ctx, id) => obs?.stopped(ctx, id),
-    onClose: (ctx) => obs?.closed(ctx),
+    onComplete: (ctx, id) => pipeline.complete(ctx, id),
+    onClose: (ctx) => pipeline.closed(ctx),
     // Errors leave as they do over HTTP: one code enum, no secrets, no internals.
-    onNext: (_ctx, _id, _payload, _args, result) => formatNext(result),
-    onError: (_ctx, _id, _payload, errors) => {
+    onNext: (_ctx, _id, _payload, args, result) => {
+      const state = origins.get(args.document)?.state;
+      if (state) pipeline.result?.(state, result);
+      return formatNext(result, state);
+    },
+    onError: (ctx, id, _payload, errors) => {
       options.logger.warn({ errors: errors.map((e) => e.message) }, 'subscription error');
-      return pipeline.errors(errors).map(formatError);
+      return pipeline.errors(errors, pipeline.stateOf(ctx, id)).map(formatError);
     },
   });
   const transport = serveGraphqlWs(server, wsServer, {
-    keepAliveMs: options.keepAliveMs ?? 12_000,
-    maxBufferedBytes: options.maxBufferedBytes ?? 1_048_576,
+    keepAliveMs: options.keepAliveMs ?? VARIABLES.WS_KEEPALIVE_MS.default,
+    maxBufferedBytes: options.maxBufferedBytes ?? VARIABLES.WS_MAX_BUFFERED_BYTES.default,
     logger: options.logger,
-    onSlowConsumer: () => obs?.slowConsumer(),
+    onSlowConsumer: () => options.metrics?.slowConsumerDropped(),
   });
   return () => transport.dispose();
 }
@@ -158,16 +164,20 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
  */
 function sharedSubscribe(
   options: GraphqlWsOptions<unknown>,
+  pipeline: WsPipeline,
   origins: WeakMap<DocumentNode, Origin>,
   formatNext: (result: ExecutionResult) => unknown,
 ) {
-  const obs = options.observability;
+  const { metrics } = options;
   const fanout = new SubscriptionFanout<ExecutionArgs>({
     subscribe: async (args) => subscribe(args),
     serialize: (result) => JSON.stringify(formatNext(result)),
-    onResult: (field, count) => obs?.streamResult(field, count),
-    onStream: (field, delta) => obs?.stream(field, delta),
+    onResult:
+      metrics && ((subscription, count) => metrics.subscriptionResult({ subscription }, count)),
+    onStream:
+      metrics && ((subscription, delta) => metrics.subscriptionStream({ subscription }, delta)),
   });
+  const onResult = pipeline.result;
   let unshared = 0;
   return (args: ExecutionArgs) => {
     const origin = origins.get(args.document);
@@ -179,11 +189,14 @@ function sharedSubscribe(
       ? streamKey(args, options.visibilityKey(origin.connection, args))
       : `\u0001${++unshared}`;
     const prefix = `{"id":${JSON.stringify(origin.id)},"type":"next","payload":`;
-    const { connection, id } = origin;
+    const { connection, id, state } = origin;
     return fanout.subscribe(key, root?.name ?? 'unknown', rule ?? 'before-first', args, {
       // Only while graphql-ws still holds the operation (a `complete` from the client ends it).
-      deliver: (json) => {
-        if (id in connection.subscriptions) connection.extra.send(prefix + json + '}');
+      deliver: (json, result) => {
+        if (!(id in connection.subscriptions)) return;
+        connection.extra.send(prefix + json + '}');
+        // This subscriber's result hooks (each shared event, once per subscriber).
+        onResult?.(state, result);
       },
     });
   };
@@ -195,8 +208,8 @@ function subscribeHook(
   pipeline: WsPipeline,
   origins: WeakMap<DocumentNode, Origin>,
 ): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
-  const maxOperations = options.maxOperationsPerConnection ?? 50;
-  const obs = options.observability;
+  const maxOperations =
+    options.maxOperationsPerConnection ?? VARIABLES.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION.default;
   return async (ctx, id, payload) => {
     // graphql-ws registers the new id before this runs and drops an id the moment its
     // `complete` arrives, so this counts exactly what the socket holds, this one included.
@@ -211,13 +224,10 @@ function subscribeHook(
         ),
       ];
     }
-    const { requestId } = pipeline.requestStart(ctx);
-    const checked = await pipeline.onSubscribe(ctx, payload);
+    const state = pipeline.requestStart(ctx, id);
+    const checked = await pipeline.onSubscribe(ctx, state, payload);
     if (!Array.isArray(checked)) {
-      const args = checked as ExecutionArgs;
-      const scope = obs?.begin(ctx.connectionParams, ctx.extra.request, requestId);
-      origins.set(args.document, { connection: ctx, id, requestId, scope });
-      scope?.run(() => obs?.started(ctx, id, args.document, payload.operationName));
+      origins.set((checked as ExecutionArgs).document, { connection: ctx, id, state });
     }
     return checked;
   };
@@ -226,9 +236,12 @@ function subscribeHook(
 /** The `next` payload of a result: scrubbed, errors formatted as over HTTP. */
 function nextFormatter(options: GraphqlWsOptions<unknown>, pipeline: WsPipeline) {
   const formatOne = format(options);
-  return (result: ExecutionResult): ExecutionResult | Record<string, unknown> => {
+  return (
+    result: ExecutionResult,
+    state?: RequestState,
+  ): ExecutionResult | Record<string, unknown> => {
     if (!result.errors) return result;
-    return { ...result, errors: pipeline.errors(result.errors).map(formatOne) };
+    return { ...result, errors: pipeline.errors(result.errors, state).map(formatOne) };
   };
 }
 

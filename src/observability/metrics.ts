@@ -78,7 +78,7 @@ export class Metrics {
   });
   readonly graphqlDuration = new Histogram({
     name: 'payments_graphql_operation_duration_seconds',
-    help: 'GraphQL operation duration (HTTP), by name, type and client.',
+    help: 'GraphQL operation duration (queries and mutations, either transport), by name, type and client.',
     labelNames: ['operation_name', 'operation_type', 'client_name'] as const,
     buckets: SECONDS,
     registers: [this.registry],

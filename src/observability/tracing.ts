@@ -13,9 +13,10 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { VARIABLES } from '../config/variables.js';
 
 export interface TracingOptions {
-  /** `service.name` of every span. OTEL_SERVICE_NAME. @default 'payments-subgraph' */
+  /** `service.name` of every span. @default as OTEL_SERVICE_NAME */
   serviceName?: string;
   /**
    * OTLP/HTTP base URL (spans go to `<endpoint>/v1/traces`, JSON). OTEL_EXPORTER_OTLP_ENDPOINT.
@@ -54,7 +55,7 @@ export class Tracing {
     const exporter = new OTLPTraceExporter({ url: `${options.endpoint}/v1/traces` });
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({
-        'service.name': options.serviceName ?? 'payments-subgraph',
+        'service.name': options.serviceName ?? VARIABLES.OTEL_SERVICE_NAME.default,
       }),
       spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 200 })],
     });

@@ -106,7 +106,7 @@ export interface OpenStoreOptions {
   redisReadyTimeoutMs?: number;
   /**
    * Connections the PostgreSQL store's pool keeps open at most.
-   * @default 10
+   * @default as PG_POOL_MAX (src/config/)
    */
   postgresPoolMax?: number;
 }

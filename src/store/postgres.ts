@@ -7,11 +7,12 @@ import { KeyvPostgres, keyvRows } from './postgres-keyv.js';
 import { commitOn, inTransaction, PostgresStateLog } from './postgres-state-log.js';
 import { migrate } from './postgres-schema.js';
 import { redactUrl } from './url.js';
+import { VARIABLES } from '../config/variables.js';
 
 export interface PostgresBackendOptions {
   /**
-   * Connections the pool keeps open at most (PG_POOL_MAX).
-   * @default 10
+   * Connections the pool keeps open at most.
+   * @default as PG_POOL_MAX (src/config/)
    */
   poolMax?: number;
   /**
@@ -50,7 +51,7 @@ export async function openPostgresBackend(
   const description = redactUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.poolMax ?? 10,
+    max: options.poolMax ?? VARIABLES.PG_POOL_MAX.default,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     application_name: 'payments-subgraph',
     keepAlive: true,

@@ -40,7 +40,9 @@ export class MemoryStateLog implements StateLog {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async getMany<T>(keys: readonly string[]): Promise<Map<string, StateLogState<T>>> {
+  // The in-memory state log answers at once; its methods return promises because the StateLog
+  // contract is asynchronous for the real stores.
+  getMany<T>(keys: readonly string[]): Promise<Map<string, StateLogState<T>>> {
     const found = new Map<string, StateLogState<T>>();
     for (const key of keys) {
       const state = this.#states.get(key);
@@ -51,7 +53,7 @@ export class MemoryStateLog implements StateLog {
         ...(state.cursor === undefined ? {} : { cursor: state.cursor }),
       });
     }
-    return found;
+    return Promise.resolve(found);
   }
 
   async commit<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<StateLogCommitResult[]> {
@@ -80,7 +82,7 @@ export class MemoryStateLog implements StateLog {
   }
 
   /** With a window, the entries come from the `at` index (#inWindow), not a walk of the log. */
-  async readLog<T>(
+  readLog<T>(
     after: string | undefined,
     limit: number,
     window?: LogWindow,
@@ -95,10 +97,10 @@ export class MemoryStateLog implements StateLog {
       const start = this.#firstAfter(from);
       slice = this.#log.slice(start, start + limit);
     }
-    return {
+    return Promise.resolve({
       expired: after !== undefined && from < this.#trimmedUpTo,
       entries: slice.map((e) => ({ cursor: String(e.seq), value: JSON.parse(e.value) as T })),
-    };
+    });
   }
 
   /** The entries whose `at` lies in `window`, in (at, seq) order. */
@@ -133,11 +135,11 @@ export class MemoryStateLog implements StateLog {
     return low;
   }
 
-  async head(): Promise<string | undefined> {
-    return this.#lastSeq === 0 ? undefined : String(this.#lastSeq);
+  head(): Promise<string | undefined> {
+    return Promise.resolve(this.#lastSeq === 0 ? undefined : String(this.#lastSeq));
   }
 
-  async trim(maxAgeMs: number): Promise<number> {
+  trim(maxAgeMs: number): Promise<number> {
     const cutoff = this.now() - maxAgeMs;
     let count = 0;
     while (this.#log.length > 0 && this.#log[0]!.at < cutoff) {
@@ -145,20 +147,20 @@ export class MemoryStateLog implements StateLog {
       count += 1;
     }
     if (count > 0) this.#byAt = this.#byAt.filter((e) => e.seq > this.#trimmedUpTo);
-    return count;
+    return Promise.resolve(count);
   }
 
   isCursor(cursor: string): boolean {
     return /^\d{1,15}$/.test(cursor);
   }
 
-  async takeOpen(limit: number): Promise<string[]> {
+  takeOpen(limit: number): Promise<string[]> {
     const keys = [...this.#open.entries()]
       .sort((a, b) => a[1] - b[1])
       .slice(0, limit)
       .map(([key]) => key);
     const at = this.now();
     for (const key of keys) this.#open.set(key, at);
-    return keys;
+    return Promise.resolve(keys);
   }
 }

@@ -95,7 +95,9 @@ export async function startHiveGateway(options: HiveGatewayOptions): Promise<Run
     },
     logging: 'warn',
   });
-  const server = http.createServer(gateway);
+  // The gateway's request listener answers its own failures (a 500) and logs what fails while
+  // sending, so the promise it returns never rejects and nothing awaits it.
+  const server = http.createServer((req, res) => void gateway(req, res));
   const wsServer = new WebSocketServer({
     server,
     path: gateway.graphqlEndpoint,

@@ -6,6 +6,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, loadSupergraphConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { stopOnSignals } from '../stop-on-signals.js';
 import { startSupergraph } from './supergraph-stack.js';
 
 async function main(): Promise<void> {
@@ -30,22 +31,10 @@ async function main(): Promise<void> {
     },
     'supergraph ready',
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'supergraph: shutting down');
-    setTimeout(() => process.exit(1), 15_000).unref();
-    stack.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'supergraph: shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(() => stack.close(), logger, {
+    stopping: 'supergraph: shutting down',
+    failed: 'supergraph: shutdown failed',
+  });
 }
 
 main().catch((error: unknown) => {

@@ -10,6 +10,7 @@ import {
 } from 'cockatiel';
 import { ErrorCode, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { VARIABLES } from '../config/variables.js';
 
 /**
  * What stands between every request shape and one upstream, per process: a bulkhead and a
@@ -30,13 +31,16 @@ import type { Logger } from '../logger.js';
 export interface UpstreamGuardOptions {
   /** Human name of the upstream, for messages and logs ("Chillr", "PayByGroup"). */
   upstream: string;
-  /** Calls in flight at once. @default 32 */
+  /** Calls in flight at once. @default as UPSTREAM_MAX_CONCURRENCY (src/config/) */
   maxConcurrency?: number;
-  /** Calls waiting for a slot before new ones are refused. @default 10_000 */
+  /** Calls waiting for a slot before new ones are refused. @default as UPSTREAM_MAX_QUEUE */
   maxQueue?: number;
-  /** Consecutive failures that open the circuit. @default 5 */
+  /** Consecutive failures that open the circuit. @default as UPSTREAM_BREAKER_THRESHOLD */
   breakerThreshold?: number;
-  /** How long an open circuit refuses calls before letting a probe through. @default 10_000 */
+  /**
+   * How long an open circuit refuses calls before letting a probe through.
+   * @default as UPSTREAM_BREAKER_HALF_OPEN_MS
+   */
   halfOpenAfterMs?: number;
   logger: Logger;
 }
@@ -53,14 +57,16 @@ export class UpstreamGuard {
   constructor(options: UpstreamGuardOptions) {
     this.upstream = options.upstream;
     this.limits = {
-      maxConcurrency: options.maxConcurrency ?? 32,
-      maxQueue: options.maxQueue ?? 10_000,
-      halfOpenAfterMs: options.halfOpenAfterMs ?? 10_000,
+      maxConcurrency: options.maxConcurrency ?? VARIABLES.UPSTREAM_MAX_CONCURRENCY.default,
+      maxQueue: options.maxQueue ?? VARIABLES.UPSTREAM_MAX_QUEUE.default,
+      halfOpenAfterMs: options.halfOpenAfterMs ?? VARIABLES.UPSTREAM_BREAKER_HALF_OPEN_MS.default,
     };
     this.bulkhead = bulkhead(this.limits.maxConcurrency, this.limits.maxQueue);
     this.breaker = circuitBreaker(handleWhen(meansUpstreamDown), {
       halfOpenAfter: this.limits.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(options.breakerThreshold ?? 5),
+      breaker: new ConsecutiveBreaker(
+        options.breakerThreshold ?? VARIABLES.UPSTREAM_BREAKER_THRESHOLD.default,
+      ),
     });
     this.breaker.onStateChange((state) => {
       options.logger.warn(

@@ -41,7 +41,7 @@ export interface TestApp extends RunningApp {
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: Pick<AppOptions, 'wrapStore'> = {},
+  options: Pick<AppOptions, 'wrapStore' | 'now'> = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
   const destination = new Writable({

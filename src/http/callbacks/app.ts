@@ -1,9 +1,10 @@
 import type http from 'node:http';
 import express, { type Router } from 'express';
-import { createPipeline } from '../pipeline/index.js';
+import { createPipeline, type OperationPlugin } from '../pipeline/index.js';
 import { httpAdapter } from '../pipeline/http.js';
 import { requestIdPlugin } from '../plugin/request-id/index.js';
 import { bodyIdleTimeout } from '../slow-clients.js';
+import { VARIABLES } from '../../config/variables.js';
 
 export interface CallbackAppOptions {
   /** The listener (from listenStartingUp) that serves nothing but the callbacks. */
@@ -12,9 +13,12 @@ export interface CallbackAppOptions {
   pbg: Router;
   /** Express `trust proxy`, so the allow-list reads the address through trusted proxies only. */
   trustProxy: boolean | number | string[];
-  /** Opens each request's log scope (src/http/plugin/observability/). @default none */
-  scope?: express.RequestHandler;
-  /** A body with no byte for this long is cut off (HTTP_BODY_IDLE_TIMEOUT_MS). @default 10000 */
+  /**
+   * Pipeline plugins after the request id, for their request start and request wrap (the
+   * observability plugin's log scope). @default none
+   */
+  plugins?: readonly OperationPlugin[];
+  /** A body with no byte for this long is cut off @default as HTTP_BODY_IDLE_TIMEOUT_MS */
   bodyIdleTimeoutMs?: number;
 }
 
@@ -27,10 +31,13 @@ export function serveCallbacks(options: CallbackAppOptions): void {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy);
-  app.use(bodyIdleTimeout(options.bodyIdleTimeoutMs ?? 10_000));
-  // The same request-id plugin as the graph's pipeline; the callbacks need nothing else of it.
-  app.use(httpAdapter(createPipeline([requestIdPlugin()])).requestStart);
-  if (options.scope) app.use(options.scope);
+  app.use(
+    bodyIdleTimeout(options.bodyIdleTimeoutMs ?? VARIABLES.HTTP_BODY_IDLE_TIMEOUT_MS.default),
+  );
+  // The same request-id plugin as the graph's pipeline (and the log scope); the callbacks need
+  // nothing else of it.
+  const plugins = [requestIdPlugin(), ...(options.plugins ?? [])];
+  app.use(httpAdapter(createPipeline(plugins)).requestStart);
   app.use('/pbg', options.pbg);
   app.use((req, res) => {
     res.status(404).json({

@@ -4,6 +4,7 @@ import { normalizeIp } from './merchant-auth.js';
 import type { CallbackResponse, PbgCallbacks } from './pbg-handlers.js';
 import { authenticatedBody } from './pbg-body.js';
 import { isObject } from '../../is-object.js';
+import { VARIABLES } from '../../config/variables.js';
 
 export interface PbgRoutesOptions {
   callbacks: PbgCallbacks;
@@ -16,14 +17,15 @@ export interface PbgRoutesOptions {
    */
   merchantAuth: string;
   /**
-   * Re-enters the request's log scope after the body parser (src/http/plugin/observability/).
+   * Re-enters the request's wraps (its log scope) after the body parser (`resumeRequest`,
+   * src/http/pipeline/http.ts).
    * @default none
    */
   reenterScope?: express.RequestHandler;
   /**
    * Largest body accepted (PBG_CALLBACK_MAX_BYTES); change pushes carry every field of every
    * changed purchase, so a 5,000-event push must fit.
-   * @default 4_194_304
+   * @default as PBG_CALLBACK_MAX_BYTES (src/config/)
    */
   bodyLimitBytes?: number;
   /** The change-push receiver (`POST /pbg/change_push`, and `events` bodies on `POST /pbg`). */
@@ -40,7 +42,7 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
   const allowed = options.allowedIps ? new Set(options.allowedIps.map(normalizeIp)) : undefined;
 
   router.use(addressCheck(allowed, options.logger));
-  const limit = options.bodyLimitBytes ?? 4_194_304;
+  const limit = options.bodyLimitBytes ?? VARIABLES.PBG_CALLBACK_MAX_BYTES.default;
   router.use(
     authenticatedBody({
       merchantAuth: options.merchantAuth,
@@ -53,10 +55,11 @@ export function pbgRoutes(options: PbgRoutesOptions): Router {
   const handle = handler(options.logger);
   const changePush =
     options.changePush ??
-    (async () => ({
-      status: 501,
-      body: { result: false, error: 'Change pushes are not handled by this instance.' },
-    }));
+    (() =>
+      Promise.resolve({
+        status: 501,
+        body: { result: false, error: 'Change pushes are not handled by this instance.' },
+      }));
 
   router.post(
     '/purchase_create.json',

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../respond.js';
 
 /** Bodies above this get 413: a real batch of thousands of customers is far smaller. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -41,36 +42,6 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
     req.on('error', (error) => finish(error));
     req.on('aborted', () => finish(new Error('Request aborted')));
   });
-}
-
-/** Whether a response can still be written (the client may have gone, or the server closed). */
-function writable(res: ServerResponse): boolean {
-  return !res.headersSent && !res.destroyed && !res.writableEnded;
-}
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  sendText(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers);
-}
-
-export function sendText(
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  text: string,
-  headers: Record<string, string> = {},
-): void {
-  if (!writable(res)) return;
-  res.writeHead(status, {
-    ...headers,
-    'content-type': contentType,
-    'content-length': String(Buffer.byteLength(text)),
-  });
-  res.end(text);
 }
 
 /**

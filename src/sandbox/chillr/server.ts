@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SANDBOX_DEFAULTS } from '../../config/variables.js';
 import { silentLogger, type Logger } from '../../logger.js';
 import { handleCheckCollectStatus, handleCollect, requestedBatchId } from './api.js';
 import { handleControl, type ControlContext } from './control.js';
 import { FaultQueue } from './faults.js';
-import { BodyTooLargeError, readBody, sendJson, sendText, sendTooLarge } from './http.js';
+import { sendJson, sendText } from '../respond.js';
+import { BodyTooLargeError, readBody, sendTooLarge } from './http.js';
 import { StateFile } from '../state-file.js';
 import { BatchStore, isSavedBatches, type SavedBatches } from './store.js';
 import type {
@@ -19,8 +21,8 @@ import { failure, failureBody } from './wire.js';
 
 /** The key pair of the document's sample requests, so its samples work verbatim. */
 export const SANDBOX_CHILLR_CREDENTIALS: Readonly<ChillrCredentials> = Object.freeze({
-  apiKey: '5695d71a6368690df2030000',
-  apiSecretKey: 'f333884a36ccfc54787e6d96eac5e3d3',
+  apiKey: SANDBOX_DEFAULTS.chillrApiKey,
+  apiSecretKey: SANDBOX_DEFAULTS.chillrApiSecretKey,
 });
 
 const API_PATHS: Readonly<Record<string, ChillrEndpoint>> = {

@@ -3,7 +3,8 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PbgCore } from './core.js';
 import type { PbgEndpoint } from './faults.js';
-import { isObject, parseJson, sendJson, sendRaw, type JsonObject } from './http.js';
+import { sendJson } from '../respond.js';
+import { isObject, parseJson, sendRaw, type JsonObject } from './http.js';
 import { parseFilter } from './query.js';
 import { ACTIONS, isAction } from './status.js';
 

@@ -1,12 +1,18 @@
 import type { ServerResponse } from 'node:http';
 import type { PbgCore } from './core.js';
 import { parseFault } from './faults.js';
-import { isObject, methodNotAllowed, parseJson, SandboxError, sendJson } from './http.js';
+import { sendJson } from '../respond.js';
+import { isObject, methodNotAllowed, parseJson, SandboxError } from './http.js';
 
 /** The HTTP twin of the programmatic controls, for demos and for tests in other processes. */
 export const CONTROL_PREFIX = '/_sandbox/';
 
-type Handler = (ctx: { id: string; body: () => unknown }) => Promise<[number, unknown]>;
+// The dispatcher awaits a handler inside its try, so a handler may answer at once or later,
+// and a SandboxError it throws either way becomes the error response.
+type Handler = (ctx: {
+  id: string;
+  body: () => unknown;
+}) => [number, unknown] | Promise<[number, unknown]>;
 type Route = { pattern: RegExp; methods: Record<string, Handler> };
 
 /** Snake-case aliases, so a curl user can reuse the wire names they already know. */
@@ -26,14 +32,14 @@ function routes(core: PbgCore): Route[] {
     {
       pattern: /^purchases$/,
       methods: {
-        GET: async () => [200, { group_purchases: core.query({}) }],
+        GET: () => [200, { group_purchases: core.query({}) }],
         POST: async ({ body }) => [201, await core.startPurchase(startInput(body()))],
       },
     },
     {
       pattern: /^purchases\/([^/]+)$/,
       methods: {
-        GET: async ({ id }) => {
+        GET: ({ id }) => {
           const [purchase] = core.query({ purchase_id: id });
           if (!purchase) throw new SandboxError(404, `no purchase ${JSON.stringify(id)}`);
           return [200, purchase];
@@ -53,13 +59,13 @@ function routes(core: PbgCore): Route[] {
     },
     {
       pattern: /^pushes$/,
-      methods: { GET: async () => [200, { pushes: core.pusher.records }] },
+      methods: { GET: () => [200, { pushes: core.pusher.records }] },
     },
     {
       pattern: /^calls$/,
       methods: {
-        GET: async () => [200, { ...core.calls, callbacks: core.merchant.records }],
-        DELETE: async () => {
+        GET: () => [200, { ...core.calls, callbacks: core.merchant.records }],
+        DELETE: () => {
           core.resetCalls();
           return [200, { ok: true }];
         },
@@ -68,7 +74,7 @@ function routes(core: PbgCore): Route[] {
     {
       pattern: /^faults$/,
       methods: {
-        POST: async ({ body }) => {
+        POST: ({ body }) => {
           const fault = parseFault(body());
           core.faults.add(fault);
           return [201, { fault }];

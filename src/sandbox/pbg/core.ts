@@ -172,11 +172,20 @@ export class PbgCore {
    * `push: false` changes the purchase silently: the Change Push PBG would send is neither sent
    * nor recorded, as when PBG's push is lost (its document promises no retries).
    */
-  async updatePurchase(
+  updatePurchase(
     purchaseId: string,
     patch: unknown,
     options: { push?: boolean } = {},
   ): Promise<Purchase> {
+    // A refused patch rejects, as PBG's HTTP answer would, rather than throwing at the caller.
+    try {
+      return Promise.resolve(this.patchPurchase(purchaseId, patch, options));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  private patchPurchase(purchaseId: string, patch: unknown, options: { push?: boolean }): Purchase {
     const purchase = this.store.get(purchaseId);
     if (!purchase) throw new SandboxError(404, `no purchase ${JSON.stringify(purchaseId)}`);
     if (!isObject(patch)) throw new SandboxError(400, 'the patch must be a JSON object');

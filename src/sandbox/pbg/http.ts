@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson, writable } from '../respond.js';
 
 /** Bodies above this get 413: the largest real PBG request (a query) is a few hundred bytes. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -61,27 +62,6 @@ export function parseJson(text: string): { ok: true; value: unknown } | { ok: fa
   } catch {
     return { ok: false };
   }
-}
-
-/** Whether a response can still be written (the client may have gone, or the server closed). */
-export function writable(res: ServerResponse): boolean {
-  return !res.headersSent && !res.destroyed && !res.writableEnded;
-}
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (!writable(res)) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
 }
 
 /** Writes a body as-is: used by the "garbage" fault, whose point is a body that is not JSON. */

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { SANDBOX_DEFAULTS } from '../../config/variables.js';
 import { silentLogger } from '../../logger.js';
 import { PbgCore, type CoreConfig } from './core.js';
 import { parseFault, type PbgFault } from './faults.js';
@@ -21,10 +22,10 @@ export { SandboxError as PbgSandboxError } from './http.js';
  * which listens on loopback by default.
  */
 export const SANDBOX_PBG = {
-  apiKey: 'sandbox-pbg-api-key',
-  merchantId: 'ABC',
+  apiKey: SANDBOX_DEFAULTS.pbgApiKey,
+  merchantId: SANDBOX_DEFAULTS.pbgMerchantId,
   /** 32 printable ASCII characters, as the document requires of merchant_auth. */
-  merchantAuth: 'sandbox-merchant-auth-0123456789',
+  merchantAuth: SANDBOX_DEFAULTS.pbgMerchantAuth,
 } as const satisfies { apiKey: string; merchantId: string; merchantAuth: string };
 
 function resolveConfig(options: PbgSimulatorOptions): CoreConfig {

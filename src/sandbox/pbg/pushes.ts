@@ -56,6 +56,7 @@ export class ChangePusher {
       const previous = this.chains.get(purchaseId) ?? Promise.resolve();
       const next = previous.then(() => this.deliver(url, record));
       this.chains.set(purchaseId, next);
+      // deliver() never rejects (a failed push is recorded and logged), so neither does this.
       void next.finally(() => {
         if (this.chains.get(purchaseId) === next) this.chains.delete(purchaseId);
       });

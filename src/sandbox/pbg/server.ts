@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { handleAction, handleQuery } from './api.js';
 import { CONTROL_PREFIX, handleControl } from './controls.js';
 import type { PbgCore } from './core.js';
-import { methodNotAllowed, readBody, sendJson, writable } from './http.js';
+import { sendJson, writable } from '../respond.js';
+import { methodNotAllowed, readBody } from './http.js';
 
 const QUERY_PATH = '/api/merch_get_purch_info.json';
 const ACTION_PATH = '/api/purchase_action.json';

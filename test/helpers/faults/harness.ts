@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -220,8 +220,8 @@ export function memoryBackend(): Backend {
     name: 'memory',
     skip: undefined,
     shared: false,
-    open: async () => 'memory://',
-    close: async () => undefined,
+    open: () => Promise.resolve('memory://'),
+    close: () => Promise.resolve(),
   };
 }
 
@@ -232,11 +232,11 @@ export function sqliteBackend(): Backend {
     skip: undefined,
     shared: true,
     async open() {
-      dir = mkdtempSync(join(tmpdir(), 'money-safety-'));
+      dir = await mkdtemp(join(tmpdir(), 'money-safety-'));
       return `sqlite:${join(dir, 'store.db')}`;
     },
     async close() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -21,6 +21,7 @@ export function authPlugin(
   logger: Logger,
 ): OperationPlugin {
   const verify = createTokenVerifier(options, logger);
+  const now = options.now ?? Date.now;
   const perSocket = new WeakMap<object, Promise<Principal | undefined>>();
 
   /** undefined when the operation may run; the error to answer otherwise. */
@@ -44,7 +45,7 @@ export function authPlugin(
       );
     }
     // The same leeway jose gave at verification: a socket's token is re-checked per subscribe.
-    if (who.expiresAt + who.leewayMs <= Date.now())
+    if (who.expiresAt + who.leewayMs <= now())
       return unauthenticated('The bearer token was refused: it has expired.');
     const unmet = unmetScopes(requirement, who.scopes);
     return unmet ? forbidden(unmet, who.scopes) : undefined;

@@ -8,14 +8,14 @@ export interface AuthOptions {
   audience: string;
   /**
    * Least time between two key-set fetches. A token signed by a key not in the cached set
-   * (a rotation: a new `kid`) triggers a refetch once this has passed. `AUTH_JWKS_COOLDOWN_MS`.
-   * @default 30000
+   * (a rotation: a new `kid`) triggers a refetch once this has passed.
+   * @default as `AUTH_JWKS_COOLDOWN_MS` (src/config/)
    */
   jwksCooldownMs?: number;
   /**
    * How long a fetched key set is used before it is fetched again even without an unknown
-   * `kid`. `AUTH_JWKS_CACHE_MAX_AGE_MS`.
-   * @default 600000
+   * `kid`.
+   * @default as `AUTH_JWKS_CACHE_MAX_AGE_MS`
    */
   jwksCacheMaxAgeMs?: number;
   /**
@@ -30,4 +30,6 @@ export interface AuthOptions {
    * @default 5
    */
   clockToleranceSec?: number;
+  /** The clock, in ms since the epoch, that `exp`, `nbf` and `iat` are checked by. @default Date.now */
+  now?: () => number;
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../../../logger.js';
 import { GraphQLError } from 'graphql';
 import { unauthenticated } from './errors.js';
 import type { AuthOptions } from './options.js';
+import { VARIABLES } from '../../../config/variables.js';
 
 /** Who a verified token speaks for, as far as the rules here care. */
 export interface Principal {
@@ -23,10 +24,11 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Princ
  */
 export function createTokenVerifier(options: AuthOptions, logger: Logger): TokenVerifier {
   const keys = createRemoteJWKSet(new URL(options.jwksUrl), {
-    cooldownDuration: options.jwksCooldownMs ?? 30_000,
-    cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+    cooldownDuration: options.jwksCooldownMs ?? VARIABLES.AUTH_JWKS_COOLDOWN_MS.default,
+    cacheMaxAge: options.jwksCacheMaxAgeMs ?? VARIABLES.AUTH_JWKS_CACHE_MAX_AGE_MS.default,
     timeoutDuration: options.jwksTimeoutMs ?? 5_000,
   });
+  const now = options.now ?? Date.now;
   return async (authorization) => {
     if (authorization === undefined || authorization.trim() === '') return undefined;
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(authorization);
@@ -34,6 +36,7 @@ export function createTokenVerifier(options: AuthOptions, logger: Logger): Token
       throw unauthenticated('The Authorization header must be "Bearer <token>".');
     }
     const leewaySec = options.clockToleranceSec ?? 5;
+    const at = now();
     try {
       // jose applies the leeway to exp and nbf; exp is required (a token without it would be
       // good forever). A future iat it checks only with maxTokenAge, which would require iat.
@@ -42,8 +45,9 @@ export function createTokenVerifier(options: AuthOptions, logger: Logger): Token
         audience: options.audience,
         clockTolerance: leewaySec,
         requiredClaims: ['exp'],
+        currentDate: new Date(at),
       });
-      if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + leewaySec) {
+      if (typeof payload.iat === 'number' && payload.iat > at / 1000 + leewaySec) {
         throw unauthenticated(
           `The bearer token was refused: it was issued in the future ("iat" more than ${leewaySec} s ahead of this host's clock).`,
         );

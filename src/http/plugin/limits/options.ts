@@ -1,39 +1,35 @@
 /**
  * Per-operation limits, checked before anything executes (so before any upstream call), over
- * HTTP and over graphql-ws alike. Every value comes from src/config.ts; the defaults leave
- * the deepest, widest legitimate operation (and a router's `_entities` call with thousands of
- * representations, which are variables, not document) plenty of room.
+ * HTTP and over graphql-ws alike. Every value comes from src/config.ts, whose defaults (the
+ * configuration table, src/config/variables.ts) leave the deepest, widest legitimate operation
+ * (and a router's `_entities` call with thousands of representations, which are variables, not
+ * document) plenty of room.
  */
 export interface OperationLimitsOptions {
   /**
    * Most aliased fields in one operation (`__typename` aliases are free). Ten thousand
    * aliases over distinct ids would be ten thousand upstream calls. `GRAPHQL_MAX_ALIASES`.
-   * @default 30
    */
   maxAliases: number;
   /**
    * Deepest field nesting (fragments do not add depth). The deepest useful query here is 5
    * (`createCollectBatch { batch { summary { amountPaid { amount } } } }`). `GRAPHQL_MAX_DEPTH`.
-   * @default 10
    */
   maxDepth: number;
   /**
    * Most lexical tokens in one document, checked while parsing, before validation. Send large
    * inputs (a batch's customers) as variables: variables are not tokens. `GRAPHQL_MAX_TOKENS`.
-   * @default 5000
    */
   maxTokens: number;
   /**
    * Largest cost by the schema's `@cost`/`@listSize` directives, with the operation's
    * variables (src/http/plugin/limits/cost.ts): the router's static estimate, so the same
    * budget holds in both. `GRAPHQL_MAX_COST`.
-   * @default 5000
    */
   maxCost: number;
   /**
    * Most `_entities` representations in one operation (all `_entities` fields together). Each
    * one can be an upstream call. `GRAPHQL_MAX_ENTITIES`.
-   * @default 1000
    */
   maxEntities: number;
   /**

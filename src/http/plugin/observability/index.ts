@@ -1,308 +1,228 @@
-import type http from 'node:http';
-import type { ApolloServerPlugin } from '@apollo/server';
 import {
   context as otelContext,
   SpanKind,
   SpanStatusCode,
   trace,
+  type Context,
   type Span,
 } from '@opentelemetry/api';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Registry } from 'prom-client';
-import {
-  defaultFieldResolver,
-  Kind,
-  type DocumentNode,
-  type GraphQLFieldResolver,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-} from 'graphql';
-import {
-  BoundedLabels,
-  currentScope,
-  runInScope,
-  type RequestScope,
-} from '../../../observability/context.js';
+import type { RequestHandler } from 'express';
+import { Kind, type OperationDefinitionNode } from 'graphql';
+import { BoundedLabels, runInScope, type RequestScope } from '../../../observability/context.js';
+import type { Metrics } from '../../../observability/metrics.js';
+import type {
+  Caller,
+  OperationEnd,
+  OperationPlugin,
+  RequestState,
+  ValidatedOperation,
+} from '../../pipeline/index.js';
 import type { ObservabilityOptions } from './options.js';
+import { traceResolvers } from './resolvers.js';
 
 export type { ObservabilityOptions } from './options.js';
 
 const CLIENT_HEADER = 'apollographql-client-name';
 
-/** The operation span of a request, kept beside its log scope. */
-const spans = new WeakMap<RequestScope, { span: Span; started: number }>();
+/** Where the plugin keeps its per-request data on the request's state. */
+const SLOT = Symbol('observability');
+/** Live subscriptions a connection holds: a count on the connection object itself. */
+const ACTIVE = Symbol('observability.active');
 
-export interface Observability {
-  /** First middleware of the app: the request's log scope (request id, client name). */
-  scope: RequestHandler;
-  /** After a body parser (which loses the async context): the same scope again. */
-  reenter: RequestHandler;
-  /**
-   * On /graphql after the body parser (which loses the async context): re-enters the scope
-   * and opens the operation span under the caller's `traceparent`.
-   */
-  graphql: RequestHandler;
-  /** Operation name into logs and span; operation count and duration into metrics. */
-  plugin: ApolloServerPlugin;
-  /**
-   * What `plugin` does, for a /graphql request answered without Apollo Server (the response
-   * cache): the operation counted and timed, its name in the log scope and on the span.
-   */
-  servedFromCache(res: Response, operation: { name: string | null; type: string }): void;
-  /** GET /metrics. */
-  metrics: RequestHandler;
-  /** The registry /metrics serves, for plugins that register their own (the response cache). */
-  registry: Registry;
-  /** graphql-ws hooks: live subscription gauge, info lines, trace context from init/upgrade. */
-  ws: WsObservability;
-  /** Wraps every root field (Query, Mutation, `_entities`) in a resolver span. */
-  traceResolvers(schema: GraphQLSchema): void;
-}
-
-export interface WsOperationScope {
-  requestId: string;
-  run<T>(fn: () => T): T;
-}
-
-export interface WsObservability {
-  /**
-   * The scope and trace context one operation runs in, under the request id the pipeline gave
-   * it (the request-id plugin), and a runner to call each stage within.
-   */
-  begin(
-    connectionParams: unknown,
-    request: http.IncomingMessage | undefined,
-    requestId: string,
-  ): WsOperationScope;
-  started(socket: object, id: string, document: DocumentNode, operationName?: string | null): void;
-  stopped(socket: object, id: string): void;
-  /** The socket closed: whatever it still held stops. */
-  closed(socket: object): void;
-  /** A shared stream of `subscription` executed once for an event and wrote it to `deliveries`. */
-  streamResult(subscription: string, deliveries: number): void;
-  /** A shared stream started (+1) or ended (-1). */
-  stream(subscription: string, delta: 1 | -1): void;
-  /** A socket was closed for not reading its messages (over WS_MAX_BUFFERED_BYTES). */
-  slowConsumer(): void;
-}
-
-export function createObservability(options: ObservabilityOptions): Observability {
-  const { telemetry } = options;
-  const operationNames = new BoundedLabels(options.maxOperationNames ?? 100, 'anonymous');
-  const clientNames = new BoundedLabels(options.maxClientNames ?? 20, 'unknown');
-  const clientOf = (value: unknown) => clientNames.of(typeof value === 'string' ? value : '');
-  return {
-    scope(req, res, next) {
-      const scope: RequestScope = {
-        requestId: req.id,
-        clientName: clientOf(req.get(CLIENT_HEADER)),
-      };
-      res.locals.scope = scope;
-      runInScope(scope, next);
-    },
-    reenter(req, res, next) {
-      runInScope((res.locals.scope as RequestScope | undefined) ?? { requestId: req.id }, next);
-    },
-    graphql: graphqlMiddleware(options),
-    plugin: operationPlugin(options, operationNames),
-    servedFromCache: servedFromCache(options, operationNames),
-    async metrics(_req, res) {
-      const { contentType, body } = await telemetry.metrics.render();
-      res.setHeader('content-type', contentType);
-      res.end(body);
-    },
-    registry: telemetry.metrics.registry,
-    ws: wsObservability(options, operationNames, clientOf),
-    traceResolvers: (schema) => traceResolvers(schema, options),
-  };
-}
-
-function graphqlMiddleware(options: ObservabilityOptions): RequestHandler {
-  const { tracing } = options.telemetry;
-  return (req: Request, res: Response, next: NextFunction) => {
-    const scope = (res.locals.scope as RequestScope | undefined) ?? { requestId: req.id };
-    const parent = tracing.extract(req.headers);
-    const span = tracing.tracer.startSpan('graphql.operation', { kind: SpanKind.SERVER }, parent);
-    span.setAttribute('payments.request_id', scope.requestId);
-    spans.set(scope, { span, started: performance.now() });
-    res.on('close', () => span.end());
-    runInScope(scope, () => otelContext.with(trace.setSpan(parent, span), next));
-  };
-}
-
-/** The operation plugin's bookkeeping for a request Apollo Server never saw. */
-function servedFromCache(
-  options: ObservabilityOptions,
-  operationNames: BoundedLabels,
-): Observability['servedFromCache'] {
-  const { metrics } = options.telemetry;
-  return (res, operation) => {
-    const scope = res.locals.scope as RequestScope | undefined;
-    const labels = {
-      operation_name: operationNames.of(operation.name),
-      operation_type: operation.type,
-      client_name: scope?.clientName ?? 'unknown',
-    };
-    if (scope) scope.operationName = labels.operation_name;
-    const entry = scope && spans.get(scope);
-    entry?.span.updateName(`${operation.type} ${labels.operation_name}`);
-    entry?.span.setAttribute('payments.response_cache', 'hit');
-    metrics.graphqlOperations.inc(labels);
-    if (entry) metrics.graphqlDuration.observe(labels, (performance.now() - entry.started) / 1000);
-  };
-}
-
-function operationPlugin(
-  options: ObservabilityOptions,
-  operationNames: BoundedLabels,
-): ApolloServerPlugin {
-  const { metrics } = options.telemetry;
-  return {
-    async requestDidStart() {
-      const scope = currentScope();
-      let labels = {
-        operation_name: 'anonymous',
-        operation_type: 'unknown',
-        client_name: 'unknown',
-      };
-      return {
-        async didResolveOperation({ operationName, operation }) {
-          if (!operation) return;
-          labels = {
-            operation_name: operationNames.of(operationName),
-            operation_type: operation.operation,
-            client_name: scope?.clientName ?? 'unknown',
-          };
-          if (scope) scope.operationName = labels.operation_name;
-          const entry = scope && spans.get(scope);
-          entry?.span.updateName(`${operation.operation} ${labels.operation_name}`);
-          entry?.span.setAttribute('graphql.operation.name', labels.operation_name);
-          entry?.span.setAttribute('graphql.operation.type', operation.operation);
-        },
-        async willSendResponse({ response, errors }) {
-          const entry = scope && spans.get(scope);
-          const failed =
-            (errors?.length ?? 0) > 0 ||
-            (response.body.kind === 'single' &&
-              (response.body.singleResult.errors?.length ?? 0) > 0);
-          if (failed) entry?.span.setStatus({ code: SpanStatusCode.ERROR });
-          metrics.graphqlOperations.inc(labels);
-          if (entry) {
-            metrics.graphqlDuration.observe(labels, (performance.now() - entry.started) / 1000);
-          }
-        },
-      };
-    },
-  };
-}
-
-function wsObservability(
-  options: ObservabilityOptions,
-  operationNames: BoundedLabels,
-  clientOf: (value: unknown) => string,
-): WsObservability {
-  const { metrics, tracing } = options.telemetry;
-  const live = new WeakMap<object, Map<string, string>>();
-  const stop = (socket: object, id: string, reason: string) => {
-    const held = live.get(socket);
-    const subscription = held?.get(id);
-    if (subscription === undefined) return;
-    held!.delete(id);
-    metrics.subscription({ subscription }, -1);
-    options.logger.info(
-      { subscription, id, reason, active: activeOf(held!) },
-      'subscription stopped',
-    );
-  };
-  return {
-    begin(params, request, requestId) {
-      const init = (params ?? {}) as Record<string, unknown>;
-      const carrier = { ...(request?.headers ?? {}), ...init };
-      const scope: RequestScope = {
-        requestId,
-        clientName: clientOf(request?.headers[CLIENT_HEADER] ?? init[CLIENT_HEADER]),
-      };
-      const trace = tracing.extract(carrier);
-      return {
-        requestId: scope.requestId,
-        run: (fn) => runInScope(scope, () => otelContext.with(trace, fn)),
-      };
-    },
-    started(socket, id, document, operationName) {
-      const op = document.definitions.find(
-        (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
-      );
-      const first = op?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
-      const subscription = first?.kind === Kind.FIELD ? first.name.value : 'unknown';
-      const held = live.get(socket) ?? new Map<string, string>();
-      live.set(socket, held);
-      held.set(id, subscription);
-      const name = operationNames.of(operationName ?? op?.name?.value);
-      const scope = currentScope();
-      if (scope) scope.operationName = name;
-      metrics.subscription({ subscription }, 1);
-      metrics.graphqlOperations.inc({
-        operation_name: name,
-        operation_type: op?.operation ?? 'subscription',
-        client_name: scope?.clientName ?? 'unknown',
-      });
-      options.logger.info({ subscription, id, active: activeOf(held) }, 'subscription started');
-    },
-    stopped: (socket, id) => stop(socket, id, 'complete'),
-    closed(socket) {
-      for (const id of [...(live.get(socket)?.keys() ?? [])]) stop(socket, id, 'socket closed');
-    },
-    streamResult: (subscription, deliveries) =>
-      metrics.subscriptionResult({ subscription }, deliveries),
-    stream: (subscription, delta) => metrics.subscriptionStream({ subscription }, delta),
-    slowConsumer: () => metrics.slowConsumerDropped(),
-  };
-}
-
-/** Subscriptions a socket holds. */
-function activeOf(held: Map<string, string>): number {
-  return held.size;
-}
+type Labels = { operation_name: string; operation_type: string; client_name: string };
 
 /**
- * Wraps each root field's resolver in a span — only when spans are recorded. Without an
- * exporter the no-op tracer's span is a non-recording copy of the operation's context: the
- * same trace id in log lines and the same `traceparent` to the upstreams as without it, so
- * the wrapper would only cost (an async context frame per root field: twenty for a query of
- * twenty aliases).
+ * What the plugin keeps for one request. It is the log scope itself (the AsyncLocalStorage
+ * store every log line of the request reads its `requestId`, `operationName` and `clientName`
+ * from), so a request costs one object.
  */
-function traceResolvers(schema: GraphQLSchema, options: ObservabilityOptions): void {
-  if (!options.telemetry.tracing.recording) return;
-  const { tracer } = options.telemetry.tracing;
-  for (const root of [schema.getQueryType(), schema.getMutationType()]) {
-    if (!root) continue;
-    for (const field of Object.values(root.getFields())) {
-      if (field.name.startsWith('__') || field.name === '_service') continue;
-      const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
-      const name = `resolve ${root.name}.${field.name}`;
-      field.resolve = (source, args, ctx, info) =>
-        tracer.startActiveSpan(name, (span) => {
-          span.setAttribute('graphql.field.path', `${root.name}.${field.name}`);
-          try {
-            const result = resolve(source, args, ctx, info);
-            if (result instanceof Promise) {
-              return result.then(
-                (value) => (span.end(), value),
-                (error: unknown) => {
-                  span.setStatus({ code: SpanStatusCode.ERROR });
-                  span.end();
-                  throw error;
-                },
-              );
-            }
-            span.end();
-            return result;
-          } catch (error) {
-            span.setStatus({ code: SpanStatusCode.ERROR });
-            span.end();
-            throw error;
-          }
-        });
-    }
-  }
+interface Slot extends RequestScope {
+  clientName: string;
+  /** The operation's metric labels, once worked out (bounded names: worked out once). */
+  labels?: Labels;
+  /** The operation span, opened by the first execute wrap, and the context it is active in. */
+  span?: Span;
+  context?: Context;
+  /** Counted already (a subscription counts when it starts). */
+  counted?: boolean;
+  /** While a WebSocket subscription is live: its root field, and its connection. */
+  subscription?: string;
+  connection?: { [ACTIVE]?: number };
+  /** Results sent for this operation (each subscription event). */
+  results: number;
+}
+
+const slotOf = (state: RequestState) => state[SLOT] as Slot | undefined;
+
+/**
+ * Observability of the graph endpoint, one plugin for both transports (docs/architecture.md,
+ * "The operation pipeline"):
+ *
+ * - the log scope: every log line of a request carries its `requestId`, its operation's name
+ *   and its bounded `clientName` (request start, then the request wrap: one AsyncLocalStorage);
+ * - one OpenTelemetry span per operation, `<type> <name>`, under the caller's trace context
+ *   (`traceparent` from the headers, or over a WebSocket from `connection_init` first), active
+ *   while the operation executes (the execute wrap), so the upstreams get the trace; failed
+ *   when the operation ended `error`; resolver spans under it when spans are exported;
+ * - `payments_graphql_operations_total` once per operation (at its end; a subscription when it
+ *   starts, its end can be hours away) and `payments_graphql_operation_duration_seconds` at
+ *   its end (not for subscriptions: a lifetime is no latency);
+ * - live WebSocket subscriptions: `payments_subscriptions_active` and the
+ *   `subscription started` / `subscription stopped` info lines, with the socket's count.
+ *
+ * List it last: its request start needs the request id, and its execute hook then sees only
+ * operations every other plugin let through (a refused one still counts, at its end).
+ */
+export function observabilityPlugin(options: ObservabilityOptions): OperationPlugin {
+  const { metrics, tracing } = options.telemetry;
+  const operationNames = new BoundedLabels(options.maxOperationNames ?? 100, 'anonymous');
+  const clientNames = new BoundedLabels(options.maxClientNames ?? 20, 'unknown');
+  const labelsOf = (state: RequestState, slot: Slot): Labels =>
+    (slot.labels ??= {
+      operation_name: operationNames.of(state.operation?.name),
+      operation_type: state.operation?.type ?? 'unknown',
+      client_name: slot.clientName,
+    });
+  const live = liveSubscriptions(metrics, options.logger);
+  return {
+    name: 'observability',
+    onSchema(schema) {
+      if (tracing.recording) traceResolvers(schema, tracing.tracer);
+    },
+    onRequestStart(caller, state) {
+      const slot: Slot = {
+        requestId: state.requestId,
+        clientName: clientNames.of(clientNameOf(caller)),
+        results: 0,
+      };
+      state[SLOT] = slot;
+    },
+    wrapRequest(state, next) {
+      const slot = slotOf(state);
+      return slot ? runInScope(slot, next) : next();
+    },
+    wrapExecute(state, next) {
+      const slot = slotOf(state);
+      if (!slot) return next();
+      if (slot.context === undefined) {
+        const parent = tracing.extract(carrierOf(state.caller));
+        const span = tracing.tracer.startSpan(
+          'graphql.operation',
+          { kind: SpanKind.SERVER },
+          parent,
+        );
+        span.setAttribute('payments.request_id', state.requestId);
+        slot.span = span;
+        slot.context = trace.setSpan(parent, span);
+        if (state.operation) nameSpan(span, labelsOf(state, slot));
+      }
+      return otelContext.with(slot.context, next);
+    },
+    onExecute(operation) {
+      const { state } = operation;
+      const slot = slotOf(state);
+      if (!slot) return undefined;
+      const labels = labelsOf(state, slot);
+      slot.operationName = labels.operation_name;
+      if (slot.span) nameSpan(slot.span, labels);
+      if (labels.operation_type === 'subscription' && state.caller.transport === 'ws') {
+        metrics.graphqlOperations.inc(labels);
+        slot.counted = true;
+        live.started(slot, operation);
+      }
+      return undefined;
+    },
+    onResult(state) {
+      const slot = slotOf(state);
+      if (slot) slot.results += 1;
+    },
+    onEnd(state, end) {
+      const slot = slotOf(state);
+      if (!slot) return;
+      const labels = labelsOf(state, slot);
+      slot.operationName ??= labels.operation_name;
+      if (!slot.counted) metrics.graphqlOperations.inc(labels);
+      if (labels.operation_type !== 'subscription') {
+        metrics.graphqlDuration.observe(labels, end.durationMs / 1000);
+      }
+      if (slot.span) endSpan(slot.span, state, labels, end);
+      if (slot.subscription !== undefined) live.stopped(slot, state, end);
+    },
+  };
+}
+
+/** GET /metrics: the registry in Prometheus's text format. */
+export function metricsRoute(metrics: Metrics): RequestHandler {
+  return async (_req, res) => {
+    const { contentType, body } = await metrics.render();
+    res.setHeader('content-type', contentType);
+    res.end(body);
+  };
+}
+
+/** `apollographql-client-name`: the header, or over a WebSocket the `connection_init` field. */
+function clientNameOf(caller: Caller): string {
+  const value = caller.headers[CLIENT_HEADER] ?? caller.connectionParams?.[CLIENT_HEADER];
+  return typeof value === 'string' ? value : '';
+}
+
+/** Where the caller's trace context is: `connection_init` when it has one, else the headers. */
+function carrierOf(caller: Caller): Record<string, unknown> {
+  const params = caller.connectionParams;
+  return params && typeof params.traceparent === 'string' ? params : caller.headers;
+}
+
+function nameSpan(span: Span, labels: Labels): void {
+  span.updateName(`${labels.operation_type} ${labels.operation_name}`);
+  span.setAttribute('graphql.operation.name', labels.operation_name);
+  span.setAttribute('graphql.operation.type', labels.operation_type);
+}
+
+function endSpan(span: Span, state: RequestState, labels: Labels, end: OperationEnd): void {
+  // Named here when no execute hook of this plugin did: refused by an earlier plugin, or
+  // answered from the cache.
+  if (state.operation) nameSpan(span, labels);
+  if (state.cache === 'hit') span.setAttribute('payments.response_cache', 'hit');
+  if (end.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+/** The live-subscription gauge and the start / stop lines, with the socket's count. */
+function liveSubscriptions(metrics: Metrics, logger: ObservabilityOptions['logger']) {
+  return {
+    started(slot: Slot, operation: ValidatedOperation): void {
+      const subscription = rootFieldOf(operation.operation);
+      const connection = operation.connection as { [ACTIVE]?: number };
+      connection[ACTIVE] = (connection[ACTIVE] ?? 0) + 1;
+      slot.subscription = subscription;
+      slot.connection = connection;
+      metrics.subscription({ subscription }, 1);
+      const id = operation.state.operationId;
+      logger.info({ subscription, id, active: connection[ACTIVE] }, 'subscription started');
+    },
+    stopped(slot: Slot, state: RequestState, end: OperationEnd): void {
+      const subscription = slot.subscription!;
+      slot.subscription = undefined;
+      const connection = slot.connection!;
+      connection[ACTIVE] = (connection[ACTIVE] ?? 1) - 1;
+      metrics.subscription({ subscription }, -1);
+      const reason = end.outcome === 'closed' ? 'socket closed' : 'complete';
+      logger.info(
+        {
+          subscription,
+          id: state.operationId,
+          reason,
+          events: slot.results,
+          active: connection[ACTIVE],
+        },
+        'subscription stopped',
+      );
+    },
+  };
+}
+
+/** The subscription's root field: its gauge label. */
+function rootFieldOf(operation: OperationDefinitionNode | null | undefined): string {
+  const first = operation?.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
+  return first?.kind === Kind.FIELD ? first.name.value : 'unknown';
 }

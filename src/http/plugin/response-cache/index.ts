@@ -1,10 +1,16 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ApolloServerPlugin } from '@apollo/server';
+import type {
+  ApolloServerPlugin,
+  BaseContext,
+  GraphQLRequestContextWillSendResponse,
+} from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
+import { stateOf, stateOfContext } from '../../pipeline/http.js';
+import type { RequestState } from '../../pipeline/index.js';
 import { ResponseLru, type CachedResponse } from './lru.js';
 import { cacheKeyOf, lookupSize, tokenExpiry } from './request.js';
 import { createResponseCacheMetrics } from './metrics.js';
 import type { CachedOperation, ResponseCacheOptions } from './options.js';
+import { VARIABLES } from '../../../config/variables.js';
 
 export type { CachedOperation, ResponseCacheOptions } from './options.js';
 
@@ -26,6 +32,9 @@ export interface ResponseCache {
   /** For Apollo Server's `plugins`: tells a miss whether its response may be stored. */
   plugin: ApolloServerPlugin;
 }
+
+/** Where a miss keeps its verdict on the request's pipeline state (no AsyncLocalStorage). */
+const VERDICT = Symbol('responseCache.verdict');
 
 /** Where captureBody leaves the body's bytes on the request (a property: cheaper than a WeakMap). */
 const RAW_BODY = Symbol('responseCache.rawBody');
@@ -54,11 +63,10 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
   const varyHeaders = (options.varyHeaders ?? ['authorization', 'accept']).map((h) =>
     h.toLowerCase(),
   );
-  const verdicts = new AsyncLocalStorage<Verdict>();
   const metrics = createResponseCacheMetrics(options.registry, () => lru);
   const lru = new ResponseLru(
-    options.maxEntries ?? 10_000,
-    options.maxBytes ?? 33_554_432,
+    options.maxEntries ?? VARIABLES.RESPONSE_CACHE_MAX_ENTRIES.default,
+    options.maxBytes ?? VARIABLES.RESPONSE_CACHE_MAX_BYTES.default,
     (reason) => metrics.evicted(reason),
   );
 
@@ -102,18 +110,26 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
       const entry = key === undefined ? undefined : lru.get(key, at);
       if (entry !== undefined) {
         metrics.request('hit');
-        res.locals.responseCache = 'hit';
-        options.onHit?.(res, entry.operation);
+        const state = stateOf(req);
+        if (state) state.cache = 'hit';
+        options.onHit?.(req, entry.operation);
         replay(res, entry, at);
         return;
       }
       metrics.request('miss');
-      res.locals.responseCache = 'miss';
+      const state = stateOf(req);
+      // Without the pipeline's state Apollo cannot hand the verdict over: never stored.
+      if (!state) {
+        next();
+        return;
+      }
+      state.cache = 'miss';
       const verdict: Verdict = {};
+      state[VERDICT] = verdict;
       storeWhenSent(res, (body) => keep(() => key ?? keyOf(), size, req, res, body, verdict));
-      verdicts.run(verdict, next);
+      next();
     },
-    plugin: verdictPlugin(() => verdicts.getStore()),
+    plugin: verdictPlugin((state) => state?.[VERDICT] as Verdict | undefined),
   };
 }
 
@@ -123,26 +139,39 @@ export function createResponseCache(options: ResponseCacheOptions = {}): Respons
  * hints add up to is cacheable. The `Cache-Control` header (computed from the same policy by
  * Apollo's cache-control plugin) is checked again when the bytes are stored.
  */
-function verdictPlugin(current: () => Verdict | undefined): ApolloServerPlugin {
+function verdictPlugin(
+  verdictOf: (state: RequestState | undefined) => Verdict | undefined,
+): ApolloServerPlugin {
   return {
-    async requestDidStart() {
-      const verdict = current();
-      if (verdict === undefined) return undefined; // not looked up: never stored
-      return {
-        async willSendResponse({ operation, operationName, response, overallCachePolicy, errors }) {
-          if (operation?.operation !== 'query' || (errors?.length ?? 0) > 0) return;
-          if (response.body.kind !== 'single' || response.body.singleResult.errors) return;
-          if (response.http.status !== undefined && response.http.status !== 200) return;
-          const policy = overallCachePolicy.policyIfCacheable();
-          if (policy === null) return;
-          verdict.cacheable = {
-            maxAge: policy.maxAge,
-            operation: { name: operationName ?? null, type: 'query' },
-          };
+    // The verdict is recorded at once; Apollo's plugin contract is what asks for the promises.
+    requestDidStart({ contextValue }) {
+      const verdict = verdictOf(stateOfContext(contextValue));
+      if (verdict === undefined) return Promise.resolve(); // not looked up: never stored
+      return Promise.resolve({
+        willSendResponse(context) {
+          const cacheable = cacheableOf(context);
+          if (cacheable) verdict.cacheable = cacheable;
+          return Promise.resolve();
         },
-      };
+      });
     },
   };
+}
+
+/** What a response lets the cache keep: an error-free 200 query answer under a cacheable policy. */
+function cacheableOf({
+  operation,
+  operationName,
+  response,
+  overallCachePolicy,
+  errors,
+}: GraphQLRequestContextWillSendResponse<BaseContext>): Verdict['cacheable'] {
+  if (operation?.operation !== 'query' || (errors?.length ?? 0) > 0) return undefined;
+  if (response.body.kind !== 'single' || response.body.singleResult.errors) return undefined;
+  if (response.http.status !== undefined && response.http.status !== 200) return undefined;
+  const policy = overallCachePolicy.policyIfCacheable();
+  if (policy === null) return undefined;
+  return { maxAge: policy.maxAge, operation: { name: operationName ?? null, type: 'query' } };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { Request } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../logger.js';
 
@@ -16,13 +16,13 @@ export interface CachedOperation {
 export interface ResponseCacheOptions {
   /**
    * Most responses kept; past it the least recently used goes.
-   * @default 10000
+   * @default as RESPONSE_CACHE_MAX_ENTRIES (src/config/)
    */
   maxEntries?: number;
   /**
    * Most bytes kept: bodies, keys and headers together; past it the least recently used go.
    * A response larger than this on its own is not stored.
-   * @default 33554432 (32 MiB)
+   * @default as RESPONSE_CACHE_MAX_BYTES
    */
   maxBytes?: number;
   /**
@@ -45,11 +45,11 @@ export interface ResponseCacheOptions {
   /** @default none (no log lines) */
   logger?: Logger;
   /**
-   * Told of every request answered from the cache, so metrics, the log scope and the span see
-   * the operation Apollo never ran (src/http/plugin/observability `servedFromCache`).
-   * @default none
+   * Told of every request answered from the cache, so the operation pipeline ends the operation
+   * Apollo never ran (its end hooks: metrics, log scope, span; `answered` in
+   * src/http/pipeline/http.ts). @default none
    */
-  onHit?: (res: Response, operation: CachedOperation) => void;
+  onHit?: (req: Request, operation: CachedOperation) => void;
   /** The clock entries expire by. @default Date.now */
   now?: () => number;
 }

@@ -8,7 +8,7 @@ export interface RouterSecretOptions {
   /**
    * Where the router sends it: an HTTP header, and over a WebSocket either the upgrade
    * request's header or the `connection_init` payload field of the same name
-   * (ROUTER_SECRET_HEADER). No default here; config's is `router-authorization`.
+   * (ROUTER_SECRET_HEADER; its default is in src/config/). No default here.
    */
   header: string;
   /** Where a refused caller is logged (never with what it sent). */
