@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
+import { boolArray, int4Array, int8Array, textArray } from './postgres-arrays.js';
 import {
   serializeWrites,
   type Ledger,
@@ -14,12 +15,11 @@ import {
 export const CHANGE_LOG_CHANNEL = 'payments_change_log';
 
 /**
- * Rows per INSERT of a commit. pg turns each parameter array into its text form synchronously,
- * on the main thread: a 5,000-event push as one statement per table held the event loop for
- * 100–300 ms (measured on the 2-core machine under load); in statements of this size the loop
- * runs between them, while each statement travels to the server and back.
+ * Rows per INSERT of a commit. The rows go as binary array parameters (postgres-arrays.ts), so
+ * making a statement costs little main-thread time; statements of this size are sent one after
+ * another without waiting (pipelining), so the server works on the first while the next is made.
  */
-const ROWS_PER_STATEMENT = 500;
+const ROWS_PER_STATEMENT = 1000;
 
 /** `checked_at` sent for a key that keeps its place in the open-key rotation. */
 const KEEP_CHECKED_AT = -1;
@@ -27,8 +27,10 @@ const KEEP_CHECKED_AT = -1;
 const SQL = {
   // The lock every ledger commit takes first; see commitOn.
   lockHead: "SELECT value FROM ledger_meta WHERE name = 'head' FOR UPDATE",
-  setHead: "UPDATE ledger_meta SET value = $1 WHERE name = 'head'",
-  notify: `SELECT pg_notify('${CHANGE_LOG_CHANNEL}', $1)`,
+  // The new head, and its announcement (delivered when, and only if, the transaction commits).
+  advance: `WITH head AS (UPDATE ledger_meta SET value = $1::bigint WHERE name = 'head'
+              RETURNING value)
+            SELECT pg_notify('${CHANGE_LOG_CHANNEL}', value::text) FROM head`,
   states: `SELECT key, version, open, checked_at, cursor FROM ledger_state
            WHERE key = ANY($1::text[])`,
   append: `INSERT INTO change_log (seq, at, value)
@@ -120,23 +122,64 @@ interface Pending {
  * appender reads the head only after this one's entries are committed and visible. A reader
  * asking for `seq > cursor` therefore never passes an entry that commits later.
  *
- * A few statements whatever the number of writes (the versions, then the log rows and the
- * states through unnest of arrays, ROWS_PER_STATEMENT at a time), so a 5,000-event push is not
- * 15,000 round trips. Several writes to one key in one commit are chained here and stored as
- * the last one.
+ * Two round trips whatever the number of writes, on the store's pipelining pool: the lock and
+ * the versions together, then every write statement together (the log rows and the states
+ * through unnest of binary arrays, ROWS_PER_STATEMENT at a time, and the new head) — so a
+ * 5,000-event push is not 15,000 round trips, nor one per statement. Several writes to one key
+ * in one commit are chained here and stored as the last one.
  */
 export async function commitOn(
   client: PoolClient,
   writes: readonly SerializedWrite[],
   now: number,
 ): Promise<LedgerCommitResult[]> {
-  const head = await client.query<{ value: string }>(SQL.lockHead);
-  let seq = BigInt(head.rows[0]!.value);
-  const start = seq;
   const keys = [...new Set(writes.map((w) => w.key))];
-  const rows = await client.query<StateRow>(SQL.states, [keys]);
+  // Sent together: the server runs them in order, so the versions are read (a new snapshot per
+  // statement) only once the head lock is held.
+  const [head, states] = (await sendAll(client, [
+    [SQL.lockHead, []],
+    [SQL.states, [textArray(keys)]],
+  ])) as [QueryResult<{ value: string }>, QueryResult<StateRow>];
+  const plan = applyWrites(writes, states.rows, BigInt(head.rows[0]!.value), now);
+  const statements: Statement[] = [];
+  const { log } = plan;
+  for (let at = 0; at < log.seqs.length; at += ROWS_PER_STATEMENT) {
+    const end = at + ROWS_PER_STATEMENT;
+    statements.push([
+      SQL.append,
+      [
+        int8Array(log.seqs.slice(at, end)),
+        int8Array(log.ats.slice(at, end)),
+        textArray(log.values.slice(at, end)),
+      ],
+    ]);
+  }
+  const touched = [...plan.touched];
+  for (let at = 0; at < touched.length; at += ROWS_PER_STATEMENT) {
+    statements.push([SQL.put, putParams(touched.slice(at, at + ROWS_PER_STATEMENT))]);
+  }
+  if (log.seqs.length > 0) statements.push([SQL.advance, [log.seqs.at(-1)!]]);
+  await sendAll(client, statements);
+  return plan.out;
+}
+
+/**
+ * The compare-and-set, in memory, against the versions read under the head lock: which writes
+ * apply, the log entries they append (numbered from `head`), each key's new state.
+ */
+function applyWrites(
+  writes: readonly SerializedWrite[],
+  rows: readonly StateRow[],
+  head: bigint,
+  now: number,
+): {
+  out: LedgerCommitResult[];
+  log: { seqs: string[]; ats: number[]; values: string[] };
+  touched: Map<string, Pending>;
+} {
+  let seq = head;
   const current = new Map<string, Pending>(
-    rows.rows.map((r) => [
+    rows.map((r) => [
       r.key,
       { version: r.version, value: '', open: r.open, checkedAt: KEEP_CHECKED_AT, cursor: r.cursor },
     ]),
@@ -172,36 +215,57 @@ export async function commitOn(
       cursor ? { ok: true, version: version + 1, cursor } : { ok: true, version: version + 1 },
     );
   }
-  for (let at = 0; at < log.seqs.length; at += ROWS_PER_STATEMENT) {
-    const end = at + ROWS_PER_STATEMENT;
-    await client.query(SQL.append, [
-      log.seqs.slice(at, end),
-      log.ats.slice(at, end),
-      log.values.slice(at, end),
-    ]);
-  }
-  const states = [...touched];
-  for (let at = 0; at < states.length; at += ROWS_PER_STATEMENT) {
-    await client.query(SQL.put, putParams(states.slice(at, at + ROWS_PER_STATEMENT)));
-  }
-  if (seq !== start) {
-    await client.query(SQL.setHead, [seq.toString()]);
-    await client.query(SQL.notify, [seq.toString()]);
-  }
-  return out;
+  return { out, log, touched };
 }
 
-function putParams(touched: ReadonlyArray<[string, Pending]>): unknown[] {
-  const columns = [[], [], [], [], [], []] as unknown[][];
-  for (const [key, p] of touched) {
-    columns[0]!.push(key);
-    columns[1]!.push(p.version);
-    columns[2]!.push(p.value);
-    columns[3]!.push(p.open);
-    columns[4]!.push(p.checkedAt);
-    columns[5]!.push(p.cursor);
+type Statement = [text: string, values: unknown[]];
+
+/**
+ * Runs `statements` in order on `client` and returns their results. On a pipelining client
+ * (the store's pool, see postgres.ts) all are written at once and the server runs them one
+ * after another without waiting for the client in between: one round trip instead of one per
+ * statement. Each still has its own result; if one fails, the ones after it fail too (inside
+ * a transaction: "current transaction is aborted"), and the first failure is thrown.
+ */
+async function sendAll(
+  client: PoolClient,
+  statements: readonly Statement[],
+): Promise<QueryResult[]> {
+  if (!(client as { pipeline?: boolean }).pipeline) {
+    const results: QueryResult[] = [];
+    for (const [text, values] of statements) results.push(await client.query(text, values));
+    return results;
   }
-  return columns;
+  // Every promise is settled before returning (none is left to reject unheard).
+  const settled = await Promise.allSettled(statements.map(([t, v]) => client.query(t, v)));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<QueryResult>).value);
+}
+
+function putParams(touched: ReadonlyArray<[string, Pending]>): Buffer[] {
+  const keys: string[] = [];
+  const versions: number[] = [];
+  const values: string[] = [];
+  const open: boolean[] = [];
+  const checkedAt: number[] = [];
+  const cursors: Array<string | null> = [];
+  for (const [key, p] of touched) {
+    keys.push(key);
+    versions.push(p.version);
+    values.push(p.value);
+    open.push(p.open);
+    checkedAt.push(p.checkedAt);
+    cursors.push(p.cursor);
+  }
+  return [
+    textArray(keys),
+    int4Array(versions),
+    textArray(values),
+    boolArray(open),
+    int8Array(checkedAt),
+    int8Array(cursors),
+  ];
 }
 
 /**
@@ -218,7 +282,7 @@ export class PostgresLedger implements Ledger {
       version: number;
       value: string;
       cursor: string | null;
-    }>(SQL.getMany, [keys]);
+    }>(SQL.getMany, [textArray(keys)]);
     return new Map(
       rows.map((r) => [
         r.key,
