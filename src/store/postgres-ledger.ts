@@ -35,13 +35,19 @@ const SQL = {
            WHERE key = ANY($1::text[])`,
   append: `INSERT INTO change_log (seq, at, value)
            SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])`,
-  put: `INSERT INTO ledger_state (key, version, value, open, checked_at, cursor)
-        SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::boolean[], $5::bigint[],
-          $6::bigint[])
-        ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value,
-          open = excluded.open, cursor = excluded.cursor,
-          checked_at = CASE WHEN excluded.checked_at = ${KEEP_CHECKED_AT}
-            THEN ledger_state.checked_at ELSE excluded.checked_at END`,
+  // Keys the versions read found absent. Only ledger commits insert states, each under the head
+  // lock, so an absent key stays absent until this commit ends: a plain INSERT, without the
+  // speculative insertion of ON CONFLICT (about a third cheaper for 5,000 new purchases).
+  insert: `INSERT INTO ledger_state (key, version, value, open, checked_at, cursor)
+           SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::boolean[],
+             $5::bigint[], $6::bigint[])`,
+  update: `UPDATE ledger_state s SET version = u.version, value = u.value, open = u.open,
+             cursor = u.cursor,
+             checked_at = CASE WHEN u.checked_at = ${KEEP_CHECKED_AT}
+               THEN s.checked_at ELSE u.checked_at END
+           FROM unnest($1::text[], $2::integer[], $3::text[], $4::boolean[], $5::bigint[],
+             $6::bigint[]) AS u (key, version, value, open, checked_at, cursor)
+           WHERE s.key = u.key`,
   getMany: 'SELECT key, version, value, cursor FROM ledger_state WHERE key = ANY($1::text[])',
   // One statement, so one snapshot: a trim cannot fall between the watermark and the page.
   page: `SELECT NULL::bigint AS seq, value::text AS value FROM ledger_meta
@@ -154,9 +160,15 @@ export async function commitOn(
       ],
     ]);
   }
+  const stored = new Set(states.rows.map((r) => r.key));
   const touched = [...plan.touched];
-  for (let at = 0; at < touched.length; at += ROWS_PER_STATEMENT) {
-    statements.push([SQL.put, putParams(touched.slice(at, at + ROWS_PER_STATEMENT))]);
+  for (const [sql, rows] of [
+    [SQL.insert, touched.filter(([key]) => !stored.has(key))],
+    [SQL.update, touched.filter(([key]) => stored.has(key))],
+  ] as const) {
+    for (let at = 0; at < rows.length; at += ROWS_PER_STATEMENT) {
+      statements.push([sql, putParams(rows.slice(at, at + ROWS_PER_STATEMENT))]);
+    }
   }
   if (log.seqs.length > 0) statements.push([SQL.advance, [log.seqs.at(-1)!]]);
   await sendAll(client, statements);
