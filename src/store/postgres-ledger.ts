@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { boolArray, int4Array, int8Array, textArray } from './postgres-arrays.js';
 import {
@@ -143,8 +144,8 @@ export async function commitOn(
   // Sent together: the server runs them in order, so the versions are read (a new snapshot per
   // statement) only once the head lock is held.
   const [head, states] = (await sendAll(client, [
-    [SQL.lockHead, []],
-    [SQL.states, [textArray(keys)]],
+    [SQL.lockHead, () => []],
+    [SQL.states, () => [textArray(keys)]],
   ])) as [QueryResult<{ value: string }>, QueryResult<StateRow>];
   const plan = applyWrites(writes, states.rows, BigInt(head.rows[0]!.value), now);
   const statements: Statement[] = [];
@@ -153,7 +154,7 @@ export async function commitOn(
     const end = at + ROWS_PER_STATEMENT;
     statements.push([
       SQL.append,
-      [
+      () => [
         int8Array(log.seqs.slice(at, end)),
         int8Array(log.ats.slice(at, end)),
         textArray(log.values.slice(at, end)),
@@ -167,10 +168,10 @@ export async function commitOn(
     [SQL.update, touched.filter(([key]) => stored.has(key))],
   ] as const) {
     for (let at = 0; at < rows.length; at += ROWS_PER_STATEMENT) {
-      statements.push([sql, putParams(rows.slice(at, at + ROWS_PER_STATEMENT))]);
+      statements.push([sql, () => putParams(rows.slice(at, at + ROWS_PER_STATEMENT))]);
     }
   }
-  if (log.seqs.length > 0) statements.push([SQL.advance, [log.seqs.at(-1)!]]);
+  if (log.seqs.length > 0) statements.push([SQL.advance, () => [log.seqs.at(-1)!]]);
   await sendAll(client, statements);
   return plan.out;
 }
@@ -230,14 +231,18 @@ function applyWrites(
   return { out, log, touched };
 }
 
-type Statement = [text: string, values: unknown[]];
+/** A statement and what makes its parameters (called just before it is sent). */
+type Statement = [text: string, values: () => unknown[]];
 
 /**
  * Runs `statements` in order on `client` and returns their results. On a pipelining client
- * (the store's pool, see postgres.ts) all are written at once and the server runs them one
- * after another without waiting for the client in between: one round trip instead of one per
- * statement. Each still has its own result; if one fails, the ones after it fail too (inside
- * a transaction: "current transaction is aborted"), and the first failure is thrown.
+ * (the store's pool, see postgres.ts) each is written as soon as its parameters are made,
+ * without waiting for the one before: the server runs them one after another with no round
+ * trip in between. Between two statements the event loop runs (a statement of
+ * ROWS_PER_STATEMENT rows is the most the main thread does in one go), while the server works
+ * on what was sent. Each has its own result; if one fails, the ones after it fail too (inside
+ * a transaction: "current transaction is aborted"), and the first failure is thrown once all
+ * have answered.
  */
 async function sendAll(
   client: PoolClient,
@@ -245,11 +250,18 @@ async function sendAll(
 ): Promise<QueryResult[]> {
   if (!(client as { pipeline?: boolean }).pipeline) {
     const results: QueryResult[] = [];
-    for (const [text, values] of statements) results.push(await client.query(text, values));
+    for (const [text, values] of statements) results.push(await client.query(text, values()));
     return results;
   }
-  // Every promise is settled before returning (none is left to reject unheard).
-  const settled = await Promise.allSettled(statements.map(([t, v]) => client.query(t, v)));
+  const sent: Array<Promise<QueryResult>> = [];
+  for (const [text, values] of statements) {
+    if (sent.length > 0) await yieldToEventLoop();
+    const result = client.query(text, values());
+    // Settled below; a failure must not count as unhandled while later ones are being sent.
+    result.catch(() => undefined);
+    sent.push(result);
+  }
+  const settled = await Promise.allSettled(sent);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
   return settled.map((s) => (s as PromiseFulfilledResult<QueryResult>).value);
