@@ -8,7 +8,6 @@ import {
   print,
   subscribe,
   Kind,
-  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -21,6 +20,7 @@ import type { OperationPipeline } from './pipeline/index.js';
 import { wsAdapter, type WsPipeline } from './pipeline/ws.js';
 import type { WsObservability, WsOperationScope } from './plugin/observability/index.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
+import { DocumentTable } from './ws-documents.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
 import { canonicalJson } from '../canonical-json.js';
 
@@ -90,6 +90,8 @@ interface Origin {
   id: string;
   requestId: string;
   scope: WsOperationScope | undefined;
+  /** The document as graphql-js prints it (whitespace and comments gone). */
+  printed: string;
 }
 
 /**
@@ -112,11 +114,12 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     maxPayload: options.maxPayloadBytes ?? 1_048_576,
   });
   const obs = options.observability;
-  // The connection each passed document came from, so execution runs in its scope and trace,
-  // and a shared stream knows where to write.
-  const origins = new WeakMap<DocumentNode, Origin>();
+  // The connection each passed operation came from (keyed by the execution args graphql-ws
+  // hands back unchanged), so execution runs in its scope and trace, and a shared stream knows
+  // where to write.
+  const origins = new WeakMap<ExecutionArgs, Origin>();
   const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
-    const scope = origins.get(args.document)?.scope;
+    const scope = origins.get(args)?.scope;
     return scope ? scope.run(run) : run();
   };
   const pipeline = wsAdapter(options.pipeline, options.schema);
@@ -127,8 +130,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     schema: options.schema,
     execute: (args) => inOrigin(args, () => execute(args)),
     subscribe: (args) => inOrigin(args, () => share(args)),
-    context: (_ctx, _id, _payload, args) =>
-      options.context(origins.get(args.document)?.requestId) as never,
+    context: (_ctx, _id, _payload, args) => options.context(origins.get(args)?.requestId) as never,
     connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
     // false closes the socket with 4403 Forbidden before anything runs.
     onConnect: pipeline.onConnect,
@@ -158,7 +160,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
  */
 function sharedSubscribe(
   options: GraphqlWsOptions<unknown>,
-  origins: WeakMap<DocumentNode, Origin>,
+  origins: WeakMap<ExecutionArgs, Origin>,
   formatNext: (result: ExecutionResult) => unknown,
 ) {
   const obs = options.observability;
@@ -170,13 +172,13 @@ function sharedSubscribe(
   });
   let unshared = 0;
   return (args: ExecutionArgs) => {
-    const origin = origins.get(args.document);
+    const origin = origins.get(args);
     if (!origin) return subscribe(args);
     const root = rootFieldOf(args);
     const rule = root ? (options.joinRule?.(root.name, root.args) ?? 'before-first') : undefined;
     // Unknown shape: a stream of its own, under a key no document can print to.
     const key = rule
-      ? streamKey(args, options.visibilityKey(origin.connection, args))
+      ? streamKey(origin.printed, args, options.visibilityKey(origin.connection, args))
       : `\u0001${++unshared}`;
     const prefix = `{"id":${JSON.stringify(origin.id)},"type":"next","payload":`;
     const { connection, id } = origin;
@@ -193,10 +195,11 @@ function sharedSubscribe(
 function subscribeHook(
   options: GraphqlWsOptions<unknown>,
   pipeline: WsPipeline,
-  origins: WeakMap<DocumentNode, Origin>,
+  origins: WeakMap<ExecutionArgs, Origin>,
 ): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
   const maxOperations = options.maxOperationsPerConnection ?? 50;
   const obs = options.observability;
+  const documents = new DocumentTable();
   return async (ctx, id, payload) => {
     // graphql-ws registers the new id before this runs and drops an id the moment its
     // `complete` arrives, so this counts exactly what the socket holds, this one included.
@@ -215,8 +218,12 @@ function subscribeHook(
     const checked = await pipeline.onSubscribe(ctx, payload);
     if (!Array.isArray(checked)) {
       const args = checked as ExecutionArgs;
+      // Before graphql-ws sees the args: what it derives from the document (the operation it
+      // keeps while the subscription lives) must come from the shared one.
+      const { document, printed } = documents.intern(print(args.document), args.document);
+      args.document = document;
       const scope = obs?.begin(ctx.connectionParams, ctx.extra.request, requestId);
-      origins.set(args.document, { connection: ctx, id, requestId, scope });
+      origins.set(args, { connection: ctx, id, requestId, scope, printed });
       scope?.run(() => obs?.started(ctx, id, args.document, payload.operationName));
     }
     return checked;
@@ -251,11 +258,11 @@ function format(options: GraphqlWsOptions<unknown>) {
  * the printed document (whitespace and comments do not split streams), the operation name,
  * and the variables with their keys sorted.
  */
-function streamKey(args: ExecutionArgs, visibility: string): string {
+function streamKey(printed: string, args: ExecutionArgs, visibility: string): string {
   return [
     visibility,
     args.operationName ?? '',
-    print(args.document),
+    printed,
     canonicalJson(args.variableValues ?? {}),
   ].join('\u0000');
 }
