@@ -16,6 +16,8 @@ import { serveParent } from '../ipc.js';
  */
 
 const NUMBER = /"numPeople":\d+/;
+/** As the project sends it: graphql-transport-ws messages are text frames. */
+const TEXT = { binary: false } as const;
 
 let server: Server | undefined;
 
@@ -32,7 +34,7 @@ async function listen(args: { template: string }): Promise<{ url: string }> {
       }
       const { seq } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq: number };
       const frame = Buffer.from(args.template.replace(NUMBER, `"numPeople":${seq}`));
-      for (const socket of subscribers) socket.send(frame);
+      for (const socket of subscribers) socket.send(frame, TEXT);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":true}');
     });
   });

@@ -11,7 +11,7 @@ export interface WsExtra {
    * Queues one message on the socket and returns at once: nothing waits for a client to read.
    * A socket already holding more unsent bytes than its bound is closed instead (slow consumer).
    */
-  send(data: string): void;
+  send(data: string | Buffer): void;
 }
 
 export interface WsTransportOptions {
@@ -102,13 +102,19 @@ export function serveGraphqlWs(
   };
 }
 
-function boundedSend(socket: WebSocket, options: WsTransportOptions): (data: string) => void {
+const TEXT = { binary: false } as const;
+
+function boundedSend(
+  socket: WebSocket,
+  options: WsTransportOptions,
+): (data: string | Buffer) => void {
   const limit = options.maxBufferedBytes;
   return (data) => {
     if (socket.readyState !== socket.OPEN) return;
     const buffered = socket.bufferedAmount;
     if (buffered <= limit) {
-      socket.send(data);
+      // graphql-transport-ws is text: a prepared Buffer goes out as a text frame too.
+      socket.send(data, TEXT);
       return;
     }
     options.logger.warn(

@@ -14,37 +14,41 @@ import type { ExecutionResult } from 'graphql';
 export type JoinRule = 'anytime' | 'replay-last' | 'before-first';
 
 /** One socket's subscription, as the fan-out sees it. */
-export interface FanoutSubscriber {
+export interface FanoutSubscriber<P> {
   /** Writes the `next` message carrying this serialized payload (the caller adds its id). */
-  deliver(payloadJson: string): void;
+  deliver(payload: P): void;
 }
 
-export interface SubscriptionFanoutOptions<A> {
+export interface SubscriptionFanoutOptions<A, P> {
   /** Starts the shared stream: graphql-js `subscribe` over the first subscriber's args. */
   subscribe(args: A): Promise<AsyncIterable<ExecutionResult> | ExecutionResult>;
-  /** The `next` payload's JSON text: called once per result, whatever the subscriber count. */
-  serialize(result: ExecutionResult): string;
+  /**
+   * Runs the start of a new stream — its `subscribe`, so every later execution of it too — in
+   * the scope of the subscriber that started it (its log fields, its trace). A joiner runs
+   * nothing, so it is not entered for joiners: their iterators' promises then capture no
+   * async context of their own. @default runs `start` as it is
+   */
+  startIn?: <T>(args: A, start: () => T) => T;
+  /**
+   * The `next` payload, serialized: called once per result, whatever the subscriber count,
+   * and handed as it is to every member's `deliver`.
+   */
+  serialize(result: ExecutionResult): P;
   /** A shared stream produced a result (one execution) for `count` subscribers. @default none */
   onResult?: (field: string, count: number) => void;
   /** A shared stream started (+1) or ended (-1). @default none */
   onStream?: (field: string, delta: 1 | -1) => void;
 }
 
-interface Member {
-  subscriber: FanoutSubscriber;
-  finish(error?: unknown): void;
-  done: Promise<IteratorResult<never>>;
-}
-
-interface Stream {
+interface Stream<P> {
   key: string;
   field: string;
   rule: JoinRule;
-  members: Set<Member>;
+  members: Set<Member<P>>;
   /** Results multicast so far. */
   delivered: number;
   /** The last payload (kept for `replay-last` joiners). */
-  last: string | undefined;
+  last: P | undefined;
   /** Resolves once started: a result for a stream that failed to start, else undefined. */
   started: Promise<ExecutionResult | undefined>;
   iterator: AsyncIterator<ExecutionResult> | undefined;
@@ -66,12 +70,12 @@ interface Stream {
  * `error` through its usual path. The last member leaving returns the stream (stopping the
  * change-log follower or the batch poller behind it).
  */
-export class SubscriptionFanout<A> {
+export class SubscriptionFanout<A, P> {
   /** The stream a new subscriber with this key may still join. */
-  private readonly joinable = new Map<string, Stream>();
+  private readonly joinable = new Map<string, Stream<P>>();
   private streams = 0;
 
-  constructor(private readonly options: SubscriptionFanoutOptions<A>) {}
+  constructor(private readonly options: SubscriptionFanoutOptions<A, P>) {}
 
   /** Running shared streams, for tests. */
   stats(): { streams: number } {
@@ -87,30 +91,24 @@ export class SubscriptionFanout<A> {
     field: string,
     rule: JoinRule,
     args: A,
-    subscriber: FanoutSubscriber,
+    subscriber: FanoutSubscriber<P>,
   ): Promise<AsyncIterableIterator<never> | ExecutionResult> {
     let stream = this.joinable.get(key);
-    if (!stream || !mayJoin(stream, rule)) stream = this.open(key, field, rule, args);
+    if (!stream || !mayJoin(stream, rule)) {
+      const open = () => this.open(key, field, rule, args);
+      stream = this.options.startIn ? this.options.startIn(args, open) : open();
+    }
     const member = this.join(stream, subscriber);
     const failed = await stream.started;
     if (failed) {
       this.leave(stream, member);
       return failed;
     }
-    const iterator: AsyncIterableIterator<never> = {
-      next: () => member.done,
-      return: async () => {
-        this.leave(stream, member);
-        member.finish();
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return member;
   }
 
-  private open(key: string, field: string, rule: JoinRule, args: A): Stream {
-    const stream: Stream = {
+  private open(key: string, field: string, rule: JoinRule, args: A): Stream<P> {
+    const stream: Stream<P> = {
       key,
       field,
       rule,
@@ -126,7 +124,7 @@ export class SubscriptionFanout<A> {
     return stream;
   }
 
-  private async start(stream: Stream, args: A): Promise<ExecutionResult | undefined> {
+  private async start(stream: Stream<P>, args: A): Promise<ExecutionResult | undefined> {
     let source: AsyncIterable<ExecutionResult> | ExecutionResult;
     try {
       source = await this.options.subscribe(args);
@@ -146,7 +144,7 @@ export class SubscriptionFanout<A> {
   }
 
   /** Multicasts every result of the stream; never awaits a member. */
-  private async pump(stream: Stream, iterator: AsyncIterator<ExecutionResult>): Promise<void> {
+  private async pump(stream: Stream<P>, iterator: AsyncIterator<ExecutionResult>): Promise<void> {
     try {
       for (;;) {
         const step = await iterator.next();
@@ -164,15 +162,8 @@ export class SubscriptionFanout<A> {
     }
   }
 
-  private join(stream: Stream, subscriber: FanoutSubscriber): Member {
-    let finish!: (error?: unknown) => void;
-    const done = new Promise<IteratorResult<never>>((resolve, reject) => {
-      finish = (error) =>
-        error === undefined ? resolve({ done: true, value: undefined }) : reject(error);
-    });
-    // Settled either way; a rejection nobody awaits yet must not count as unhandled.
-    done.catch(() => undefined);
-    const member: Member = { subscriber, finish, done };
+  private join(stream: Stream<P>, subscriber: FanoutSubscriber<P>): Member<P> {
+    const member = new Member(subscriber, stream, this);
     if (stream.ended) {
       member.finish();
       return member;
@@ -182,13 +173,14 @@ export class SubscriptionFanout<A> {
     return member;
   }
 
-  private leave(stream: Stream, member: Member): void {
+  /** `member` leaves `stream`; the last member leaving ends it. */
+  leave(stream: Stream<P>, member: Member<P>): void {
     if (!stream.members.delete(member)) return;
     if (stream.members.size === 0 && stream.iterator) this.end(stream);
   }
 
   /** Ends the stream for every member (with `error`, if it failed) and returns its source. */
-  private end(stream: Stream, error?: unknown): void {
+  private end(stream: Stream<P>, error?: unknown): void {
     if (stream.ended) return;
     stream.ended = true;
     this.unlist(stream);
@@ -202,12 +194,76 @@ export class SubscriptionFanout<A> {
     }
   }
 
-  private unlist(stream: Stream): void {
+  private unlist(stream: Stream<P>): void {
     if (this.joinable.get(stream.key) === stream) this.joinable.delete(stream.key);
   }
 }
 
-function mayJoin(stream: Stream, rule: JoinRule): boolean {
+function mayJoin<P>(stream: Stream<P>, rule: JoinRule): boolean {
   if (stream.ended || stream.rule !== rule) return false;
   return rule !== 'before-first' || stream.delivered === 0;
+}
+
+const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined });
+
+interface Waiting {
+  promise: Promise<IteratorResult<never>>;
+  resolve(result: IteratorResult<never>): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * One socket's subscription in a stream, and the iterator graphql-ws drains for it: it yields
+ * nothing and settles when the member's part ends — done on completion, rejected with the
+ * stream's error. One object per member, its methods on the prototype: with thousands of idle
+ * subscribers, closures and promises per member are most of what the fan-out holds. The
+ * promise is made when graphql-ws first asks (it does at once), so a member that ends before
+ * anyone waits leaves no rejection unhandled.
+ */
+class Member<P> implements AsyncIterableIterator<never> {
+  /** Set once the member's part ended: `error` undefined for a normal end. */
+  private ended: { error: unknown } | undefined = undefined;
+  private waiting: Waiting | undefined = undefined;
+
+  constructor(
+    readonly subscriber: FanoutSubscriber<P>,
+    private readonly stream: Stream<P>,
+    private readonly fanout: { leave(stream: Stream<P>, member: Member<P>): void },
+  ) {}
+
+  next(): Promise<IteratorResult<never>> {
+    if (this.ended) {
+      const { error } = this.ended;
+      return error === undefined ? Promise.resolve(DONE) : Promise.reject(error);
+    }
+    if (!this.waiting) {
+      const waiting = {} as Waiting;
+      waiting.promise = new Promise((resolve, reject) => {
+        waiting.resolve = resolve;
+        waiting.reject = reject;
+      });
+      this.waiting = waiting;
+    }
+    return this.waiting.promise;
+  }
+
+  async return(): Promise<IteratorResult<never>> {
+    this.fanout.leave(this.stream, this);
+    this.finish();
+    return DONE;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<never> {
+    return this;
+  }
+
+  /** Ends the member's part (with `error`, if its stream failed); later calls do nothing. */
+  finish(error?: unknown): void {
+    if (this.ended) return;
+    this.ended = { error };
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (error === undefined) waiting?.resolve(DONE);
+    else waiting?.reject(error);
+  }
 }

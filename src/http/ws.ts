@@ -22,6 +22,7 @@ import type { WsObservability, WsOperationScope } from './plugin/observability/i
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
 import { DocumentTable } from './ws-documents.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
+import { NextFrames } from './ws-frames.js';
 import { canonicalJson } from '../canonical-json.js';
 
 export type { JoinRule } from './ws-fanout.js';
@@ -125,11 +126,12 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
   const pipeline = wsAdapter(options.pipeline, options.schema);
   const formatNext = nextFormatter(options, pipeline);
   const formatError = format(options);
-  const share = sharedSubscribe(options, origins, formatNext);
+  const share = sharedSubscribe(options, origins, formatNext, inOrigin);
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>({
     schema: options.schema,
     execute: (args) => inOrigin(args, () => execute(args)),
-    subscribe: (args) => inOrigin(args, () => share(args)),
+    // A shared stream starts in its first subscriber's scope (ws-fanout.ts, `startIn`).
+    subscribe: (args) => share(args),
     context: (_ctx, _id, _payload, args) => options.context(origins.get(args)?.requestId) as never,
     connectionInitWaitTimeout: options.initTimeoutMs ?? 5_000,
     // false closes the socket with 4403 Forbidden before anything runs.
@@ -162,11 +164,13 @@ function sharedSubscribe(
   options: GraphqlWsOptions<unknown>,
   origins: WeakMap<ExecutionArgs, Origin>,
   formatNext: (result: ExecutionResult) => unknown,
+  inOrigin: <T>(args: ExecutionArgs, run: () => T) => T,
 ) {
   const obs = options.observability;
-  const fanout = new SubscriptionFanout<ExecutionArgs>({
+  const fanout = new SubscriptionFanout<ExecutionArgs, NextFrames>({
     subscribe: async (args) => subscribe(args),
-    serialize: (result) => JSON.stringify(formatNext(result)),
+    startIn: inOrigin,
+    serialize: (result) => new NextFrames(JSON.stringify(formatNext(result))),
     onResult: (field, count) => obs?.streamResult(field, count),
     onStream: (field, delta) => obs?.stream(field, delta),
   });
@@ -184,8 +188,8 @@ function sharedSubscribe(
     const { connection, id } = origin;
     return fanout.subscribe(key, root?.name ?? 'unknown', rule ?? 'before-first', args, {
       // Only while graphql-ws still holds the operation (a `complete` from the client ends it).
-      deliver: (json) => {
-        if (id in connection.subscriptions) connection.extra.send(prefix + json + '}');
+      deliver: (frames) => {
+        if (id in connection.subscriptions) connection.extra.send(frames.frame(prefix));
       },
     });
   };
