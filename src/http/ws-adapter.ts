@@ -3,10 +3,18 @@ import { CloseCode, handleProtocols, type Server } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
 
+/**
+ * What a connection keeps of its upgrade request: the headers and the TCP socket (its
+ * address). Not the request itself: an idle subscriber held its whole IncomingMessage (raw
+ * headers, stream state, listeners; 1 to 2.5 KiB once V8 turned its properties into a
+ * dictionary) for nothing read after the upgrade.
+ */
+export type UpgradeRequest = Pick<http.IncomingMessage, 'headers' | 'socket'>;
+
 /** What every graphql-ws context carries in `extra` on this transport. */
 export interface WsExtra {
   socket: WebSocket;
-  request: http.IncomingMessage;
+  request: UpgradeRequest;
   /**
    * Queues one message on the socket and returns at once: nothing waits for a client to read.
    * A socket already holding more unsent bytes than its bound is closed instead (slow consumer).
@@ -87,7 +95,7 @@ export function serveGraphqlWs(
             });
           }),
       },
-      { socket, request, send },
+      { socket, request: { headers: request.headers, socket: request.socket }, send },
     );
     socket.once('close', (code, reason) => {
       keepAlive.remove(socket, pinged);

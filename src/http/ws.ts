@@ -184,12 +184,11 @@ function sharedSubscribe(
     const key = rule
       ? streamKey(origin.printed, args, options.visibilityKey(origin.connection, args))
       : `\u0001${++unshared}`;
-    const prefix = `{"id":${JSON.stringify(origin.id)},"type":"next","payload":`;
     const { connection, id } = origin;
     return fanout.subscribe(key, root?.name ?? 'unknown', rule ?? 'before-first', args, {
       // Only while graphql-ws still holds the operation (a `complete` from the client ends it).
       deliver: (frames) => {
-        if (id in connection.subscriptions) connection.extra.send(frames.frame(prefix));
+        if (id in connection.subscriptions) connection.extra.send(frames.frame(id));
       },
     });
   };

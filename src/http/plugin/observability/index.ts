@@ -71,7 +71,7 @@ export interface WsObservability {
    */
   begin(
     connectionParams: unknown,
-    request: http.IncomingMessage | undefined,
+    request: Pick<http.IncomingMessage, 'headers'> | undefined,
     requestId: string,
   ): WsOperationScope;
   started(socket: object, id: string, document: DocumentNode, operationName?: string | null): void;
