@@ -12,6 +12,7 @@ import { runCreate } from './rows/create.js';
 import { captureFrame } from './rows/fanout.js';
 import { projectTarget, wTarget } from './rows/targets.js';
 import { runFanout } from './rows/fanout-rows.js';
+import { runMany } from './rows/many.js';
 import { checkM, prepareReads, runRead } from './rows/reads.js';
 import type { UpstreamsReady } from './upstreams.js';
 
@@ -95,6 +96,19 @@ async function fanoutSection({ options, project, results }: Env): Promise<void> 
   }
 }
 
+/** The memory and push rows: one set of held subscribers serves both when both are asked. */
+async function heldSection({ options, dir, upstreams, results }: Env): Promise<void> {
+  if (options.heapSnapshots) mkdirSync(options.heapSnapshots, { recursive: true });
+  results.held = await runMany({
+    options,
+    dir,
+    upstreams: upstreams.ready,
+    memory: options.only.has('memory'),
+    push: options.only.has('push'),
+    progress,
+  });
+}
+
 /** The project on the bench's PostgreSQL server, as `startProject` starts the SQLite one. */
 function startPostgresProject(
   database: BenchPostgres,
@@ -151,6 +165,9 @@ async function main(): Promise<number> {
   const sections: Array<[string, () => Promise<unknown>]> = [
     ['reads', () => readsSection(env)],
     ['fanout', () => fanoutSection(env)],
+    ['memory', () => heldSection(env)],
+    // Measured with memory when both run (the same subscribers serve both rows).
+    ['push', () => (options.only.has('memory') ? Promise.resolve() : heldSection(env))],
     [
       'bulk',
       async () => {
