@@ -71,7 +71,12 @@ async function readsSection({
     children.push(load);
     for (const spec of specs) {
       progress(`reads: ${spec.label}`);
-      const target = { project: urls[spec.store]!, l: lUrl, m: { url: mUrl, pid: m.pid } };
+      const pids = { sqlite: project.pid, memory: memory.pid, postgres: postgres?.pid };
+      const target = {
+        project: { url: urls[spec.store]!, pid: pids[spec.store] },
+        l: lUrl,
+        m: { url: mUrl, pid: m.pid },
+      };
       results.reads.push(await runRead(spec, target, load, upstreams, options));
     }
   } finally {
