@@ -24,7 +24,16 @@ export interface BenchOptions {
   customers: number;
   /** The project's LOG_LEVEL (info, as deployed: the per-request log line is part of the cost). */
   logLevel: string;
-  /** Sections to run: reads, fanout, bulk, create. */
+  /** Subscribers the held-subscribers rows (memory, push) open, one socket each. */
+  heldSubscribers: number;
+  /** Seconds of one event a second on the push row. */
+  pushSeconds: number;
+  /**
+   * A directory for heap snapshots of the memory row's project (first round): with none held,
+   * and with every subscriber held; undefined = none.
+   */
+  heapSnapshots: string | undefined;
+  /** Sections to run: reads, fanout, memory, push, bulk, create. */
   only: Set<string>;
   /** Read rows to run, by id (e.g. pending-same-id); undefined = every read row. */
   rows: Set<string> | undefined;
@@ -38,7 +47,7 @@ export interface BenchOptions {
   profile: string | undefined;
 }
 
-export const SECTIONS = ['reads', 'fanout', 'bulk', 'create'] as const;
+export const SECTIONS = ['reads', 'fanout', 'memory', 'push', 'bulk', 'create'] as const;
 
 const USAGE = `npm run bench [-- options]
   --quick                 small counts, about a minute (defaults below in brackets)
@@ -50,6 +59,9 @@ const USAGE = `npm run bench [-- options]
   --fanout-seconds S      seconds of events per fan-out round (10) [2]
   --drain-seconds S       wait for late deliveries after the last event (120) [30]
   --client-procs P        processes holding the subscribers (2)
+  --held-subscribers N    subscribers of the memory and push rows (10000) [200]
+  --push-seconds S        seconds of 1 event/s on the push row (10) [3]
+  --heap-snapshots DIR    heap snapshots of the memory row's project, 0 and N held (none)
   --bulk-events N         events in the big change push (5000)
   --customers N           customers in the big createCollectBatch (10000)
   --log-level L           the project's LOG_LEVEL (info)
@@ -77,6 +89,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     'fanout-seconds',
     'drain-seconds',
     'client-procs',
+    'held-subscribers',
+    'push-seconds',
+    'heap-snapshots',
     'bulk-events',
     'customers',
     'log-level',
@@ -117,6 +132,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     fanoutSeconds: positive('fanout-seconds', str('fanout-seconds'), quick ? 2 : 10),
     drainSeconds: positive('drain-seconds', str('drain-seconds'), quick ? 30 : 120),
     clientProcs: Math.round(positive('client-procs', str('client-procs'), 2)),
+    heldSubscribers: Math.round(
+      positive('held-subscribers', str('held-subscribers'), quick ? 200 : 10_000),
+    ),
+    pushSeconds: Math.round(positive('push-seconds', str('push-seconds'), quick ? 3 : 10)),
+    heapSnapshots: str('heap-snapshots'),
     bulkEvents: Math.round(positive('bulk-events', str('bulk-events'), 5000)),
     customers: Math.round(positive('customers', str('customers'), 10_000)),
     logLevel: str('log-level') ?? 'info',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { track } from './ipc.js';
+import { inspectorUrlIn } from './memory.js';
 import type { UpstreamsReady } from './upstreams.js';
 import { BENCH_CREDENTIALS, ROUTER_HEADER, ROUTER_SECRET } from './wire.js';
 
@@ -27,12 +28,19 @@ export interface ProjectOptions {
    * = none. A flag, not NODE_OPTIONS: node refuses `--cpu-prof` there.
    */
   profileDir?: string;
+  /**
+   * Opens node's inspector on a free loopback port (`--inspect=127.0.0.1:0`), so the bench can
+   * collect garbage and take heap snapshots from outside. @default false
+   */
+  inspect?: boolean;
 }
 
 export interface ProjectProcess {
   url: string;
   pid: number;
   logFile: string;
+  /** The inspector's WebSocket address, when started with `inspect`. */
+  inspectorUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -101,7 +109,8 @@ export async function startProject(options: ProjectOptions): Promise<ProjectProc
   const logFile = join(options.dir, `project-${options.store}-${port}.log`);
   const log = openSync(logFile, 'a');
   const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, main], {
+  const inspect = options.inspect ? ['--inspect=127.0.0.1:0'] : [];
+  const child = spawn(process.execPath, [...profile, ...inspect, main], {
     cwd: ROOT,
     env: projectEnv(options, port),
     stdio: ['ignore', log, log],
@@ -124,10 +133,13 @@ export async function startProject(options: ProjectOptions): Promise<ProjectProc
       throw new Error(`the project was not ready in 60 s:\n${tail(logFile)}`);
     await sleep(100);
   }
+  const inspectorUrl = options.inspect ? inspectorUrlIn(readFileSync(logFile, 'utf8')) : undefined;
+  if (options.inspect && !inspectorUrl) throw new Error(`no inspector address in ${logFile}`);
   return {
     url,
     pid: child.pid!,
     logFile,
+    ...(inspectorUrl && { inspectorUrl }),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

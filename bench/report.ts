@@ -3,6 +3,7 @@ import type { BenchOptions } from './args.js';
 import type { BulkResult } from './rows/bulk.js';
 import type { CreateResult } from './rows/create.js';
 import type { FanoutResult, FanoutSummary } from './rows/fanout-rows.js';
+import type { ManyResult, MemorySummary } from './rows/many.js';
 import type { ReadResult } from './rows/reads.js';
 
 /** Everything one run measured, as written to the JSON file. */
@@ -15,6 +16,8 @@ export interface BenchResults {
   fanout: FanoutResult[];
   /** Size of the project's graphql-ws `next` frame that W sends too. */
   fanoutFrameBytes?: number;
+  /** The held-subscribers rows: memory per subscription, and 1 push/s to all of them. */
+  held?: ManyResult;
   bulk?: BulkResult;
   /** The bulk row on PostgreSQL, when PostgreSQL is installed. */
   bulkPostgres?: BulkResult;
@@ -127,6 +130,49 @@ function fanoutTable(fanout: FanoutResult[]): string {
   );
 }
 
+const kib = (bytes: number) => fixed(bytes / 1024, 1);
+const mib = (bytes: number) => fixed(bytes / 2 ** 20, 0);
+
+function memoryCells(name: string, s: MemorySummary): string[] {
+  return [
+    name,
+    kib(s.rssPerSubscriptionBytes),
+    kib(s.heapPerSubscriptionBytes),
+    `${mib(s.rssBeforeBytes)} -> ${mib(s.rssAfterBytes)}`,
+  ];
+}
+
+/** Memory per held subscription, and the push row in the fan-out table's columns. */
+function heldTables(held: ManyResult): string[] {
+  const parts: string[] = [];
+  const m = held.memory;
+  if (m) {
+    const rows = [
+      [m.label, '', '', '', m.goal],
+      [...memoryCells('  project', m.project), ''],
+      [...memoryCells('  W', m.w), ''],
+      ['  project / W', fixed(m.rssRatio), fixed(m.heapRatio), '', ''],
+    ];
+    const headers = ['work', 'RSS KiB/sub', 'heap KiB/sub', 'RSS MiB before -> after', 'target'];
+    parts.push(`\nHeld subscribers vs W (after full GC)\n${table(headers, rows)}`);
+  }
+  const p = held.push;
+  if (p) {
+    const row: FanoutResult = {
+      id: held.id,
+      label: p.label,
+      goal: p.goal,
+      project: p.project,
+      w: p.w,
+      deliveriesRatio: p.project.deliveriesPerSecond / p.w.deliveriesPerSecond,
+      cpuRatio: p.cpuRatio,
+      rounds: { project: [], w: [] },
+    };
+    parts.push(`\nPush to held subscribers vs W\n${fanoutTable([row])}`);
+  }
+  return parts;
+}
+
 function writesTable(bulks: BulkResult[], create: CreateResult | undefined): string {
   const rows: string[][] = [];
   for (const bulk of bulks) {
@@ -161,6 +207,7 @@ export function render(results: BenchResults): string {
     const frame = `every delivery is a ${results.fanoutFrameBytes} byte graphql-ws "next" frame (W sends the project's own)`;
     parts.push(`\nFan-out vs W; ${frame}\n${fanoutTable(results.fanout)}`);
   }
+  if (results.held) parts.push(...heldTables(results.held));
   const bulks = [results.bulk, results.bulkPostgres].filter((b): b is BulkResult => !!b);
   if (bulks.length > 0 || results.create) {
     parts.push(`\nWrites\n${writesTable(bulks, results.create)}`);

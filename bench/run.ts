@@ -12,6 +12,7 @@ import { runCreate } from './rows/create.js';
 import { captureFrame } from './rows/fanout.js';
 import { projectTarget, wTarget } from './rows/targets.js';
 import { runFanout } from './rows/fanout-rows.js';
+import { runMany } from './rows/many.js';
 import { checkM, prepareReads, runRead } from './rows/reads.js';
 import type { UpstreamsReady } from './upstreams.js';
 
@@ -71,7 +72,12 @@ async function readsSection({
     for (const spec of specs) {
       if (options.rows && !options.rows.has(spec.id)) continue;
       progress(`reads: ${spec.label}`);
-      const target = { project: urls[spec.store]!, l: lUrl, m: { url: mUrl, pid: m.pid } };
+      const pids = { sqlite: project.pid, memory: memory.pid, postgres: postgres?.pid };
+      const target = {
+        project: { url: urls[spec.store]!, pid: pids[spec.store] },
+        l: lUrl,
+        m: { url: mUrl, pid: m.pid },
+      };
       results.reads.push(await runRead(spec, target, load, upstreams, options));
     }
   } finally {
@@ -94,6 +100,19 @@ async function fanoutSection({ options, project, results }: Env): Promise<void> 
   } finally {
     await w.stop();
   }
+}
+
+/** The memory and push rows: one set of held subscribers serves both when both are asked. */
+async function heldSection({ options, dir, upstreams, results }: Env): Promise<void> {
+  if (options.heapSnapshots) mkdirSync(options.heapSnapshots, { recursive: true });
+  results.held = await runMany({
+    options,
+    dir,
+    upstreams: upstreams.ready,
+    memory: options.only.has('memory'),
+    push: options.only.has('push'),
+    progress,
+  });
 }
 
 /** The project on the bench's PostgreSQL server, as `startProject` starts the SQLite one. */
@@ -152,6 +171,9 @@ async function main(): Promise<number> {
   const sections: Array<[string, () => Promise<unknown>]> = [
     ['reads', () => readsSection(env)],
     ['fanout', () => fanoutSection(env)],
+    ['memory', () => heldSection(env)],
+    // Measured with memory when both run (the same subscribers serve both rows).
+    ['push', () => (options.only.has('memory') ? Promise.resolve() : heldSection(env))],
     [
       'bulk',
       async () => {

@@ -21,6 +21,8 @@ const TINY = [
   '--subscribers=20,50',
   '--fanout-seconds=0.5',
   '--drain-seconds=30',
+  '--held-subscribers=30',
+  '--push-seconds=2',
   '--bulk-events=200',
   '--customers=200',
 ];
@@ -80,7 +82,7 @@ describe('npm run bench -- --quick (tiny counts)', () => {
     run = await runBench(out, path.join(temp.dir, 'profiles'));
     if (run.code !== 0) throw new Error(`bench exited ${run.code}:\n${run.stdout}\n${run.stderr}`);
     results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
-  }, 180_000);
+  }, 240_000);
   afterAll(async () => {
     if (bench && bench.exitCode === null && bench.signalCode === null) bench.kill('SIGTERM');
     await temp?.remove();
@@ -167,6 +169,27 @@ describe('npm run bench -- --quick (tiny counts)', () => {
       }
     }
     expect(results.fanoutFrameBytes).toBeGreaterThan(100);
+  });
+
+  it('should measure memory per held subscription and deliver every push to them, project and W', () => {
+    const held = results.held!;
+    expect(held.subscribers).toBe(30);
+    for (const side of [held.memory!.project, held.memory!.w]) {
+      // Thirty sockets hold something: the resident set and the heap both grew.
+      expect(side.rssAfterBytes).toBeGreaterThan(0);
+      expect(Number.isFinite(side.heapPerSubscriptionBytes)).toBe(true);
+      expect(Number.isFinite(side.rssPerSubscriptionBytes)).toBe(true);
+    }
+    expect(Number.isFinite(held.memory!.heapRatio)).toBe(true);
+    expect(run.stdout).toMatch(/30 idle subscribers, memory per subscription after GC/);
+    expect(run.stdout).toMatch(/ {2}project \/ W\s+\d+\.\d\d\s+-?\d+\.\d\d/);
+    for (const side of [held.push!.project, held.push!.w]) {
+      expect(side.expected).toBe(60);
+      expect(side.arrived).toBe(side.expected);
+      expect(side.duplicates).toBe(0);
+      expect(side.sendFailures).toBe(0);
+    }
+    expect(run.stdout).toContain('30 subscribers x 1 push/s for 2 s');
   });
 
   it('should acknowledge the bulk push and count the create mutation upstream calls', () => {

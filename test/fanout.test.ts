@@ -1,5 +1,6 @@
 import type { Counter, Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { StateLog, Store } from '../src/store/index.js';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { connectRaw, payloadText, type RawConnection, type RawMessage } from './helpers/raw-ws.js';
@@ -475,5 +476,59 @@ describe('a client that stops reading', () => {
     });
     expect(slow.nexts('slow').length).toBeLessThan(reader.nexts('reader').length);
     expect(app.logs.some((line) => line.includes('WS_MAX_BUFFERED_BYTES'))).toBe(true);
+  });
+});
+
+describe('keep-alive pings', () => {
+  let app: TestApp;
+  const sockets: WebSocket[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp({ WS_KEEPALIVE_MS: '200' });
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.terminate();
+    await app?.close();
+  });
+
+  /** A graphql-ws connection, acknowledged, counting the pings it receives. */
+  async function connect(autoPong: boolean) {
+    const socket = new WebSocket(
+      `${app.url.replace(/^http/, 'ws')}/graphql`,
+      'graphql-transport-ws',
+      {
+        autoPong,
+      },
+    );
+    sockets.push(socket);
+    const seen = { pings: 0, closed: undefined as number | undefined };
+    socket.on('ping', () => (seen.pings += 1));
+    const closed = new Promise<number>((resolve) =>
+      socket.once('close', (code) => resolve((seen.closed = code))),
+    );
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+      socket.once('message', () => resolve());
+    });
+    return { socket, seen, closed };
+  }
+
+  it('should ping every socket, however many, and cut off the one that never answers', async () => {
+    // More sockets than the keep-alive has slots (10), so every slot is visited.
+    const answering = await Promise.all(Array.from({ length: 12 }, () => connect(true)));
+    const silent = await connect(false);
+    // Terminated, not closed: no close frame, so the client sees 1006.
+    expect(await silent.closed).toBe(1006);
+    expect(silent.seen.pings).toBeGreaterThanOrEqual(1);
+    // Three more pings each after the silent one was cut off, and every one still open.
+    const floor = answering.map((a) => a.seen.pings);
+    await expect
+      .poll(() => answering.every((a, i) => a.seen.pings >= floor[i]! + 3), { timeout: 10_000 })
+      .toBe(true);
+    for (const a of answering) {
+      expect(a.seen.closed).toBeUndefined();
+      expect(a.socket.readyState).toBe(WebSocket.OPEN);
+    }
   });
 });

@@ -8,7 +8,7 @@ import { allBackends, backendTitle } from './helpers/faults/harness.js';
 import { push } from './helpers/ws.js';
 
 /**
- * A purchase's state and its change-log entry are stored as JSON text that purchase-state.ts
+ * A purchase's state and its change-log entry are stored as JSON text that src/purchase/stored.ts
  * makes itself, with the purchase stringified once and spliced into both (storedTexts) — and
  * the SQLite state log posts that text to its writer thread joined by U+0001 (packWrites). This
  * checks, over real HTTP, for every source of a change, that the text each commit carries is

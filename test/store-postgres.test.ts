@@ -173,6 +173,56 @@ describe.skipIf(skip !== undefined)(`PostgreSQL store${skip ? ` (${skip})` : ''}
     }
   });
 
+  it('should store nothing of a commit whose pipelined statement fails, and go on committing', async () => {
+    const url = await server.createDatabase();
+    const store = await openStore(url);
+    const inspect = new pg.Client({ connectionString: url });
+    await inspect.connect();
+    try {
+      expect(
+        await store.stateLog.commit([
+          { key: 'a', expectedVersion: 0, value: 1, open: false, log: 1 },
+        ]),
+      ).toEqual([{ ok: true, version: 1, cursor: '1' }]);
+      // A row already at the cursor the next commit's second entry takes: its log INSERT fails
+      // on the server after the versions were read, with the state upserts and the new head
+      // already sent behind it.
+      await inspect.query("INSERT INTO change_log (seq, at, value) VALUES (3, 0, '{}')");
+      const writes = Array.from({ length: 2_500 }, (_, i) => ({
+        key: `k${i}`,
+        expectedVersion: 0,
+        value: { i },
+        open: true,
+        log: { i },
+      }));
+      await expect(store.stateLog.commit(writes)).rejects.toMatchObject({ code: '23505' });
+      expect((await store.stateLog.getMany(['k0', 'k2499'])).size).toBe(0);
+      expect(await store.stateLog.head()).toBe('1');
+
+      await inspect.query('DELETE FROM change_log WHERE seq = 3');
+      const results = await store.stateLog.commit(writes);
+      expect(results.map((r) => (r.ok ? r.cursor : 'lost'))).toEqual(
+        Array.from({ length: 2_500 }, (_, i) => String(i + 2)),
+      );
+      // Every connection of the pool still works (more commits than PG_POOL_MAX's default 10).
+      const more = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          store.stateLog.commit([
+            { key: `m${i}`, expectedVersion: 0, value: i, open: false, log: i },
+          ]),
+        ),
+      );
+      expect(more.every(([r]) => r?.ok)).toBe(true);
+      const { rows } = await inspect.query<{ n: string; texts: string }>(
+        'SELECT count(*) AS n, max(value) FILTER (WHERE seq = 2) AS texts FROM change_log',
+      );
+      expect(rows[0]).toEqual({ n: String(1 + 2_500 + 12), texts: '{"i":0}' });
+    } finally {
+      await inspect.end();
+      await store.close();
+    }
+  });
+
   it('should migrate once when several instances open a fresh database at the same moment', async () => {
     const url = await server.createDatabase();
     const stores = await Promise.all(Array.from({ length: 5 }, () => openStore(url)));

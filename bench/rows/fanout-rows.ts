@@ -32,7 +32,7 @@ export interface FanoutSummary {
   clientBusy: number;
 }
 
-function summary(rounds: FanoutRound[]): FanoutSummary {
+export function summary(rounds: FanoutRound[]): FanoutSummary {
   const med = (pick: (r: FanoutRound) => number) => median(rounds.map(pick));
   const sum = (pick: (r: FanoutRound) => number) => rounds.reduce((s, r) => s + pick(r), 0);
   return {

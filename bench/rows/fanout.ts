@@ -43,10 +43,10 @@ const SUBSCRIPTION = `subscription ($filter: GroupPurchaseChangeFilter) {
   }
 }`;
 
-type Clients = Array<BenchChild<unknown>>;
+export type Clients = Array<BenchChild<unknown>>;
 
 /** Starts the client processes and opens `subscribers` subscriptions to `topic`, spread over them. */
-async function connectClients(
+export async function connectClients(
   target: FanoutTarget,
   topic: string,
   subscribers: number,
@@ -85,7 +85,7 @@ const delivered = async (clients: Clients, firstSeq: number, events: number) =>
  * events are sent until one reaches every subscriber — then every subscription is live and the
  * server's queues are empty. Resolves with the last warm-up seq.
  */
-async function untilLive(target: FanoutTarget, topic: string, clients: Clients, n: number) {
+export async function untilLive(target: FanoutTarget, topic: string, clients: Clients, n: number) {
   for (let seq = 1; seq <= 10; seq++) {
     await target.send(topic, seq);
     const deadline = Date.now() + 5000;
@@ -132,16 +132,25 @@ async function unacknowledged(answers: Array<Promise<boolean>>, graceMs: number)
   return settled.filter((ok) => !ok).length;
 }
 
+/** What a row does around a round: before the subscribers connect, and once all are live. */
+export interface RoundProbe {
+  beforeConnect(): Promise<void>;
+  live(): Promise<void>;
+}
+
 /** One round: connect, warm up, send, wait for every delivery (or the drain deadline), collect. */
 export async function fanoutRound(
   target: FanoutTarget,
   topic: string,
   subscribers: number,
   options: BenchOptions,
+  probe?: RoundProbe,
 ): Promise<FanoutRound> {
+  await probe?.beforeConnect();
   const clients = await connectClients(target, topic, subscribers, options.clientProcs);
   try {
     const firstSeq = (await untilLive(target, topic, clients, subscribers)) + 1;
+    await probe?.live();
     const clientCpu = () => clients.reduce((sum, c) => sum + cpuSeconds(c.pid), 0);
     const wallBefore = performance.now();
     const clientBefore = clientCpu();

@@ -3,15 +3,23 @@ import { CloseCode, handleProtocols, type Server } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.js';
 
+/**
+ * What a connection keeps of its upgrade request: the headers and the TCP socket (its
+ * address). Not the request itself: an idle subscriber held its whole IncomingMessage (raw
+ * headers, stream state, listeners; 1 to 2.5 KiB once V8 turned its properties into a
+ * dictionary) for nothing read after the upgrade.
+ */
+export type UpgradeRequest = Pick<http.IncomingMessage, 'headers' | 'socket'>;
+
 /** What every graphql-ws context carries in `extra` on this transport. */
 export interface WsExtra {
   socket: WebSocket;
-  request: http.IncomingMessage;
+  request: UpgradeRequest;
   /**
    * Queues one message on the socket and returns at once: nothing waits for a client to read.
    * A socket already holding more unsent bytes than its bound is closed instead (slow consumer).
    */
-  send(data: string): void;
+  send(data: string | Buffer): void;
 }
 
 export interface WsTransportOptions {
@@ -56,6 +64,7 @@ export function serveGraphqlWs(
   options: WsTransportOptions,
 ): { dispose(): Promise<void> } {
   const { logger } = options;
+  const keepAlive = new KeepAlive(options.keepAliveMs);
   wss.options.handleProtocols = handleProtocols;
   wss.on('error', (error) => {
     logger.error({ err: error }, 'WebSocket server error');
@@ -67,7 +76,7 @@ export function serveGraphqlWs(
       logger.warn({ err: error.message }, 'WebSocket error');
       socket.close(CloseCode.InternalServerError, 'Internal error');
     });
-    const stopKeepAlive = keepAlive(socket, options.keepAliveMs);
+    const pinged = keepAlive.add(socket);
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -86,10 +95,10 @@ export function serveGraphqlWs(
             });
           }),
       },
-      { socket, request, send },
+      { socket, request: { headers: request.headers, socket: request.socket }, send },
     );
     socket.once('close', (code, reason) => {
-      stopKeepAlive();
+      keepAlive.remove(socket, pinged);
       // graphql-ws ends the socket's subscriptions and runs the close hooks; nobody awaits a
       // close, so a hook that fails is logged here instead of becoming an unhandled rejection.
       closed(code, String(reason)).catch((error: unknown) =>
@@ -99,6 +108,7 @@ export function serveGraphqlWs(
   });
   return {
     async dispose() {
+      keepAlive.stop();
       for (const client of wss.clients) client.close(1001, 'Going away');
       wss.removeAllListeners();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
@@ -106,13 +116,19 @@ export function serveGraphqlWs(
   };
 }
 
-function boundedSend(socket: WebSocket, options: WsTransportOptions): (data: string) => void {
+const TEXT = { binary: false } as const;
+
+function boundedSend(
+  socket: WebSocket,
+  options: WsTransportOptions,
+): (data: string | Buffer) => void {
   const limit = options.maxBufferedBytes;
   return (data) => {
     if (socket.readyState !== socket.OPEN) return;
     const buffered = socket.bufferedAmount;
     if (buffered <= limit) {
-      socket.send(data);
+      // graphql-transport-ws is text: a prepared Buffer goes out as a text frame too.
+      socket.send(data, TEXT);
       return;
     }
     options.logger.warn(
@@ -129,23 +145,66 @@ function boundedSend(socket: WebSocket, options: WsTransportOptions): (data: str
   };
 }
 
-/** Pings every `ms`; a client whose pong does not come within the next `ms` is cut off. */
-function keepAlive(socket: WebSocket, ms: number): () => void {
-  if (!(ms > 0 && Number.isFinite(ms))) return () => undefined;
-  let pongWait: NodeJS.Timeout | undefined;
-  const interval = setInterval(() => {
-    if (socket.readyState !== socket.OPEN) return;
-    pongWait = setTimeout(() => socket.terminate(), ms);
-    socket.once('pong', () => {
-      clearTimeout(pongWait);
-      pongWait = undefined;
-    });
-    socket.ping();
-  }, ms);
-  return () => {
-    clearInterval(interval);
-    clearTimeout(pongWait);
-  };
+/** Slots the sockets are spread over: one slot's sockets are pinged every `ms / SLOTS`. */
+const SLOTS = 10;
+
+/**
+ * Pings every socket once per `ms`; a socket whose pong has not come by its next turn, `ms`
+ * later, is cut off. One timer for all sockets: each socket joins one of {@link SLOTS} slots
+ * (in turn), and each tick visits one slot. A timer, a closure and a `pong` listener per
+ * socket were a measurable part of what an idle subscriber holds, and the pings of sockets
+ * that connected together went out together; here they are spread over the interval, and the
+ * `pong` listener is one function shared by every socket. `ms` 0 (or not finite): no pings.
+ */
+class KeepAlive {
+  private readonly slots: Array<Set<WebSocket>> = [];
+  /** Sockets pinged whose pong has not come yet (weak: a socket that closes just goes). */
+  private readonly unanswered = new WeakSet<WebSocket>();
+  private readonly onPong: (this: WebSocket) => void;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private added = 0;
+  private turn = 0;
+
+  constructor(ms: number) {
+    const unanswered = this.unanswered;
+    this.onPong = function (this: WebSocket) {
+      unanswered.delete(this);
+    };
+    if (!(ms > 0 && Number.isFinite(ms))) return;
+    for (let i = 0; i < SLOTS; i++) this.slots.push(new Set());
+    this.timer = setInterval(() => this.visit(), ms / SLOTS);
+    this.timer.unref();
+  }
+
+  /** Starts pinging `socket`; returns its slot, for {@link remove}. */
+  add(socket: WebSocket): Set<WebSocket> | undefined {
+    if (this.slots.length === 0) return undefined;
+    const slot = this.slots[this.added++ % SLOTS]!;
+    slot.add(socket);
+    socket.on('pong', this.onPong);
+    return slot;
+  }
+
+  remove(socket: WebSocket, slot: Set<WebSocket> | undefined): void {
+    slot?.delete(socket);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private visit(): void {
+    const slot = this.slots[this.turn++ % SLOTS]!;
+    for (const socket of slot) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (this.unanswered.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      this.unanswered.add(socket);
+      socket.ping();
+    }
+  }
 }
 
 /**

@@ -8,7 +8,6 @@ import {
   print,
   subscribe,
   Kind,
-  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -21,6 +20,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { OperationPipeline, RequestState } from './pipeline/index.js';
 import { wsAdapter, type WsPipeline } from './pipeline/ws.js';
 import { serveGraphqlWs, type WsExtra } from './ws-adapter.js';
+import { DocumentTable } from './ws-documents.js';
 import { SubscriptionFanout, type JoinRule } from './ws-fanout.js';
 import { canonicalJson } from '../canonical-json.js';
 import { VARIABLES } from '../config/variables.js';
@@ -88,11 +88,13 @@ export interface GraphqlWsOptions<C> {
   metrics?: Metrics;
 }
 
-/** Where a document the pipeline passed came from: its socket, operation id and state. */
+/** Where an operation the pipeline passed came from: its socket, operation id and state. */
 interface Origin {
   connection: WsContext;
   id: string;
   state: RequestState;
+  /** The document as graphql-js prints it (whitespace and comments gone). */
+  printed: string;
 }
 
 /**
@@ -114,12 +116,14 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     path: '/graphql',
     maxPayload: options.maxPayloadBytes ?? VARIABLES.MAX_REQUEST_BYTES.default,
   });
-  // The connection each passed document came from, so execution runs in its request's wraps
-  // (log scope, span, trace context), and a shared stream knows where to write.
-  const origins = new WeakMap<DocumentNode, Origin>();
+  // The connection each passed operation came from (keyed by the execution args graphql-ws
+  // hands back unchanged: operations that print the same share one document, see
+  // ws-documents.ts), so execution runs in its request's wraps (log scope, span, trace
+  // context), and a shared stream knows where to write.
+  const origins = new WeakMap<ExecutionArgs, Origin>();
   const pipeline = wsAdapter(options.pipeline, options.schema);
   const inOrigin = <T>(args: ExecutionArgs, run: () => T): T => {
-    const origin = origins.get(args.document);
+    const origin = origins.get(args);
     return origin ? pipeline.run(origin.state, run) : run();
   };
   const formatNext = nextFormatter(options, pipeline);
@@ -130,7 +134,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     execute: (args) => inOrigin(args, () => execute(args)),
     subscribe: (args) => inOrigin(args, () => share(args)),
     context: (_ctx, _id, _payload, args) =>
-      options.context(origins.get(args.document)?.state.requestId) as never,
+      options.context(origins.get(args)?.state.requestId) as never,
     connectionInitWaitTimeout: options.initTimeoutMs ?? VARIABLES.WS_INIT_TIMEOUT_MS.default,
     // false closes the socket with 4403 Forbidden before anything runs.
     onConnect: pipeline.onConnect,
@@ -139,7 +143,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
     onClose: (ctx) => pipeline.closed(ctx),
     // Errors leave as they do over HTTP: one code enum, no secrets, no internals.
     onNext: (_ctx, _id, _payload, args, result) => {
-      const state = origins.get(args.document)?.state;
+      const state = origins.get(args)?.state;
       if (state) pipeline.result?.(state, result);
       return formatNext(result, state);
     },
@@ -165,7 +169,7 @@ export function attachGraphqlWs<C>(options: GraphqlWsOptions<C>): () => Promise<
 function sharedSubscribe(
   options: GraphqlWsOptions<unknown>,
   pipeline: WsPipeline,
-  origins: WeakMap<DocumentNode, Origin>,
+  origins: WeakMap<ExecutionArgs, Origin>,
   formatNext: (result: ExecutionResult) => unknown,
 ) {
   const { metrics } = options;
@@ -180,13 +184,13 @@ function sharedSubscribe(
   const onResult = pipeline.result;
   let unshared = 0;
   return (args: ExecutionArgs) => {
-    const origin = origins.get(args.document);
+    const origin = origins.get(args);
     if (!origin) return subscribe(args);
     const root = rootFieldOf(args);
     const rule = root ? (options.joinRule?.(root.name, root.args) ?? 'before-first') : undefined;
     // Unknown shape: a stream of its own, under a key no document can print to.
     const key = rule
-      ? streamKey(args, options.visibilityKey(origin.connection, args))
+      ? streamKey(args, origin.printed, options.visibilityKey(origin.connection, args))
       : `\u0001${++unshared}`;
     const prefix = `{"id":${JSON.stringify(origin.id)},"type":"next","payload":`;
     const { connection, id, state } = origin;
@@ -206,10 +210,11 @@ function sharedSubscribe(
 function subscribeHook(
   options: GraphqlWsOptions<unknown>,
   pipeline: WsPipeline,
-  origins: WeakMap<DocumentNode, Origin>,
+  origins: WeakMap<ExecutionArgs, Origin>,
 ): NonNullable<ServerOptions<Record<string, unknown> | undefined, WsExtra>['onSubscribe']> {
   const maxOperations =
     options.maxOperationsPerConnection ?? VARIABLES.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION.default;
+  const documents = new DocumentTable();
   return async (ctx, id, payload) => {
     // graphql-ws registers the new id before this runs and drops an id the moment its
     // `complete` arrives, so this counts exactly what the socket holds, this one included.
@@ -227,7 +232,12 @@ function subscribeHook(
     const state = pipeline.requestStart(ctx, id);
     const checked = await pipeline.onSubscribe(ctx, state, payload);
     if (!Array.isArray(checked)) {
-      origins.set((checked as ExecutionArgs).document, { connection: ctx, id, state });
+      const args = checked as ExecutionArgs;
+      // Before graphql-ws sees the args: what it derives from the document (the operation it
+      // keeps while the subscription lives) must come from the shared one.
+      const { document, printed } = documents.intern(print(args.document), args.document);
+      args.document = document;
+      origins.set(args, { connection: ctx, id, state, printed });
     }
     return checked;
   };
@@ -264,11 +274,11 @@ function format(options: GraphqlWsOptions<unknown>) {
  * the printed document (whitespace and comments do not split streams), the operation name,
  * and the variables with their keys sorted.
  */
-function streamKey(args: ExecutionArgs, visibility: string): string {
+function streamKey(args: ExecutionArgs, printed: string, visibility: string): string {
   return [
     visibility,
     args.operationName ?? '',
-    print(args.document),
+    printed,
     canonicalJson(args.variableValues ?? {}),
   ].join('\u0000');
 }

@@ -6,6 +6,7 @@ import { compareCursors, type StateLog, type Store } from '../store/index.js';
 import { STATUS_AFTER_ACTION } from './lifecycle.js';
 import { PurchaseAction, wordOfStatus, type GroupPurchaseRecord } from '../pbg/types.js';
 import { decide, type DecisionContext, type Observed, type ObserveOptions } from './decide.js';
+import { KeySerializer } from './key-serializer.js';
 import { SeenTimes } from './seen-times.js';
 import { GroupPurchaseChangeSource as Source, type StoredState } from './stored.js';
 
@@ -36,6 +37,8 @@ export interface ObservationStats {
   repeats: number;
   stale: number;
   refused: number;
+  /** Compare-and-set writes lost to a newer version (another instance's, within one process never). */
+  conflicts: number;
 }
 
 /** Compare-and-set rounds before an observation gives up (the caller answers 503 / errors). */
@@ -58,7 +61,15 @@ const SLICE = 500;
  *   then a wake-up goes to the bus. So A → B → A is three changes.
  */
 export class PurchaseStateStore {
-  private readonly counts: ObservationStats = { changes: 0, repeats: 0, stale: 0, refused: 0 };
+  private readonly counts: ObservationStats = {
+    changes: 0,
+    repeats: 0,
+    stale: 0,
+    refused: 0,
+    conflicts: 0,
+  };
+  /** One observation at a time per purchase in this process (see KeySerializer). */
+  private readonly serial = new KeySerializer();
   private readonly seen = new SeenTimes(SEEN_CAPACITY);
 
   constructor(private readonly options: PurchaseStateOptions) {}
@@ -89,8 +100,9 @@ export class PurchaseStateStore {
         const round = nextRound(rest);
         rest = rest.filter((item) => !round.has(item));
         const items = [...round];
-        const results = await guardStore(() =>
-          this.observeRound(items, source, options, receivedAt),
+        const results = await this.serial.run(
+          items.map((item) => item.record.purchaseId),
+          () => guardStore(() => this.observeRound(items, source, options, receivedAt)),
         );
         items.forEach(({ index }, i) => (outcomes[index] = results[i]!));
       }
@@ -126,8 +138,10 @@ export class PurchaseStateStore {
       const lost = new Set<number>();
       writes.forEach((d, k) => {
         const result = results[k]!;
-        if (!result.ok) lost.add(d.i);
-        else if (d.outcome.kind === 'change') {
+        if (!result.ok) {
+          lost.add(d.i);
+          this.counts.conflicts += 1;
+        } else if (d.outcome.kind === 'change') {
           d.outcome.change.cursor = d.outcome.change.eventId = result.cursor!;
         }
       });
@@ -143,18 +157,30 @@ export class PurchaseStateStore {
    * the JSON.parse of each) and comparing them held the loop for ~20 ms in one go on the 2-core
    * machine. Yielding here is safe: a state that moves meanwhile fails its compare-and-set and
    * is decided again.
+   *
+   * The next slice's states are asked for before this slice is decided, so a store whose reads
+   * travel (PostgreSQL: a round trip each) answers while the main thread decides, instead of
+   * the push waiting for ten round trips one after another. A state read one slice early is
+   * as safe as one read late: the commit compares versions either way.
    */
   private async decideAll<P extends { record: GroupPurchaseRecord; i: number }>(
     pending: readonly P[],
     context: DecisionContext,
   ): Promise<Array<P & ReturnType<typeof decide>>> {
     const decided: Array<P & ReturnType<typeof decide>> = [];
+    const read = (start: number) => {
+      const slice = pending.slice(start, start + SLICE);
+      const states = this.stateLog.getMany<StoredState>(slice.map((p) => p.record.purchaseId));
+      // Awaited below; until then a failure must not count as unhandled.
+      states.catch(() => undefined);
+      return { slice, states };
+    };
+    let next = read(0);
     for (let start = 0; start < pending.length; start += SLICE) {
       if (start > 0) await yieldToEventLoop();
-      const slice = pending.slice(start, start + SLICE);
-      const current = await this.stateLog.getMany<StoredState>(
-        slice.map((p) => p.record.purchaseId),
-      );
+      const { slice, states } = next;
+      const current = await states;
+      if (start + SLICE < pending.length) next = read(start + SLICE);
       for (const p of slice) {
         decided.push({ ...p, ...decide(current.get(p.record.purchaseId), p.record, context) });
       }

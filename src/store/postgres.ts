@@ -55,6 +55,10 @@ export async function openPostgresBackend(
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     application_name: 'payments-subgraph',
     keepAlive: true,
+    // Statements a caller issues without waiting go to the server at once (pg's pipelining):
+    // a state log commit sends its rows' statements together (postgres-state-log.ts, sendAll). A
+    // caller that awaits each statement, as every other one here does, works as before.
+    pipeline: true,
     // A transaction left open by an instance that froze or lost its network mid-commit would
     // hold the change log's head lock (every state log commit waits for it): the server ends it.
     idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,

@@ -15,7 +15,7 @@ import type { Caller, OperationPipeline, OperationResult, RequestState } from '.
 /** What the adapter reads of a graphql-ws context. */
 export interface WsConnectionLike {
   connectionParams?: Readonly<Record<string, unknown>>;
-  extra: { request: IncomingMessage };
+  extra: { request: Pick<IncomingMessage, 'headers' | 'socket'> };
 }
 
 /** A subscribe message as graphql-ws hands it over. */
