@@ -14,6 +14,7 @@ const UNIT = [
   'test/config.test.ts',
   'test/config-table.test.ts',
   'test/guard-config.test.ts',
+  'test/key-serializer.test.ts',
   'test/logger-redaction.test.ts',
   'test/operation-limits-legit.test.ts',
   'test/pbg-parse.test.ts',
