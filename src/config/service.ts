@@ -55,7 +55,7 @@ export const SERVICE_VARIABLES = {
   OUTBOX_DIR: text({
     default: 'data/outbox',
     meaning:
-      "local directory of the outbox journal: outcomes the store refused wait here, fsync'd, until stored — by this process or the next one started on the same directory (put it on a volume that outlives the container)",
+      "local directory of the outbox journal: outcomes the store refused wait here, fsync'd, until stored — by this process or the next one started on the same directory (put it on a volume that outlives the container); instances on one host that share it answer a retry from each other's journal while the store is away",
   }),
   UPSTREAM_TIMEOUT_MS: int({
     default: 10_000,
