@@ -11,8 +11,12 @@ const require = createRequire(import.meta.url);
  * - integration: everything else — real HTTP and WebSocket against servers on ephemeral ports.
  */
 const UNIT = [
+  'test/commit-lane.test.ts',
   'test/config.test.ts',
+  'test/compare-cursors.test.ts',
   'test/config-table.test.ts',
+  'test/dates.test.ts',
+  'test/event-limits.test.ts',
   'test/guard-config.test.ts',
   'test/key-serializer.test.ts',
   'test/logger-redaction.test.ts',

@@ -15,8 +15,18 @@ export function isIsoDate(iso: string): boolean {
 
 export function isCalendarDay(year: number, month: number, day: number): boolean {
   if (month < 1 || month > 12 || day < 1 || year < 1) return false;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  return day <= daysInMonth;
+  return day <= (month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
+/**
+ * Days per month of a common year. Arithmetic rather than a Date per check: a 5,000-event change
+ * push checks 10,000 dates, and a Date each was ~1 µs apiece (profiled).
+ */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+/** The proleptic Gregorian rule, as Date.UTC applies it. */
+function isLeapYear(year: number): boolean {
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 }
 
 /** Today's date in a time zone, as `YYYY-MM-DD`. */

@@ -4,6 +4,7 @@ import { createLogger } from '../src/logger.js';
 import { buildQueryFields } from '../src/pbg/client.js';
 import { parsePbgDate, parsePbgDateTime } from '../src/pbg/datetime.js';
 import { parseMoneyString } from '../src/pbg/money.js';
+import { formatMinor } from '../src/money.js';
 import { readGroupPurchase, readPurchases } from '../src/pbg/parse.js';
 import { GroupPurchaseStatus, statusFromWord, wordOfStatus } from '../src/pbg/types.js';
 
@@ -93,6 +94,22 @@ describe('PBG money', () => {
     expect(parseMoneyString('99.5 EUR')).toEqual({ amount: '99.50', currency: 'EUR' });
     expect(parseMoneyString('45 USD')).toEqual({ amount: '45.00', currency: 'USD' });
     expect(parseMoneyString('0.10 USD')).toEqual({ amount: '0.10', currency: 'USD' });
+    expect(parseMoneyString('0012.5 USD')).toEqual({ amount: '12.50', currency: 'USD' });
+    expect(parseMoneyString('000 USD')).toEqual({ amount: '0.00', currency: 'USD' });
+    expect(parseMoneyString('999999999999.99 USD')).toEqual({
+      amount: '999999999999.99',
+      currency: 'USD',
+    });
+  });
+
+  it('should write every amount as exact minor units would (formatMinor)', () => {
+    for (const whole of ['0', '00', '7', '0070', '123456789012']) {
+      for (const fraction of [undefined, '0', '5', '05', '99']) {
+        const text = `${whole}${fraction === undefined ? '' : `.${fraction}`} USD`;
+        const minor = BigInt(whole) * 100n + BigInt((fraction ?? '').padEnd(2, '0'));
+        expect([text, parseMoneyString(text)?.amount]).toEqual([text, formatMinor(minor)]);
+      }
+    }
   });
 
   it('should return null for anything else', () => {

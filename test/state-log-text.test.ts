@@ -2,6 +2,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupPurchaseDocument } from './generated/graphql.js';
 import type { StateLog, Store } from '../src/store/index.js';
+import { writeTexts } from '../src/store/state-log.js';
 import { PurchaseAction } from '../src/pbg/types.js';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
 import { allBackends, backendTitle } from './helpers/faults/harness.js';
@@ -9,8 +10,8 @@ import { push } from './helpers/ws.js';
 
 /**
  * A purchase's state and its change-log entry are stored as JSON text that src/purchase/stored.ts
- * makes itself, with the purchase stringified once and spliced into both (storedTexts) — and
- * the SQLite state log posts that text to its writer thread joined by U+0001 (packWrites). This
+ * makes itself, with the purchase stringified once and shared by both (storedTexts) — and the
+ * SQLite state log posts those parts to its writer thread joined by U+0001 (packWrites). This
  * checks, over real HTTP, for every source of a change, that the text each commit carries is
  * exactly JSON.stringify of the value and of the log entry, and that the SQLite file holds
  * exactly that text: a field added to a change but not to the splice, or a character that
@@ -47,7 +48,8 @@ function recordingStore(recorded: Recorded[]) {
         for (const w of writes) {
           recorded.push({
             key: w.key,
-            text: w.text,
+            // The shared form joined, as an engine stores it.
+            text: w.text === undefined ? undefined : writeTexts(w),
             value: JSON.stringify(w.value),
             log: w.log === undefined ? undefined : JSON.stringify(w.log),
           });

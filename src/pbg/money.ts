@@ -1,4 +1,4 @@
-import { formatMinor, type Money } from '../money.js';
+import type { Money } from '../money.js';
 
 /**
  * PBG's CURRENCY "###.## USD": a decimal, one space, an upper-case ISO-4217 code. The amount
@@ -12,6 +12,12 @@ export function parseMoneyString(value: unknown): Money | null {
   if (typeof value !== 'string') return null;
   const match = CURRENCY.exec(value.trim());
   if (!match) return null;
-  const minor = BigInt(match[1]!) * 100n + BigInt((match[2] ?? '').padEnd(2, '0'));
-  return { amount: formatMinor(minor), currency: match[3]! };
+  // The same text formatMinor gives for these digits (leading zeros dropped, two decimals), made
+  // from the digits themselves: a BigInt per amount was ~2.5 µs, half the cost of reading a
+  // purchase in a 5,000-event push (profiled).
+  const whole = match[1]!.replace(LEADING_ZEROS, '');
+  return { amount: `${whole}.${(match[2] ?? '').padEnd(2, '0')}`, currency: match[3]! };
 }
+
+/** Zeros before the last digit of the whole part: "0012" → "12", "000" → "0". */
+const LEADING_ZEROS = /^0+(?=\d)/;

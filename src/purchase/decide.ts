@@ -1,4 +1,5 @@
 import { canonicalJson } from '../canonical-json.js';
+import type { CommitLane } from './commit-lane.js';
 import { SOURCE_FIELDS } from '../pbg/parse.js';
 import type { GroupPurchaseRecord, GroupPurchaseStatus } from '../pbg/types.js';
 import { compareCursors, type StateLogState, type StateLogWrite } from '../store/index.js';
@@ -40,6 +41,14 @@ export interface ObserveOptions {
    * @default false
    */
   withinLimits?: boolean;
+  /**
+   * The lane this observation's writes join (CommitLane): its first writes are committed after
+   * those of every observation that took a place in the lane before it. The change push
+   * observes each slice of events in one lane, so the log holds the push in its order and a
+   * push that fails part-way has stored a prefix of it.
+   * @default a lane of its own
+   */
+  lane?: CommitLane;
 }
 
 /** The fields whose change makes PBG push, compared with the previous state. */

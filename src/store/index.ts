@@ -16,6 +16,7 @@ export type {
   StateLogLogEntry,
   StateLogState,
   StateLogWrite,
+  WriteText,
   LogWindow,
 } from './state-log.js';
 export { compareCursors } from './state-log.js';

@@ -196,46 +196,86 @@ function upperBound(prefix: string): string {
 }
 
 /**
- * A commit carrying at least this much JSON text (characters) has its WAL checkpoint after its
- * answer instead of inside it: about 600 purchase writes, a quarter of SQLite's default
- * automatic-checkpoint threshold (1,000 pages of 4 KiB).
- */
-const LARGE_COMMIT_CHARS = 1 << 20;
-
-function isLargeCommit(request: WriterOp): boolean {
-  if (request.op !== 'commit' && request.op !== 'writeTogether') return false;
-  return (
-    request.writes !== null && stateLogWrites.packedChars(request.writes) >= LARGE_COMMIT_CHARS
-  );
-}
-
-/**
- * The WAL checkpoint of a large commit runs after its answer instead of inside it: the commit
- * runs with SQLite's automatic checkpoint switched off (`wal_autocheckpoint = 0`), and this
- * runs right after the answer is posted, before the next request — a `PASSIVE` checkpoint
- * (it never waits for another connection, and never blocks one), then the automatic one is
- * switched back on.
+ * When the writer copies the WAL into the database file (a checkpoint). A small write keeps
+ * SQLite's automatic checkpoint (at 1,000 pages of WAL, inside the COMMIT that crosses them). A
+ * large one — a commit carrying at least LARGE_CHARS of JSON text, such as a slice of a bulk
+ * change push — runs with it off, and the checkpoint waits: a `PASSIVE` one (it never waits for
+ * another connection, and never blocks one) runs once no large write has come for QUIET_MS, or
+ * right after a large write's answer once FORCE_CHARS of text were written since the last; then
+ * the automatic checkpoint is on again.
  *
- * Why: with the default `wal_autocheckpoint` (1,000 pages), the COMMIT of a 5,000-write push
- * (~2,000 pages of WAL) also copies the WAL into the database file and fsyncs it before COMMIT
- * returns — measured on the 2-core machine, COMMIT took 85–100 ms with it and 30–40 ms without,
- * the checkpoint 40–55 ms on its own. The checkpoint is housekeeping, not durability (a commit
- * is durable once its WAL frames are synced, `synchronous=FULL`), so PayByGroup need not wait
- * for it. A failed checkpoint is left to the next automatic one. Smaller commits keep SQLite's
- * automatic checkpoint as it is.
+ * Why: a COMMIT that crosses the automatic threshold also copies the WAL into the database file
+ * and fsyncs it before it returns — measured on the 2-core machine, a 5,000-write COMMIT took
+ * 85–100 ms with it and 30–40 ms without, the checkpoint 40–55 ms on its own. A change push is
+ * committed slice by slice, several slices in the writer's queue at once, so even a checkpoint
+ * after each answer fell inside the push, before the next slice. The checkpoint is housekeeping,
+ * not durability (a commit is durable once its WAL frames are synced, `synchronous=FULL`), so no
+ * caller waits for it. Small writes do not put it off: under steady small writes after a burst
+ * it still runs QUIET_MS after the burst, and the automatic checkpoint bounds the WAL again.
  */
-function checkpointAfterLargeCommit(db: DatabaseSync): void {
-  if (!db.isOpen) return;
-  try {
-    db.exec('PRAGMA wal_checkpoint(PASSIVE)');
-  } catch {
-    // Housekeeping only: the next automatic checkpoint copies what this one did not.
+class Checkpoints {
+  /** About 350 purchase writes (JSON text in the shared form). */
+  static readonly LARGE_CHARS = 1 << 18;
+  static readonly QUIET_MS = 50;
+  /** About 11,000 purchase writes: the WAL stays within some tens of MiB during a burst. */
+  static readonly FORCE_CHARS = 1 << 23;
+  static readonly AUTOCHECKPOINT_PAGES = 1000;
+  readonly db: DatabaseSync;
+  #written = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
   }
-  db.exec(`PRAGMA wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+
+  /** Before a request runs. */
+  before(request: WriterOp): void {
+    if (this.#timer === undefined && writtenChars(request) >= Checkpoints.LARGE_CHARS) {
+      this.db.exec('PRAGMA wal_autocheckpoint = 0');
+    }
+  }
+
+  /** After its answer was posted. */
+  after(request: WriterOp): void {
+    const chars = writtenChars(request);
+    if (chars < Checkpoints.LARGE_CHARS) return;
+    this.#written += chars;
+    clearTimeout(this.#timer);
+    if (this.#written >= Checkpoints.FORCE_CHARS) this.run();
+    else this.#timer = setTimeout(() => this.run(), Checkpoints.QUIET_MS).unref();
+  }
+
+  run(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#written = 0;
+    if (!this.db.isOpen) return;
+    try {
+      this.db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    } catch {
+      // Housekeeping only: the next checkpoint copies what this one did not.
+    }
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${Checkpoints.AUTOCHECKPOINT_PAGES}`);
+  }
 }
 
-/** SQLite's default automatic-checkpoint threshold, in WAL pages, restored after a large commit. */
-const AUTOCHECKPOINT_PAGES = 1000;
+/** JSON text a request writes: the state log's packed texts and keyv's values. */
+function writtenChars(request: WriterOp): number {
+  switch (request.op) {
+    case 'commit':
+      return stateLogWrites.packedChars(request.writes);
+    case 'writeTogether':
+      return (
+        (request.writes ? stateLogWrites.packedChars(request.writes) : 0) +
+        request.rows.reduce((n, row) => n + String(row[1]).length, 0)
+      );
+    case 'set':
+    case 'insertIfAbsent':
+      return String(request.row[1]).length;
+    default:
+      return 0;
+  }
+}
 
 /**
  * The page cache of the writer's connection, in KiB (a negative `cache_size`). SQLite's default
@@ -301,11 +341,11 @@ function main(): void {
   const db = new DatabaseSync(data.path, { timeout: data.busyTimeoutMs });
   db.exec(`PRAGMA cache_size = -${CACHE_KIB}`);
   const writer = new Writer(db);
+  const checkpoints = new Checkpoints(db);
   port.on('message', (request: WriterRequest) => {
-    const large = isLargeCommit(request) && db.isOpen;
-    if (large) db.exec('PRAGMA wal_autocheckpoint = 0');
+    if (db.isOpen) checkpoints.before(request);
     port.postMessage(answer(writer, request, data));
-    if (large) checkpointAfterLargeCommit(db);
+    if (request.op !== 'close') checkpoints.after(request);
   });
 }
 

@@ -24,9 +24,10 @@ export const LEDGER_SCHEMA = `
 
 /**
  * A commit's writes as the main thread posts them (state-log-sqlite.ts, packWrites): write i is
- * `keys[i]`, `expectedVersions[i]` and `flags[i]` (OPEN, LOGGED), and its value and log entry
- * are the next two of the JSON texts in `texts`, each string holding those of up to 500 writes
- * joined by TEXT_SEPARATOR (the log's text is empty when the write has none).
+ * `keys[i]`, `expectedVersions[i]` and `flags[i]` (OPEN, LOGGED, SHARED), and its value and log
+ * entry are the next two of the JSON texts in `texts` — or the next five, the shared form, with
+ * SHARED — each string holding those of up to 500 writes joined by TEXT_SEPARATOR (the log's
+ * text is empty when the write has none).
  */
 export interface PackedWrites {
   keys: string[];
@@ -73,6 +74,8 @@ const TEXT_SEPARATOR = '\u0001';
 /** PackedWrites.flags bits. */
 const OPEN = 1;
 const LOGGED = 2;
+/** Five texts: shared, value before and after it, log before and after it (state-log.ts, WriteText). */
+const SHARED = 4;
 
 /**
  * Applies a commit's writes inside the caller's `BEGIN IMMEDIATE` transaction (sqlite-worker.ts
@@ -96,24 +99,41 @@ export function applyCommit(q: StateLogStatements, writes: PackedWrites, now: nu
     let cursor = 0;
     if (flags & LOGGED) {
       const at = writes.ats[i] || now;
-      cursor = Number(q.append.run(at, texts[2 * i + 1]!).lastInsertRowid);
+      cursor = Number(q.append.run(at, texts.log[i]!).lastInsertRowid);
     }
     const open = flags & OPEN ? 1 : 0;
-    q.put.run(key, version + 1, texts[2 * i]!, open, now, cursor === 0 ? null : cursor);
+    q.put.run(key, version + 1, texts.value[i]!, open, now, cursor === 0 ? null : cursor);
     out[i] = [version + 1, cursor];
   }
   return out;
 }
 
-/** Every write's value and log text, in order: 2 per write. */
-function unpackTexts(writes: PackedWrites): string[] {
-  const texts = writes.texts.flatMap((joined) => joined.split(TEXT_SEPARATOR));
-  if (texts.length !== 2 * writes.keys.length) {
+/** Every write's value and log text, in order (a shared form joined here). */
+function unpackTexts(writes: PackedWrites): { value: string[]; log: string[] } {
+  const parts = writes.texts.flatMap((joined) => joined.split(TEXT_SEPARATOR));
+  const n = writes.keys.length;
+  const value = new Array<string>(n);
+  const log = new Array<string>(n);
+  let k = 0;
+  for (let i = 0; i < n && k < parts.length; i++) {
+    if (writes.flags[i]! & SHARED) {
+      const shared = parts[k]!;
+      value[i] = parts[k + 1]! + shared + parts[k + 2]!;
+      log[i] = parts[k + 3]! + shared + parts[k + 4]!;
+      k += 5;
+    } else {
+      value[i] = parts[k]!;
+      log[i] = parts[k + 1]!;
+      k += 2;
+    }
+  }
+  const expected = writes.flags.reduce((sum, flags) => sum + (flags & SHARED ? 5 : 2), 0);
+  if (parts.length !== expected) {
     throw new Error(
-      `stateLog commit of ${writes.keys.length} writes arrived with ${texts.length} texts`,
+      `stateLog commit of ${n} writes arrived with ${parts.length} texts; expected ${expected}`,
     );
   }
-  return texts;
+  return { value, log };
 }
 
 /** Inside the caller's transaction: drops log entries older than `cutoff`. */

@@ -53,6 +53,13 @@ export class SqliteStateLog implements StateLog {
   readonly #database: SqliteDatabase;
   /** Writes under way (serializing or at the writer): close() lets them finish first. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Settles once the last commit called was posted to the writer thread. */
+  #posted: Promise<unknown> = Promise.resolve();
+  /**
+   * Commits are serialized and posted in call order, and the writer thread runs them in the
+   * order posted.
+   */
+  readonly commitsInCallOrder = true;
 
   constructor(database: SqliteDatabase) {
     this.#database = database;
@@ -83,13 +90,22 @@ export class SqliteStateLog implements StateLog {
   commit<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<StateLogCommitResult[]> {
     return this.track(async () => {
       if (writes.length === 0) return [];
-      const packed = await packWrites(writes);
-      const replies = await this.#database.write<CommitReply>({
-        op: 'commit',
-        writes: packed,
-        now: Date.now(),
+      // Packing yields between slices, so a smaller commit called later could be posted first:
+      // each waits until the one called before it was posted (commitsInCallOrder).
+      const turn = this.#posted.then(async () => {
+        const packed = await packWrites(writes);
+        // Wrapped, so that this step ends when the request is posted, not when it is answered.
+        return {
+          reply: this.#database.write<CommitReply>({
+            op: 'commit',
+            writes: packed,
+            now: Date.now(),
+          }),
+        };
       });
-      return commitResults(replies);
+      this.#posted = turn.catch(() => undefined);
+      const { reply } = await turn;
+      return commitResults(await reply);
     });
   }
 
@@ -183,11 +199,16 @@ const TEXT_SEPARATOR = '\u0001';
 /** PackedWrites.flags bits (the same in state-log-sqlite-worker.ts). */
 const OPEN = 1;
 const LOGGED = 2;
+/** The write's texts are WriteText's shared form: shared, value before, after, log before, after. */
+const SHARED = 4;
 
 /**
  * The writes as posted to the writer thread: the keys, versions and flags in arrays, and the
- * JSON texts joined into one string per slice of SERIALIZE_SLICE writes (value, then log — empty
- * when there is none — write after write), made a slice at a time with a yield between slices.
+ * JSON texts joined into one string per slice of SERIALIZE_SLICE writes, write after write, made
+ * a slice at a time with a yield between slices. A write's texts are its value and its log
+ * entry (empty when there is none), or, when its caller gave WriteText's shared form, the five
+ * parts of it (flag SHARED), joined in the writer thread: the purchase a state and its log entry
+ * share crosses once.
  *
  * Why not an array of write objects: postMessage copies it with the structured clone algorithm,
  * object by object and string by string — 5,000 writes (10,000 strings of ~700 characters)
@@ -203,11 +224,17 @@ export async function packWrites(
     if (start > 0) await yieldToEventLoop();
     const parts: string[] = [];
     for (const write of writes.slice(start, start + SERIALIZE_SLICE)) {
-      const text = writeTexts(write);
       packed.keys.push(write.key);
       packed.expectedVersions.push(write.expectedVersion);
-      packed.flags.push((write.open ? OPEN : 0) | (text.log === undefined ? 0 : LOGGED));
       packed.ats.push(write.at ?? 0);
+      const given = write.text;
+      if (given !== undefined && 'shared' in given) {
+        packed.flags.push((write.open ? OPEN : 0) | LOGGED | SHARED);
+        parts.push(given.shared, ...given.value, ...given.log);
+        continue;
+      }
+      const text = writeTexts(write);
+      packed.flags.push((write.open ? OPEN : 0) | (text.log === undefined ? 0 : LOGGED));
       parts.push(text.value, text.log ?? '');
     }
     packed.texts.push(parts.join(TEXT_SEPARATOR));

@@ -21,6 +21,13 @@ export interface StateLog {
    */
   commit<T>(writes: ReadonlyArray<StateLogWrite<T>>): Promise<StateLogCommitResult[]>;
   /**
+   * True when commits are applied in the order `commit` was called, even when one is called
+   * before an earlier one has ended (SQLite: one writer thread takes them first come, first
+   * served). Then a caller that needs an order may send the next commit without waiting.
+   * @default false
+   */
+  readonly commitsInCallOrder?: boolean;
+  /**
    * Up to `limit` log entries after `after` (exclusive; from the oldest kept without it), oldest
    * first. `expired` is true when entries after `after` were already trimmed: the caller asked
    * for history the log no longer has.
@@ -75,8 +82,22 @@ export interface StateLogWrite<T> {
    * stringifying them again. It must be what JSON.stringify gives for each, and carry `log`
    * exactly when `log` is given.
    */
-  text?: { value: string; log?: string };
+  text?: WriteText;
 }
+
+/**
+ * A write's JSON text as its caller made it: whole, or as the text its value and its log entry
+ * share (`shared`) with what comes before and after it in each — value = `value[0] + shared +
+ * value[1]`, log = `log[0] + shared + log[1]`.
+ *
+ * Why the second form: a purchase's state and its change-log entry both carry the purchase
+ * whole, so whole texts carry it twice. An engine that moves the text elsewhere before storing
+ * it (SQLite's writer thread) moves the shared part once and joins it there: for a 5,000-event
+ * push, ~6.5 million characters joined and copied on the main thread became ~3.7 million.
+ */
+export type WriteText =
+  | { value: string; log?: string }
+  | { shared: string; value: readonly [string, string]; log: readonly [string, string] };
 
 /** A time window over log entries' `at`, epoch ms: `from` inclusive, `to` exclusive. */
 export interface LogWindow {
@@ -105,10 +126,16 @@ export interface StateLogLogPage<T> {
 }
 
 /**
- * Orders two cursors of the same engine: `"42"` (SQLite, memory) or `"1767225600000-3"` (a
+ * Orders two cursors of the same engine: `"42"` (SQLite, memory, PostgreSQL) or `"1767225600000-3"` (a
  * Redis Stream id), compared part by part as integers.
  */
 export function compareCursors(a: string, b: string): number {
+  // Plain decimal cursors (SQLite, memory, PostgreSQL) compare by length, then by digits, without
+  // splitting or allocating: a 5,000-event push compares each of its new cursors once.
+  if (isPlainDecimal(a) && isPlainDecimal(b)) {
+    if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+    return a === b ? 0 : a < b ? -1 : 1;
+  }
   const pa = a.split('-').map(BigInt);
   const pb = b.split('-').map(BigInt);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -117,6 +144,16 @@ export function compareCursors(a: string, b: string): number {
     if (x !== y) return x < y ? -1 : 1;
   }
   return 0;
+}
+
+/** Digits only, without a leading zero (unless it is "0"): comparable by length, then text. */
+function isPlainDecimal(cursor: string): boolean {
+  if (cursor.length === 0 || (cursor.length > 1 && cursor.charCodeAt(0) === 48)) return false;
+  for (let i = 0; i < cursor.length; i++) {
+    const c = cursor.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** A write as the engines store it: value and log entry already JSON text. */
@@ -139,7 +176,14 @@ export const SERIALIZE_SLICE = 500;
  * it has it, else JSON.stringify of each.
  */
 export function writeTexts(write: StateLogWrite<unknown>): { value: string; log?: string } {
-  if (write.text !== undefined) return write.text;
+  const text = write.text;
+  if (text !== undefined) {
+    if (!('shared' in text)) return text;
+    return {
+      value: text.value[0] + text.shared + text.value[1],
+      log: text.log[0] + text.shared + text.log[1],
+    };
+  }
   return write.log === undefined
     ? { value: JSON.stringify(write.value) }
     : { value: JSON.stringify(write.value), log: JSON.stringify(write.log) };

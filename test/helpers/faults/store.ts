@@ -152,6 +152,10 @@ export class FaultyStore {
       trim: guard('delete', (maxAgeMs) => real().trim(maxAgeMs)),
       takeOpen: guard('set', (limit) => real().takeOpen(limit)),
       isCursor: (cursor) => real().isCursor(cursor),
+      // Each call reaches the real commit at once, in call order, so the real log's order holds.
+      get commitsInCallOrder() {
+        return real().commitsInCallOrder;
+      },
     } as StateLog;
   }
 
