@@ -63,7 +63,7 @@ const MIGRATION_LOCK = 0x7061796d656e7473n;
  */
 export async function migrate(pool: Pool, description: string): Promise<number> {
   const client = await pool.connect();
-  const lost = () => undefined; // reported by the next statement's rejection (see inTransaction)
+  const lost = () => undefined; // reported by the next statement's rejection (see postgres-client.ts)
   client.on('error', lost);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
