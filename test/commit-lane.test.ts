@@ -83,7 +83,7 @@ describe('CommitLane', () => {
 
   it('should send each turn at once when the log applies commits in call order', async () => {
     const { commits, pending, commit } = recorder();
-    const lane = new CommitLane(commit, true);
+    const lane = new CommitLane(commit, () => true);
     const first = lane.place();
     const second = lane.place();
     const b = second.add([write('b')]);

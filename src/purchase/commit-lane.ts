@@ -33,15 +33,15 @@ export class CommitLane {
 
   /**
    * @param commit the state log's commit.
-   * @param inCallOrder the state log applies commits in the order they are called
-   * (StateLog.commitsInCallOrder): then each place's writes are committed as soon as their
-   * turn comes, without waiting for the commit before to end.
+   * @param inCallOrder whether the state log applies commits in the order they are called
+   * (StateLog.commitsInCallOrder), asked when writes are added: then each place's writes are
+   * committed as soon as their turn comes, without waiting for the commit before to end.
    */
   constructor(
     private readonly commit: (
       writes: Array<StateLogWrite<unknown>>,
     ) => Promise<StateLogCommitResult[]>,
-    private readonly inCallOrder = false,
+    private readonly inCallOrder: () => boolean = () => false,
   ) {}
 
   /**
@@ -70,7 +70,7 @@ export class CommitLane {
   enqueue(writes: Array<StateLogWrite<unknown>>): Promise<StateLogCommitResult[]> {
     if (this.failure) return Promise.reject(this.failure.error);
     if (writes.length === 0) return Promise.resolve([]);
-    if (this.inCallOrder) {
+    if (this.inCallOrder()) {
       const committed = this.commit(writes);
       committed.catch((error: unknown) => (this.failure ??= { error }));
       return committed;

@@ -131,8 +131,13 @@ export class PurchaseStateStore {
    * made (CommitLane): pass it to each as ObserveOptions.lane.
    */
   commitLane(): CommitLane {
-    const stateLog = this.stateLog;
-    return new CommitLane((writes) => stateLog.commit(writes), stateLog.commitsInCallOrder);
+    // The state log is looked up when a commit is sent, not now: a store that is closed (or
+    // fails) must fail the observation that commits, inside its guard, not the caller that
+    // makes the lane.
+    return new CommitLane(
+      (writes) => this.stateLog.commit(writes),
+      () => this.stateLog.commitsInCallOrder === true,
+    );
   }
 
   /**
