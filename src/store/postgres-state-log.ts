@@ -288,6 +288,10 @@ function putParams(touched: ReadonlyArray<[string, Pending]>): Buffer[] {
  * The state log in PostgreSQL tables (see postgres-schema.ts), shared by every instance on the
  * database. Reads are single statements on the pool; commits are transactions (commitOn).
  */
+/**
+ * Reads on the path of requests (states, the head) are named statements: each connection parses
+ * and plans one once, then only binds and runs it (see postgres-keyv.ts, where it was measured).
+ */
 export class PostgresStateLog implements StateLog {
   constructor(private readonly pool: Pool) {}
 
@@ -298,7 +302,7 @@ export class PostgresStateLog implements StateLog {
       version: number;
       value: string;
       cursor: string | null;
-    }>(SQL.getMany, [textArray(keys)]);
+    }>({ name: 'state-log-get-many', text: SQL.getMany, values: [textArray(keys)] });
     return new Map(
       rows.map((r) => [
         r.key,
@@ -344,7 +348,10 @@ export class PostgresStateLog implements StateLog {
   }
 
   async head(): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ value: string }>(SQL.head);
+    const { rows } = await this.pool.query<{ value: string }>({
+      name: 'state-log-head',
+      text: SQL.head,
+    });
     const value = rows[0]?.value;
     return value === undefined || value === '0' ? undefined : value;
   }
