@@ -1,16 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { compareCursors } from '../src/store/state-log.js';
 
-/** The order of cursors as integers, part by part: what compareCursors must agree with. */
+/**
+ * The order compareCursors must agree with, found another way: each cursor as two parts (a
+ * missing part is 0), each part's value written with 25 digits, compared as text.
+ */
 function reference(a: string, b: string): number {
-  const pa = a.split('-').map(BigInt);
-  const pb = b.split('-').map(BigInt);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? 0n;
-    const y = pb[i] ?? 0n;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
+  const key = (cursor: string) =>
+    [...cursor.split('-'), '0', '0']
+      .slice(0, 2)
+      .map((part) => BigInt(part).toString().padStart(25, '0'))
+      .join('-');
+  const [x, y] = [key(a), key(b)];
+  return x === y ? 0 : x < y ? -1 : 1;
 }
 
 describe('compareCursors', () => {
