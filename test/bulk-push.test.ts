@@ -12,6 +12,7 @@ import {
   type Backend,
 } from './helpers/faults/harness.js';
 import { FaultyStore, type StoreEvent } from './helpers/faults/store.js';
+import { replaceCommit } from './helpers/state-log-commit.js';
 import { push } from './helpers/ws.js';
 
 /**
@@ -81,34 +82,15 @@ class CommitFault {
     this.#skip = skip;
   }
 
-  readonly wrap = (store: Store): Store => {
-    const real = store.stateLog;
-    const stateLog = {
-      getMany: (keys) => real.getMany(keys),
-      commit: async (writes) => {
-        if (this.#skip === 0) {
-          this.#skip = -1;
-          throw new Error('injected fault: stateLog commit');
-        }
-        if (this.#skip > 0) this.#skip -= 1;
-        return real.commit(writes);
-      },
-      readLog: (after, limit) => real.readLog(after, limit),
-      head: () => real.head(),
-      trim: (maxAgeMs) => real.trim(maxAgeMs),
-      isCursor: (cursor) => real.isCursor(cursor),
-      takeOpen: (limit) => real.takeOpen(limit),
-      // Each commit reaches the real one at once, in call order (or fails before it).
-      commitsInCallOrder: real.commitsInCallOrder,
-    } as StateLog;
-    return new Proxy(store, {
-      get: (target, prop) => {
-        if (prop === 'stateLog') return stateLog;
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+  readonly wrap = (store: Store): Store =>
+    replaceCommit(store, async (writes, real) => {
+      if (this.#skip === 0) {
+        this.#skip = -1;
+        throw new Error('injected fault: stateLog commit');
+      }
+      if (this.#skip > 0) this.#skip -= 1;
+      return real.commit(writes);
     });
-  };
 }
 
 const backends: Backend[] = [memoryBackend(), sqliteBackend(), redisBackend(), postgresBackend()];

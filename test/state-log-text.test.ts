@@ -1,10 +1,11 @@
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupPurchaseDocument } from './generated/graphql.js';
-import type { StateLog, Store } from '../src/store/index.js';
+import type { Store } from '../src/store/index.js';
 import { writeTexts } from '../src/store/state-log.js';
 import { PurchaseAction } from '../src/pbg/types.js';
 import { startTestApp, TEST_SECRETS, type TestApp } from './helpers/app.js';
+import { replaceCommit } from './helpers/state-log-commit.js';
 import { allBackends, backendTitle } from './helpers/faults/harness.js';
 import { push } from './helpers/ws.js';
 
@@ -40,36 +41,19 @@ interface Recorded {
 
 /** Records every write of every state log commit, with what JSON.stringify gives for it. */
 function recordingStore(recorded: Recorded[]) {
-  return (store: Store): Store => {
-    const real = store.stateLog;
-    const stateLog: StateLog = {
-      getMany: (keys) => real.getMany(keys),
-      commit: (writes) => {
-        for (const w of writes) {
-          recorded.push({
-            key: w.key,
-            // The shared form joined, as an engine stores it.
-            text: w.text === undefined ? undefined : writeTexts(w),
-            value: JSON.stringify(w.value),
-            log: w.log === undefined ? undefined : JSON.stringify(w.log),
-          });
-        }
-        return real.commit(writes);
-      },
-      readLog: (after, limit) => real.readLog(after, limit),
-      head: () => real.head(),
-      trim: (maxAgeMs) => real.trim(maxAgeMs),
-      isCursor: (cursor) => real.isCursor(cursor),
-      takeOpen: (limit) => real.takeOpen(limit),
-    } as StateLog;
-    return new Proxy(store, {
-      get: (target, prop) => {
-        if (prop === 'stateLog') return stateLog;
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
+  return (store: Store): Store =>
+    replaceCommit(store, (writes, real) => {
+      for (const w of writes) {
+        recorded.push({
+          key: w.key,
+          // The shared form joined, as an engine stores it.
+          text: w.text === undefined ? undefined : writeTexts(w),
+          value: JSON.stringify(w.value),
+          log: w.log === undefined ? undefined : JSON.stringify(w.log),
+        });
+      }
+      return real.commit(writes);
     });
-  };
 }
 
 for (const backend of allBackends()) {
