@@ -48,6 +48,8 @@ const MAX_ATTEMPTS = 20;
 const SEEN_CAPACITY = 10_000;
 /** Observations looked up or decided per slice of the event loop (a yield between slices). */
 const SLICE = 500;
+/** Observations above which even the first slice waits for a turn of the event loop. */
+const YIELD_ABOVE = 50;
 
 /**
  * The one owner of purchase state. Every observation — a change push, a read, an accepted
@@ -201,7 +203,9 @@ export class PurchaseStateStore {
     try {
       let next = read(0);
       for (let start = 0; start < pending.length; start += SLICE) {
-        if (start > 0) await yieldToEventLoop();
+        // Before a large first slice too (the push reads 500 events and observes them at once:
+        // ~25 ms in one go); a small observation (a read, an action) is decided without a turn.
+        if (start > 0 || pending.length > YIELD_ABOVE) await yieldToEventLoop();
         const { slice, states } = next;
         const current = await states;
         if (start + SLICE < pending.length) next = read(start + SLICE);
