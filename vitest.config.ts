@@ -22,6 +22,7 @@ const UNIT = [
   'test/logger-redaction.test.ts',
   'test/operation-limits-legit.test.ts',
   'test/pbg-parse.test.ts',
+  'test/settle-all.test.ts',
   'test/single-flight.test.ts',
 ];
 const SLOW = [

@@ -8,6 +8,7 @@ import type { PurchaseStateStore } from './state.js';
 import type { Observed } from './decide.js';
 import type { GroupPurchaseRecord } from '../pbg/types.js';
 import { GroupPurchaseChangeSource } from './stored.js';
+import { settleAll } from '../settle-all.js';
 
 export interface ChangePushOptions {
   callbacks: PbgCallbacks;
@@ -79,7 +80,8 @@ export class ChangePushReceiver {
 
     let outcomes: Observed[];
     try {
-      outcomes = await settled(observing);
+      // Every slice's outcomes, in order, once all have settled.
+      outcomes = (await settleAll(observing)).flat();
     } catch (error) {
       // Nothing is acknowledged: PBG pushes again, and what was stored is then a repeat.
       this.options.logger.error(
@@ -170,14 +172,6 @@ export class ChangePushReceiver {
     }
     return { accepted, refused };
   }
-}
-
-/** Every slice's outcomes in order, once all settled; rejects with the first failure. */
-async function settled(observing: ReadonlyArray<Promise<Observed[]>>): Promise<Observed[]> {
-  const results = await Promise.allSettled(observing);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
 }
 
 function countKinds(outcomes: Observed[]): Record<string, number> {

@@ -9,6 +9,7 @@ import { decide, type DecisionContext, type Observed, type ObserveOptions } from
 import { KeySerializer } from './key-serializer.js';
 import { CommitLane, type CommitPlace } from './commit-lane.js';
 import { SeenTimes } from './seen-times.js';
+import { settleAll } from '../settle-all.js';
 import { GroupPurchaseChangeSource as Source, type StoredState } from './stored.js';
 
 export interface PurchaseStateOptions {
@@ -388,13 +389,3 @@ function nextRound<T extends { record: GroupPurchaseRecord }>(rest: readonly T[]
 
 /** An observation decided: its index in the round, its outcome and the write it needs. */
 type Decided = { i: number } & ReturnType<typeof decide>;
-
-/**
- * Waits for every commit to settle, then rejects with the first failure, if any: outcomes are
- * filled by all of them before the caller reads them or answers.
- */
-async function settleAll(promises: ReadonlyArray<Promise<void>>): Promise<void> {
-  const results = await Promise.allSettled(promises);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}

@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Pool, PoolClient, QueryResult } from 'pg';
 import { boolArray, int4Array, int8Array, textArray } from './postgres-arrays.js';
 import { inTransaction, onClient } from './postgres-client.js';
+import { settleAll } from '../settle-all.js';
 import {
   serializeWrites,
   type StateLog,
@@ -253,10 +254,7 @@ async function sendAll(
     result.catch(() => undefined);
     sent.push(result);
   }
-  const settled = await Promise.allSettled(sent);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<QueryResult>).value);
+  return settleAll(sent);
 }
 
 function putParams(touched: ReadonlyArray<[string, Pending]>): Buffer[] {
