@@ -109,6 +109,48 @@ describe('batch records read once per process', () => {
     expect((await collect.getBatch(batchId))?.status).toBe('EXPIRED');
   });
 
+  it('should look for the terminal status of 50 reads in one turn with one store read', async () => {
+    const batchId = await newBatch();
+    const collect = chillr.service({ statusCacheMs: 60_000 });
+    await collect.getBatch(batchId); // asks Chillr; the status is remembered
+    const reads = vi.spyOn(store.namespace('batch-status'), 'get');
+    const views = await Promise.all(Array.from({ length: 50 }, () => collect.getBatch(batchId)));
+    expect(views.every((view) => view?.status === 'ACTIVE')).toBe(true);
+    expect(reads.mock.calls).toEqual([[[batchId]]]);
+    reads.mockRestore();
+  });
+
+  it('should never answer a read from a terminal-status read that was sent before it started', async () => {
+    const batchId = await newBatch();
+    const collect = chillr.service({ statusCacheMs: 60_000 });
+    await collect.getBatch(batchId); // asks Chillr; the status is remembered
+    const terminal = store.namespace('batch-status');
+    const original = terminal.get.bind(terminal) as (keys: string[]) => Promise<unknown>;
+    let sent!: () => void;
+    const inFlight = new Promise<void>((resolve) => (sent = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const reads = vi.spyOn(terminal, 'get').mockImplementationOnce((async (keys: string[]) => {
+      const answer = await original(keys); // read before the status below is stored
+      sent();
+      await gate;
+      return answer;
+    }) as typeof terminal.get);
+    const first = collect.getBatch(batchId);
+    await inFlight;
+    // Another instance stores the terminal status while the first read's store read is out.
+    await terminal.set(batchId, {
+      ...(await chillr.client.checkStatus(batchId))!,
+      status: CollectBatchStatus.EXPIRED,
+    });
+    const second = collect.getBatch(batchId);
+    release();
+    expect((await first)?.status).toBe('ACTIVE');
+    expect((await second)?.status).toBe('EXPIRED');
+    expect(reads).toHaveBeenCalledTimes(2);
+    reads.mockRestore();
+  });
+
   it('should keep at most its records and its customers, least recently used out first', () => {
     const memo = new RecordMemo(2, 5);
     memo.keep('a', recordOf('a'));

@@ -1,4 +1,5 @@
 import { guardStore } from '../store/guard.js';
+import { readsOfOneTurn } from '../store/reads-of-one-turn.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/index.js';
 import { SingleFlight } from '../upstream/single-flight.js';
@@ -14,7 +15,7 @@ import { toBatchView, type BatchRecord, type CollectBatchView } from './view.js'
  * 1. the batch's record (what was asked: name, amounts), from the in-process memo once read
  *    (records never change; record-memo.ts says why that cannot be stale), else the store;
  * 2. a terminal status, from the store (it cannot change any more; kept 30 days, shared by
- *    every instance);
+ *    every instance), asked for by the reads of one event-loop turn together (terminalReads);
  * 3. a non-terminal status read less than `statusCacheMs` ago, in this process, with the view
  *    built from it;
  * 4. else Chillr, through the single flight: identical reads from any request, alias,
@@ -74,6 +75,13 @@ export class BatchReadCache {
   private readonly recent = new Map<string, RecentStatus>();
   /** Batch records already read (they never change): see RecordMemo. */
   private readonly memo = new RecordMemo();
+  /**
+   * The terminal-status store reads of the reads of one event-loop turn, as one store read
+   * (readsOfOneTurn says why that cannot answer from an older read).
+   */
+  private readonly terminalReads = readsOfOneTurn<string, ChillrBatchStatus | undefined>((ids) =>
+    this.terminal.get([...ids]),
+  );
 
   constructor(private readonly options: BatchReadCacheOptions) {
     this.records = options.store.namespace<BatchRecord>('batches');
@@ -101,7 +109,7 @@ export class BatchReadCache {
    */
   async getBatch(id: string): Promise<CollectBatchView | null> {
     const [record, cached] = await guardStore(() =>
-      Promise.all([this.record(id), this.terminal.get(id)]),
+      Promise.all([this.record(id), this.terminalReads.load(id)]),
     );
     this.options.metrics?.cache('batch_status', cached !== undefined);
     if (cached !== undefined) return toBatchView(id, cached, record ?? null);

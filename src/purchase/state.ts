@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { GROUP_PURCHASE_CHANGED, type EventBus } from '../events/pubsub.js';
 import type { Logger } from '../logger.js';
 import { guardStore } from '../store/guard.js';
+import { readsOfOneTurn } from '../store/reads-of-one-turn.js';
 import { compareCursors, type StateLog, type Store } from '../store/index.js';
 import { STATUS_AFTER_ACTION } from './lifecycle.js';
 import { PurchaseAction, wordOfStatus, type GroupPurchaseRecord } from '../pbg/types.js';
@@ -304,10 +305,18 @@ export class PurchaseStateStore {
     }
   }
 
-  /** The change-log head now: pass it to `observe` as `readStamp` for a read about to be sent. */
+  /**
+   * The change-log head, read after this call was made: pass it to `observe` as `readStamp` for
+   * a read about to be sent. One turn's calls share one head read (see readsOfOneTurn).
+   */
   async readStamp(): Promise<string> {
-    return (await guardStore(() => this.stateLog.head())) ?? '0';
+    return guardStore(() => this.heads.load('head'));
   }
+
+  private readonly heads = readsOfOneTurn<'head', string>(async (keys) => {
+    const head = (await this.stateLog.head()) ?? '0';
+    return keys.map(() => head);
+  });
 
   /**
    * The known state if it was observed less than `ttlMs` ago: stored by a change then, or
