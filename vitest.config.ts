@@ -17,6 +17,7 @@ const UNIT = [
   'test/config-table.test.ts',
   'test/dates.test.ts',
   'test/event-limits.test.ts',
+  'test/reads-of-one-turn.test.ts',
   'test/guard-config.test.ts',
   'test/key-serializer.test.ts',
   'test/logger-redaction.test.ts',

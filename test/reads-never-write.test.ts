@@ -128,3 +128,33 @@ describe('the read cache after a read that repeats the known state', () => {
     }
   });
 });
+
+describe('the change-log stamp of reads about to be sent', () => {
+  it('should read the head once for the stamps of one turn, and again after a change', async () => {
+    const backing = await openStore('memory://');
+    const store = new FaultyStore();
+    const state = new PurchaseStateStore({
+      store: store.wrap(backing),
+      bus: { publish: () => undefined } as unknown as EventBus,
+      logger: silentLogger,
+    });
+    const headReads = () => store.events.filter((e) => e.namespace === 'stateLog').length;
+    const record = readGroupPurchase(
+      { purchase_id: 'STAMP_1', merchant_id: 'ABC', status: 'pending', num_people: 2 },
+      silentLogger,
+    )!;
+    try {
+      const before = headReads();
+      const stamps = await Promise.all(Array.from({ length: 50 }, () => state.readStamp()));
+      expect(new Set(stamps)).toEqual(new Set(['0']));
+      expect(headReads() - before).toBe(1);
+      // A change logged after that read: a stamp asked for now must see it.
+      await state.observe([record], Source.RECONCILIATION);
+      const after = await state.readStamp();
+      expect(after).not.toBe('0');
+      expect(await backing.stateLog.head()).toBe(after);
+    } finally {
+      await backing.close();
+    }
+  });
+});
