@@ -75,7 +75,7 @@ async function readsSection({
       const pids = { sqlite: project.pid, memory: memory.pid, postgres: postgres?.pid };
       const target = {
         project: { url: urls[spec.store]!, pid: pids[spec.store] },
-        l: lUrl,
+        l: { url: lUrl, pid: l.pid },
         m: { url: mUrl, pid: m.pid },
       };
       results.reads.push(await runRead(spec, target, load, upstreams, options));

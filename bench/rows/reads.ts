@@ -2,7 +2,7 @@ import type { BenchOptions } from '../args.js';
 import type { LFixtures } from '../baselines/l.js';
 import type { BenchChild } from '../ipc.js';
 import type { LoadResult, LoadRun } from '../load.js';
-import { untilIdle } from '../project.js';
+import { cpuSeconds, untilIdle } from '../project.js';
 import { median, ratio } from '../stats.js';
 import { BENCH_CREDENTIALS, GRAPHQL_HEADERS } from '../wire.js';
 import {
@@ -39,6 +39,11 @@ export interface ReadSpec {
 export interface RunStats extends LoadResult {
   upstreamCalls: number;
   callsPerRequest: number;
+  /**
+   * The target process's CPU time (user + system, all its threads) per completed request, in
+   * µs, from the run's start until the process was idle again; undefined without a pid.
+   */
+  cpuUsPerRequest?: number;
 }
 
 export interface ReadResult {
@@ -60,6 +65,9 @@ export interface ReadResult {
   /** Median over M's rounds. */
   mCallsPerRequest?: number;
   mP99Ms?: number;
+  /** Median CPU µs per request of the project's process (not its store server's) and of L's. */
+  projectCpuUs?: number;
+  lCpuUs?: number;
   /** Failed requests (non-2xx, GraphQL errors, timeouts) over all rounds, every target. */
   bad: number;
   rounds: { project: RunStats[]; l: RunStats[]; m?: RunStats[] };
@@ -242,6 +250,7 @@ async function runOne(
   connections: number,
 ): Promise<RunStats> {
   const before = await upstreamTotal(upstreams);
+  const cpuBefore = target.pid === undefined ? 0 : cpuSeconds(target.pid);
   const args: LoadRun = {
     url: `${target.url}/graphql`,
     body: target.body,
@@ -251,8 +260,14 @@ async function runOne(
   };
   const result = await load.request<LoadResult>('run', args);
   if (target.pid !== undefined) await untilIdle(target.pid, 10_000, 200);
+  const cpu = target.pid === undefined ? undefined : cpuSeconds(target.pid) - cpuBefore;
   const upstreamCalls = (await settledUpstreamTotal(upstreams)) - before;
-  return { ...result, upstreamCalls, callsPerRequest: upstreamCalls / Math.max(1, result.sent) };
+  return {
+    ...result,
+    upstreamCalls,
+    callsPerRequest: upstreamCalls / Math.max(1, result.sent),
+    ...(cpu !== undefined && { cpuUsPerRequest: (cpu * 1e6) / Math.max(1, result.completed) }),
+  };
 }
 
 type Side = 'l' | 'project' | 'm';
@@ -262,7 +277,7 @@ export async function runRead(
   spec: ReadSpec,
   urls: {
     project: { url: string; pid: number | undefined };
-    l: string;
+    l: { url: string; pid: number };
     m?: { url: string; pid: number };
   },
   load: BenchChild<unknown>,
@@ -270,7 +285,7 @@ export async function runRead(
   options: BenchOptions,
 ): Promise<ReadResult> {
   const targets: Array<[Side, Target]> = [
-    ['l', { url: urls.l, body: spec.body }],
+    ['l', { ...urls.l, body: spec.body }],
     // The project's requests cut short at the end of a run may still ask Chillr (a status whose
     // 1 s window ended): it is waited for until idle too, or such a call lands in L's next run.
     ['project', { ...urls.project, body: spec.body }],
@@ -306,6 +321,8 @@ function summarise(spec: ReadSpec, rounds: Record<Side, RunStats[]>): ReadResult
     callsPerRequest: med('project', (r) => r.callsPerRequest),
     projectP99Ms: med('project', (r) => r.latencyP99Ms),
     lP99Ms: med('l', (r) => r.latencyP99Ms),
+    projectCpuUs: med('project', (r) => r.cpuUsPerRequest ?? Number.NaN),
+    lCpuUs: med('l', (r) => r.cpuUsPerRequest ?? Number.NaN),
     ...(withM && {
       mRps,
       mRatio: ratio(projectRps, mRps),
