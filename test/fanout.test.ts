@@ -176,6 +176,42 @@ describe('subscription fan-out', () => {
     await expect.poll(() => valueOf(metrics().subscriptionStreams)).toBe(0);
   });
 
+  it('should write each subscriber its own id and the payload byte for byte, whatever the characters', async () => {
+    const NAMED = `subscription ($filter: GroupPurchaseChangeFilter) {
+      groupPurchaseChanged(filter: $filter) { purchase { purchaseId name numPeople } }
+    }`;
+    const name = 'Quote " backslash \\ é 漢 😀 U+2028 \u2028 lone \ud800';
+    const connection = await open();
+    const subs: Sub[] = ['plain', 'quote " é 漢 😀', 'x'.repeat(200)].map((id) => ({
+      connection,
+      id,
+    }));
+    for (const sub of subs) {
+      sub.connection.subscribe(sub.id, NAMED, { filter: { purchaseIds: ['BYTES_1'] } });
+    }
+    await untilAllLive(app, subs, 'BYTES_1');
+    await pushed(app, pending('BYTES_1', 7, { purchase_name: name }));
+    await Promise.all(
+      subs.map((s) => s.connection.until(() => received(s, 7).length === 1, 'the event')),
+    );
+    for (const sub of subs) {
+      const [message] = received(sub, 7);
+      expect(message!.id).toBe(sub.id);
+      expect(message!.payload).toEqual({
+        data: {
+          groupPurchaseChanged: {
+            purchase: {
+              purchaseId: 'BYTES_1',
+              name,
+              numPeople: 7,
+            },
+          },
+        },
+      });
+    }
+    for (const sub of subs) sub.connection.complete(sub.id);
+  });
+
   it('should execute distinct variables separately, and share documents that differ only in layout', async () => {
     const filters = [
       { purchaseIds: ['DISTINCT_1'] },
