@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchOptions } from '../args.js';
 import type { Collected, ConnectArgs } from '../fanout-clients.js';
 import { startChild, type BenchChild } from '../ipc.js';
-import { cpuSeconds } from '../project.js';
+import { cpuSeconds, involuntarySwitches } from '../project.js';
 import { percentile, sortedUnion } from '../stats.js';
 import { ROUTER_HEADER, ROUTER_SECRET, sharedNow } from '../wire.js';
 import type { FanoutTarget } from './targets.js';
@@ -27,6 +27,11 @@ export interface FanoutRound {
   maxMs: number;
   deliveriesPerSecond: number;
   cpuUsPerDelivery: number;
+  /**
+   * Times the server's threads were made to wait for a core while they could run, over the
+   * round (see involuntarySwitches).
+   */
+  involuntarySwitches: number;
   /** Events the server did not acknowledge. */
   sendFailures: number;
   /**
@@ -155,6 +160,7 @@ export async function fanoutRound(
     const wallBefore = performance.now();
     const clientBefore = clientCpu();
     const cpuBefore = cpuSeconds(target.pid);
+    const switchesBefore = involuntarySwitches(target.pid);
     const { sendTimes, answers } = await sendEvents(target, topic, firstSeq, options);
     const expected = subscribers * sendTimes.length;
     const deadline = Date.now() + options.drainSeconds * 1000;
@@ -165,13 +171,18 @@ export async function fanoutRound(
     // The window closes here for every measure at once: deliveries, server CPU, client CPU.
     await Promise.all(clients.map((c) => c.request('freeze')));
     const cpu = cpuSeconds(target.pid) - cpuBefore;
+    const switches = involuntarySwitches(target.pid) - switchesBefore;
     const wall = (performance.now() - wallBefore) / 1000;
     const clientBusy = (clientCpu() - clientBefore) / (wall * clients.length);
     const sendFailures = await unacknowledged(answers, 10_000);
     const parts = await Promise.all(
       clients.map((c) => c.request<Collected>('collect', { firstSeq, sendTimes })),
     );
-    return { ...summarise(parts, { subscribers, sendTimes, cpu, sendFailures }), clientBusy };
+    return {
+      ...summarise(parts, { subscribers, sendTimes, cpu, sendFailures }),
+      involuntarySwitches: switches,
+      clientBusy,
+    };
   } finally {
     await Promise.all(clients.map((c) => c.stop()));
   }
@@ -180,7 +191,7 @@ export async function fanoutRound(
 function summarise(
   parts: Collected[],
   round: { subscribers: number; sendTimes: Float64Array; cpu: number; sendFailures: number },
-): Omit<FanoutRound, 'clientBusy'> {
+): Omit<FanoutRound, 'clientBusy' | 'involuntarySwitches'> {
   const events = round.sendTimes.length;
   let arrived = 0;
   let duplicates = 0;
