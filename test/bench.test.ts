@@ -131,6 +131,9 @@ describe('npm run bench -- --quick (tiny counts)', () => {
       expect(read.lRps, read.id).toBeGreaterThan(0);
       expect(Number.isFinite(read.ratio), read.id).toBe(true);
       expect(read.callsPerRequest, read.id).toBeGreaterThanOrEqual(0);
+      // CPU per request, read from /proc for both sides: a load run costs each some CPU.
+      expect(read.projectCpuUs, read.id).toBeGreaterThan(0);
+      expect(read.lCpuUs, read.id).toBeGreaterThan(0);
       for (const round of read.rounds.project) expect(round.sent).toBeGreaterThan(0);
       // L answers from constants: a call counted against it would be a counting error.
       for (const round of read.rounds.l) expect(round.upstreamCalls, read.id).toBe(0);
@@ -166,6 +169,10 @@ describe('npm run bench -- --quick (tiny counts)', () => {
         expect(side.sendFailures, fanout.id).toBe(0);
         expect(side.p99Ms, fanout.id).toBeGreaterThan(0);
         expect(Number.isFinite(side.cpuUsPerDelivery), fanout.id).toBe(true);
+      }
+      for (const round of [...fanout.rounds.project, ...fanout.rounds.w]) {
+        expect(Number.isInteger(round.involuntarySwitches), fanout.id).toBe(true);
+        expect(round.involuntarySwitches, fanout.id).toBeGreaterThanOrEqual(0);
       }
     }
     expect(results.fanoutFrameBytes).toBeGreaterThan(100);
