@@ -285,8 +285,6 @@ function putParams(touched: ReadonlyArray<[string, Pending]>): Buffer[] {
 /**
  * The state log in PostgreSQL tables (see postgres-schema.ts), shared by every instance on the
  * database. Reads are single statements on the pool; commits are transactions (commitOn).
- */
-/**
  * Reads on the path of requests (states, the head) are named statements: each connection parses
  * and plans one once, then only binds and runs it (see postgres-keyv.ts, where it was measured).
  */
